@@ -1,0 +1,58 @@
+"""Context confounders every spec can name: ``months_to_aow``, ``reaches_aow_within_horizon``
+and ``conjunctuur``. :func:`add_context` derives them from a birth date and a reference
+(inflow) date column, so estimators adjust for them like any other column."""
+from __future__ import annotations
+
+import pandas as pd
+
+from causal.errors import DataError
+
+
+def add_context(df: pd.DataFrame, spec, source: str) -> pd.DataFrame:
+    """Add the context columns the spec names as confounders (returns a new frame)."""
+    from causal.context.aow import months_to_aow
+    from causal.context.conjunctuur import conjunctuur_at, load_series
+
+    wanted = spec.context_confounders
+    if not wanted:
+        return df
+    ctx = spec.context
+    need = [ctx.reference_date]
+    if {"months_to_aow", "reaches_aow_within_horizon"} & set(wanted):
+        need.append(ctx.birth_date)
+    for col in need:
+        if col not in df.columns:
+            raise DataError(source, f"is needed to derive {', '.join(wanted)} "
+                            f"(spec field context) but is not in the data", column=col)
+    out = df.copy()
+    ref = _as_dates(out[ctx.reference_date], source, ctx.reference_date)
+    if {"months_to_aow", "reaches_aow_within_horizon"} & set(wanted):
+        birth = _as_dates(out[ctx.birth_date], source, ctx.birth_date)
+        mta = months_to_aow(birth, ref)
+        if "months_to_aow" in wanted:
+            out["months_to_aow"] = mta
+        if "reaches_aow_within_horizon" in wanted:
+            h = spec.outcome.horizon_months or 12
+            out["reaches_aow_within_horizon"] = (mta < h).astype(int)
+    if "conjunctuur" in wanted:
+        series = load_series(ctx.conjunctuur.series, indicator=ctx.conjunctuur.indicator,
+                             base=spec.path.parent if spec.path else None)
+        regions = out[spec.region] if spec.region and spec.region in out.columns else None
+        out["conjunctuur"] = conjunctuur_at(ref, series, regions=regions, source=source)
+    return out
+
+
+def _as_dates(s: pd.Series, source: str, column: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        d = s
+    else:
+        d = pd.to_datetime(s, errors="coerce")
+    bad = d.isna() & s.notna()
+    if bad.any():
+        first = s[bad].iloc[0]
+        raise DataError(source, f"{int(bad.sum())} values are not dates (first: {first!r}); "
+                        "expected dates such as 2018-03-01", column=column)
+    if d.isna().any():
+        raise DataError(source, f"{int(d.isna().sum())} rows have no date; every row needs one",
+                        column=column)
+    return d

@@ -1,0 +1,48 @@
+"""Errors a user can cause, each naming where the problem is and what was expected.
+
+Every user-facing failure in netto is a :class:`NettoError`. The CLI catches these and prints
+their message without a traceback; anything else reaching the CLI is a bug in netto.
+"""
+from __future__ import annotations
+
+
+class NettoError(Exception):
+    """Base class for errors a user can cause (bad spec, bad data, bad options)."""
+
+
+class SpecError(NettoError):
+    """A measure spec is invalid.
+
+    The message names the file, the field path (``treatment.column``), the line where known,
+    and what was expected.
+    """
+
+    def __init__(self, file: str, field: str, expected: str, line: int | None = None,
+                 got: object = None) -> None:
+        self.file, self.field, self.expected, self.line, self.got = file, field, expected, line, got
+        where = f"{file}" + (f", line {line}" if line else "")
+        msg = f"{where}: field '{field}': {expected}"
+        if got is not None:
+            shown = repr(got)
+            msg += f" (got {shown[:80] + '...' if len(shown) > 80 else shown})"
+        super().__init__(msg)
+
+
+class DataError(NettoError):
+    """The data do not fit the spec (missing column, NaN in the treatment, ...)."""
+
+    def __init__(self, source: str, problem: str, column: str | None = None) -> None:
+        self.source, self.column, self.problem = source, column, problem
+        col = f" column '{column}':" if column else ""
+        super().__init__(f"{source}:{col} {problem}")
+
+
+class NotIdentified(NettoError):
+    """The design cannot identify the effect; the reason says why in plain words.
+
+    Estimators raise this instead of returning a number; reports show the reason.
+    """
+
+
+class EstimationError(NettoError):
+    """An estimator could not produce an estimate on these data (say why)."""

@@ -1,0 +1,102 @@
+"""Estimator registry: every spec estimator name maps to a function ``fit(study, options)``.
+
+Each estimator module registers its functions with :func:`estimator`, together with a
+pydantic options model (unknown options are errors). Modules import heavy libraries (pymc,
+econml, dowhy, linearmodels) inside their functions, so validating a spec stays fast.
+
+The uniform API (in the spirit of scikit-learn's): ``fit(study: Study, options) ->
+list[Estimate]``; one estimator may return several estimates (ITT and LATE, say).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from causal.errors import SpecError
+
+if TYPE_CHECKING:
+    from causal.result import Estimate
+    from causal.study import Study
+
+#: estimator name -> module that registers it (imported on first use).
+MODULES: dict[str, str] = {
+    "naive": "causal.estimators.naive",
+    "rct_difference": "causal.estimators.rct",
+    "propensity_matching": "causal.estimators.matching",
+    "ipw": "causal.estimators.weighting",
+    "aipw": "causal.estimators.weighting",
+    "dml": "causal.estimators.dml",
+    "bayesian_multilevel": "causal.estimators.multilevel",
+    "did": "causal.estimators.did",
+    "event_study": "causal.estimators.did",
+    "triple_difference": "causal.estimators.did",
+    "rdd": "causal.estimators.rdd",
+    "duration": "causal.estimators.duration",
+}
+
+
+class Options(BaseModel):
+    """Base for estimator options: unknown options are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class EstimatorInfo:
+    name: str
+    fit: Callable[..., list["Estimate"]]
+    options: type[Options]
+    assignments: tuple[str, ...] | None  # designs it fits; None = any
+    doc: str
+
+
+_REGISTRY: dict[str, EstimatorInfo] = {}
+
+
+def estimator(name: str, options: type[Options] = Options,
+              assignments: tuple[str, ...] | None = None):
+    """Decorator registering ``fit(study, options) -> list[Estimate]`` under ``name``."""
+
+    def deco(fn: Callable[..., list["Estimate"]]):
+        _REGISTRY[name] = EstimatorInfo(name, fn, options, assignments, (fn.__doc__ or "").strip())
+        return fn
+
+    return deco
+
+
+def available() -> list[str]:
+    """Estimator names whose module exists in this installation."""
+    return [n for n, m in MODULES.items() if importlib.util.find_spec(m) is not None]
+
+
+def get(name: str) -> EstimatorInfo:
+    if name not in MODULES or importlib.util.find_spec(MODULES[name]) is None:
+        raise KeyError(name)
+    if name not in _REGISTRY:
+        importlib.import_module(MODULES[name])
+    return _REGISTRY[name]
+
+
+def validate_options(est: Any, *, file: str, field: str, line: int | None = None) -> Options:
+    """Check an estimator entry of a spec: known name, valid options."""
+    try:
+        info = get(est.name)
+    except KeyError:
+        raise SpecError(file, f"{field}.name",
+                        f"expected one of the known estimators: {', '.join(available())}",
+                        line=line, got=est.name) from None
+    try:
+        return info.options.model_validate(est.options)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        what = ("is not a known option" if err["type"] == "extra_forbidden"
+                else "is required" if err["type"] == "missing" else err["msg"])
+        known = ", ".join(info.options.model_fields) or "none"
+        raise SpecError(file, f"{field}.options.{loc}", f"{what} (options of {est.name}: {known})",
+                        line=line, got=err.get("input") if err["type"] != "missing" else None
+                        ) from None

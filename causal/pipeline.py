@@ -1,0 +1,109 @@
+"""From a spec to estimates: prepare a :class:`Study`, run its estimators.
+
+``prepare(spec, data=None)`` loads the data file (or makes the twin), derives the context
+confounders, resolves the adjustment set (the graph's backdoor set via dowhy when the spec
+has a graph, else the listed confounders) and returns the Study. ``estimate(study)`` runs
+every estimator in the spec and returns their Estimates; an estimator that cannot identify
+the effect returns an Estimate without a number and with the reason.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from causal import estimators as registry
+from causal.context import add_context
+from causal.data import apply_population, check_columns, load_data, validate
+from causal.errors import NettoError, NotIdentified
+from causal.result import Estimate
+from causal.spec import Spec, load_spec
+from causal.study import Study
+
+
+def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = None, *,
+            seed: int | None = None, n: int | None = None,
+            conjunctuur: str | Path | None = None) -> Study:
+    """Build the Study for a spec on a data file, a DataFrame, or (default) its twin.
+
+    ``conjunctuur`` points to a CSV series that replaces the spec's (``--conjunctuur FILE``).
+    """
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    if conjunctuur is not None:
+        spec = spec.model_copy(deep=True, update={"context": spec.context.model_copy(
+            update={"conjunctuur": spec.context.conjunctuur.model_copy(
+                update={"series": str(Path(conjunctuur).resolve())})})})
+        spec._path = spec.path
+    truth: dict[str, float] = {}
+    notes: list[str] = []
+    if data is None and spec.data is not None and spec.data.path:
+        data = (spec.path.parent / spec.data.path) if spec.path else spec.data.path
+    if data is None:
+        from causal.twins import make_twin
+
+        tw = make_twin(spec, seed=seed, n=n)
+        df, truth = tw.data, tw.truth
+        source = f"synthetic twin of {spec.measure} (seed {seed if seed is not None else spec.simulation.seed})"
+        check_columns(df, spec, source)
+        df, notes = apply_population(df, spec, source)
+        df = validate(df, spec, source)
+    elif isinstance(data, pd.DataFrame):
+        source = "data frame"
+        check_columns(data, spec, source)
+        df, notes = apply_population(data, spec, source)
+        df = validate(df, spec, source)
+    else:
+        source = str(data)
+        df, notes = load_data(data, spec)
+    df = add_context(df, spec, source)
+    covariates, adj_note = adjustment_set(spec, df)
+    return Study(spec=spec, data=df, source=source, truth=truth, covariates=covariates,
+                 adjustment_note=adj_note, notes=notes)
+
+
+def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:
+    """The covariates to adjust for and a sentence saying where they come from."""
+    if spec.identification.adjustment is not None:
+        return list(spec.identification.adjustment), (
+            f"adjustment set set by the spec: {spec.identification.adjustment_reason}")
+    if spec.graph is None:
+        return list(spec.confounders), "no causal graph given; adjusted for the listed confounders"
+    try:
+        from causal.identify import backdoor_set
+    except ImportError:  # identification module not installed yet
+        return list(spec.confounders), "adjusted for the listed confounders"
+    return backdoor_set(spec, df)
+
+
+def run_estimator(study: Study, name: str,
+                  options: dict | None = None) -> list[Estimate]:
+    """Run one estimator; a design that does not identify the effect gives a reasoned
+    Estimate without a number rather than an exception."""
+    info = registry.get(name)
+    opts = info.options.model_validate(options if options is not None
+                                       else study.spec.estimator_options(name))
+    try:
+        if study.spec.identification.status == "not_identified":
+            raise NotIdentified(study.spec.identification.reason or "not identified")
+        return info.fit(study, opts)
+    except NotIdentified as e:
+        return [Estimate(measure=study.measure, estimator=name, estimand="-", net=None,
+                         gross=study.gross(), reason=str(e), unit=study.unit,
+                         outcome_label=study.spec.outcome.label,
+                         n_treated=int(study.d().sum()),
+                         n_control=int((study.d() == 0).sum()))]
+
+
+def estimate(study: Study, progress: Callable[[str], None] | None = None) -> list[Estimate]:
+    """Run every estimator of the spec on the study."""
+    out: list[Estimate] = []
+    for est in study.spec.estimators:
+        if progress:
+            progress(est.name)
+        out.extend(run_estimator(study, est.name, est.options))
+    return out
+
+
+__all__ = ["prepare", "estimate", "run_estimator", "adjustment_set", "NettoError"]

@@ -1,0 +1,345 @@
+"""Measure specs: one YAML file per measure, validated with pydantic v2.
+
+A spec declares the measure's population, treatment, outcome, confounders (including the
+context confounders ``months_to_aow`` and ``conjunctuur``), region column, causal graph,
+estimators, the gross figures its report published, and the ``simulation`` block for its
+synthetic twin. YAML is read with ``yaml.safe_load`` semantics only (no Python tags).
+Unknown keys are errors, so a typo never passes silently; every error names the file, the
+field path, the line where possible, and what was expected.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from causal.errors import SpecError
+
+CONTEXT_NAMES = ("months_to_aow", "reaches_aow_within_horizon", "conjunctuur")
+Assignment = Literal["randomized", "observational", "threshold", "staggered", "policy_change",
+                     "dose", "universal"]
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Source(Strict):
+    report: str = Field(description="The evaluation report the measure comes from.")
+    section: str | None = Field(None, description="Section, table or figure in the report.")
+    seed_notes: str | None = Field(None, description="Where in ../shared/seed-notes the facts are.")
+
+
+class Condition(Strict):
+    """One population condition on a column: a range, or a set of allowed values."""
+
+    column: str
+    min: float | None = None
+    max: float | None = None
+    isin: list[Any] | None = Field(None, alias="in")
+
+
+class Population(Strict):
+    description: str = ""
+    conditions: list[Condition] = Field(default_factory=list)
+
+
+class Treatment(Strict):
+    column: str
+    received: str | None = Field(None, description="Column of actual receipt (non-compliance).")
+    assignment: Assignment
+    description: str = ""
+
+
+class Outcome(Strict):
+    column: str
+    kind: Literal["binary", "continuous", "duration"]
+    horizon_months: int | None = Field(None, ge=1, le=600)
+    label: str = Field("had the outcome", description="Reads after 'Of the participants, 54% ...'.")
+    unit: str | None = Field(None, description="Unit of a continuous outcome (binary: pp).")
+
+
+class EstimatorSpec(Strict):
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Reported(Strict):
+    """A gross figure the report published, with its citation."""
+
+    label: str
+    value: float
+    unit: Literal["percent", "count", "euro", "score", "pp", "other"] = "percent"
+    n: int | None = Field(None, ge=0)
+    citation: str
+    comparable: bool = Field(
+        False, description="True if it measures the same outcome as the spec's outcome column.")
+
+
+class ConjunctuurSpec(Strict):
+    series: str = Field("default", description="'default' (bundled national series) or a CSV path.")
+    indicator: str = "unemployment_rate"
+
+
+class Context(Strict):
+    """Where the context confounders come from."""
+
+    birth_date: str = "birth_date"
+    reference_date: str = "inflow_date"
+    conjunctuur: ConjunctuurSpec = Field(default_factory=ConjunctuurSpec)
+
+
+class DataSpec(Strict):
+    path: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict,
+                                    description="Spec column name -> column name in the file.")
+    id_column: str | None = None
+
+
+class Identification(Strict):
+    status: Literal["identified", "not_identified"] = "identified"
+    reason: str | None = None
+    adjustment: list[str] | None = Field(
+        None, description="Override the adjustment set from the graph (needs adjustment_reason).")
+    adjustment_reason: str | None = None
+
+
+class Disclosure(Strict):
+    min_cell: int = Field(10, ge=1, le=10_000)
+
+
+class Simulation(BaseModel):
+    """Twin parameters. Common fields here; generator-specific ones are checked by the
+    generator's own parameter model (see :mod:`causal.twins`)."""
+
+    model_config = ConfigDict(extra="allow")
+    generator: str = "individual"
+    n: int = Field(5000, ge=20, le=20_000_000)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+
+class Spec(Strict):
+    """A validated measure spec. Load with :func:`load_spec`."""
+
+    measure: str
+    title: str
+    source: Source
+    population: Population = Field(default_factory=Population)
+    treatment: Treatment
+    outcome: Outcome
+    confounders: list[str] = Field(default_factory=list)
+    region: str | None = None
+    graph: str | None = None
+    estimators: list[EstimatorSpec] = Field(min_length=1)
+    reported: list[Reported] = Field(default_factory=list)
+    simulation: Simulation | None = None
+    data: DataSpec | None = None
+    context: Context = Field(default_factory=Context)
+    identification: Identification = Field(default_factory=Identification)
+    disclosure: Disclosure = Field(default_factory=Disclosure)
+    notes: str = ""
+
+    _path: Path | None = PrivateAttr(None)
+
+    @field_validator("measure")
+    @classmethod
+    def _measure_id(cls, v: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", v):
+            raise ValueError("a lower-case id of letters, digits and '_', starting with a letter")
+        return v
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def graph_path(self) -> Path | None:
+        """The graph file, resolved relative to the spec file's folder."""
+        if self.graph is None:
+            return None
+        base = self._path.parent if self._path else Path.cwd()
+        return (base / self.graph).resolve()
+
+    @property
+    def context_confounders(self) -> list[str]:
+        return [c for c in self.confounders if c in CONTEXT_NAMES]
+
+    @property
+    def data_confounders(self) -> list[str]:
+        return [c for c in self.confounders if c not in CONTEXT_NAMES]
+
+    @property
+    def is_binary(self) -> bool:
+        return self.outcome.kind == "binary"
+
+    def estimator_options(self, name: str) -> dict[str, Any]:
+        for e in self.estimators:
+            if e.name == name:
+                return e.options
+        return {}
+
+    def reported_gross(self) -> Reported | None:
+        """The published gross figure that measures the spec's outcome, if any."""
+        for r in self.reported:
+            if r.comparable:
+                return r
+        return self.reported[0] if self.reported else None
+
+
+# --------------------------------------------------------------------------------------
+# Loading, with line numbers for errors
+# --------------------------------------------------------------------------------------
+class _NoDupSafeLoader(yaml.SafeLoader):
+    """Safe loader that refuses duplicate keys (a silent overwrite is a typo that passes)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}' (first on line {seen[key] + 1})",
+                key_node.start_mark)
+        try:
+            seen[key] = key_node.start_mark.line
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a plain value, not {type(key).__name__}",
+                key_node.start_mark) from None
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_NoDupSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_index(node: yaml.Node | None, prefix: tuple = (), out: dict | None = None) -> dict:
+    """Map every field path (tuple of keys/indices) to its 1-based line in the YAML file."""
+    out = {} if out is None else out
+    if node is None:
+        return out
+    out.setdefault(prefix, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = k.value
+            out[prefix + (key,)] = k.start_mark.line + 1
+            _line_index(v, prefix + (key,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _line_index(v, prefix + (i,), out)
+    return out
+
+
+def _path_str(loc: tuple) -> str:
+    s = ""
+    for part in loc:
+        s += f"[{part}]" if isinstance(part, int) else (f".{part}" if s else str(part))
+    return s or "(top level)"
+
+
+def _expected(err: dict) -> str:
+    t, msg = err["type"], err["msg"]
+    if t == "missing":
+        return "is required but missing"
+    if t == "extra_forbidden":
+        return "is not a known field (check the spelling; unknown keys are not allowed)"
+    if t == "literal_error":
+        return "expected " + msg.replace("Input should be ", "one of ")
+    return "expected " + msg[0].lower() + msg[1:] if msg else "invalid value"
+
+
+def read_yaml(path: Path) -> tuple[Any, dict]:
+    """Read YAML safely; return the data and a field-path -> line index."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(str(path), "(file)", "the spec file does not exist") from None
+    except IsADirectoryError:
+        raise SpecError(str(path), "(file)", "expected a YAML file, got a folder") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(str(path), "(file)", f"the file is not UTF-8 text ({e.reason})") from None
+    try:
+        node = yaml.compose(text, Loader=_NoDupSafeLoader)
+        data = yaml.load(text, Loader=_NoDupSafeLoader)  # noqa: S506 - safe loader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError(str(path), "(yaml)", f"not valid YAML: {problem}",
+                        line=mark.line + 1 if mark else None) from None
+    except (ValueError, RecursionError) as e:
+        raise SpecError(str(path), "(yaml)", f"not valid YAML: {e}") from None
+    return data, _line_index(node)
+
+
+def load_spec(path: str | Path, *, check_files: bool = True) -> Spec:
+    """Load and validate a measure spec.
+
+    Raises :class:`SpecError` naming the file, field path, line and what was expected.
+    With ``check_files`` the graph file must exist, estimator names and options must be known,
+    and the simulation block must fit its generator.
+    """
+    path = Path(path)
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError(str(path), "(top level)",
+                        "expected a mapping of fields (measure, title, treatment, ...)",
+                        got=type(data).__name__)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        line = lines.get(loc) or lines.get(loc[:-1])
+        raise SpecError(str(path), _path_str(loc), _expected(err), line=line,
+                        got=None if err["type"] == "missing" else err.get("input")) from None
+    spec._path = path.resolve()
+    if check_files:
+        _check_semantics(spec, path, lines)
+    return spec
+
+
+def _check_semantics(spec: Spec, path: Path, lines: dict) -> None:
+    """Checks that need the registries or the file system."""
+    from causal.estimators import validate_options
+    from causal.twins import validate_simulation
+
+    if spec.graph is not None:
+        gp = spec.graph_path
+        if gp.suffix.lower() not in (".dot", ".gml", ".gv"):
+            raise SpecError(str(path), "graph", "expected a .dot or .gml file",
+                            line=lines.get(("graph",)), got=spec.graph)
+        if not gp.is_file():
+            raise SpecError(str(path), "graph",
+                            f"the graph file does not exist (looked for {gp})",
+                            line=lines.get(("graph",)), got=spec.graph)
+    for i, est in enumerate(spec.estimators):
+        validate_options(est, file=str(path), field=f"estimators[{i}]",
+                         line=lines.get(("estimators", i)))
+    if spec.simulation is not None:
+        validate_simulation(spec.simulation, file=str(path), line=lines.get(("simulation",)))
+    if spec.identification.adjustment is not None and not spec.identification.adjustment_reason:
+        raise SpecError(str(path), "identification.adjustment_reason",
+                        "an adjustment set that overrides the graph needs a reason",
+                        line=lines.get(("identification",)))
+    if spec.identification.status == "not_identified" and not spec.identification.reason:
+        raise SpecError(str(path), "identification.reason",
+                        "say why the design does not identify the effect",
+                        line=lines.get(("identification",)))
+
+
+def find_specs(target: str | Path) -> list[Path]:
+    """A spec file, or every ``*.yaml``/``*.yml`` in a folder (sorted)."""
+    p = Path(target)
+    if p.is_dir():
+        found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        if not found:
+            raise SpecError(str(p), "(folder)", "expected at least one .yaml spec in this folder")
+        return found
+    if not p.exists():
+        raise SpecError(str(p), "(file)", "the spec file or folder does not exist")
+    return [p]

@@ -1,0 +1,114 @@
+"""A :class:`Study`: one spec joined with its data, ready for any estimator.
+
+Built by :func:`causal.pipeline.prepare` from a data file or a twin. It holds the data with
+the spec's column names (after mapping and the population filter, with context columns
+added), the adjustment set, and the truth when the data is a twin. Estimators read only
+from here, and make their :class:`~causal.result.Estimate` with :meth:`Study.estimate`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causal.result import Estimate
+from causal.spec import Spec
+
+
+@dataclass
+class Study:
+    spec: Spec
+    data: pd.DataFrame
+    source: str
+    truth: dict[str, float] = field(default_factory=dict)
+    covariates: list[str] = field(default_factory=list)
+    adjustment_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    # -- columns -----------------------------------------------------------------------
+    @property
+    def measure(self) -> str:
+        return self.spec.measure
+
+    @property
+    def treatment(self) -> str:
+        return self.spec.treatment.column
+
+    @property
+    def outcome(self) -> str:
+        return self.spec.outcome.column
+
+    @property
+    def received(self) -> str | None:
+        return self.spec.treatment.received
+
+    @property
+    def region(self) -> str | None:
+        return self.spec.region
+
+    @property
+    def scale(self) -> float:
+        """Multiplier from the outcome column to the reporting scale (100 for binary: pp)."""
+        return 100.0 if self.spec.is_binary else 1.0
+
+    @property
+    def unit(self) -> str:
+        return "pp" if self.spec.is_binary else (self.spec.outcome.unit or "units")
+
+    def y(self, data: pd.DataFrame | None = None) -> np.ndarray:
+        """Outcome on the reporting scale (percentage points for binary outcomes)."""
+        df = self.data if data is None else data
+        return df[self.outcome].to_numpy(dtype=float) * self.scale
+
+    def d(self, data: pd.DataFrame | None = None) -> np.ndarray:
+        df = self.data if data is None else data
+        return df[self.treatment].to_numpy(dtype=float)
+
+    def design_matrix(self, columns: list[str] | None = None,
+                      data: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Covariates as a numeric matrix: categoricals one-hot (first level dropped),
+        booleans as 0/1, numbers as they are. No constant column."""
+        df = self.data if data is None else data
+        cols = self.covariates if columns is None else columns
+        if not cols:
+            return pd.DataFrame(index=df.index)
+        X = df[cols]
+        cat = [c for c in cols if not pd.api.types.is_numeric_dtype(X[c])
+               or isinstance(X[c].dtype, pd.CategoricalDtype)]
+        num = [c for c in cols if c not in cat]
+        parts = [X[num].astype(float)]
+        if cat:
+            parts.append(pd.get_dummies(X[cat].astype("category"), drop_first=True, dtype=float))
+        return pd.concat(parts, axis=1)
+
+    # -- results -----------------------------------------------------------------------
+    def gross(self) -> float:
+        """Mean outcome of the treated, on the reporting scale: the bruto figure."""
+        d = self.d()
+        return float(self.y()[d == 1].mean()) if (d == 1).any() else float("nan")
+
+    def estimate(self, estimator: str, estimand: str, net: float | None,
+                 ci: tuple[float, float] | None = None, se: float | None = None,
+                 **kw: Any) -> Estimate:
+        """Make an Estimate with this study's measure, gross, n, unit and truth filled in.
+
+        Pass ``gross=`` for estimands whose gross is not the treated mean (a LATE's
+        compliers, say); pass ``truth_key=`` when the truth sits under another key.
+        """
+        d = self.d()
+        truth_key = kw.pop("truth_key", estimand)
+        base: dict[str, Any] = dict(
+            measure=self.measure, estimator=estimator, estimand=estimand, net=net,
+            ci_low=None if ci is None else float(ci[0]),
+            ci_high=None if ci is None else float(ci[1]), se=se,
+            gross=self.gross(), n_treated=int((d == 1).sum()), n_control=int((d == 0).sum()),
+            unit=self.unit, outcome_label=self.spec.outcome.label,
+            truth=self.truth.get(truth_key),
+        )
+        base.update(kw)
+        est = Estimate(**base)
+        if self.adjustment_note and "adjustment" not in est.diagnostics:
+            est.diagnostics["adjustment"] = self.adjustment_note
+        return est

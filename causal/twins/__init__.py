@@ -1,0 +1,121 @@
+"""Synthetic twins: data that look like a measure's population, with a known true effect.
+
+A generator is registered with :func:`twin` together with a pydantic model of its own
+parameters (unknown parameters are errors). ``make_twin(spec)`` reads the spec's
+``simulation`` block, picks the generator, and returns a :class:`Twin`: the data and the
+true effects by estimand, in the outcome's scale (percentage points for binary outcomes).
+Twins are deterministic by seed.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from causal.errors import SpecError
+
+if TYPE_CHECKING:
+    from causal.spec import Simulation, Spec
+
+#: generator name -> module that registers it.
+MODULES: dict[str, str] = {
+    "individual": "causal.twins.individual",
+    "panel": "causal.twins.panel",
+    "threshold": "causal.twins.threshold",
+    "duration": "causal.twins.duration",
+    "regions": "causal.twins.regions",
+}
+
+
+class TwinParams(BaseModel):
+    """Base for generator parameters (``generator``, ``n``, ``seed`` are common)."""
+
+    model_config = ConfigDict(extra="forbid")
+    generator: str
+    n: int
+    seed: int
+
+
+@dataclass
+class Twin:
+    """A synthetic study population and the truth it was made with."""
+
+    data: pd.DataFrame
+    truth: dict[str, float]
+    description: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GeneratorInfo:
+    name: str
+    make: Callable[..., Twin]
+    params: type[TwinParams]
+
+
+_REGISTRY: dict[str, GeneratorInfo] = {}
+
+
+def twin(name: str, params: type[TwinParams]):
+    """Decorator registering ``make(params, spec, rng) -> Twin`` under ``name``."""
+
+    def deco(fn):
+        _REGISTRY[name] = GeneratorInfo(name, fn, params)
+        return fn
+
+    return deco
+
+
+def get(name: str) -> GeneratorInfo:
+    if name not in MODULES or importlib.util.find_spec(MODULES[name]) is None:
+        raise KeyError(name)
+    if name not in _REGISTRY:
+        importlib.import_module(MODULES[name])
+    return _REGISTRY[name]
+
+
+def available() -> list[str]:
+    return [n for n, m in MODULES.items() if importlib.util.find_spec(m) is not None]
+
+
+def validate_simulation(sim: "Simulation", *, file: str, line: int | None = None) -> TwinParams:
+    try:
+        info = get(sim.generator)
+    except KeyError:
+        raise SpecError(file, "simulation.generator",
+                        f"expected one of: {', '.join(available())}", line=line,
+                        got=sim.generator) from None
+    try:
+        return info.params.model_validate(sim.model_dump())
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        what = ("is not a parameter of the '" + sim.generator + "' generator"
+                if err["type"] == "extra_forbidden" else err["msg"])
+        raise SpecError(file, f"simulation.{loc}", what, line=line,
+                        got=err.get("input") if err["type"] != "missing" else None) from None
+
+
+def make_twin(spec: "Spec", seed: int | None = None, n: int | None = None,
+              **overrides: Any) -> Twin:
+    """Generate the spec's twin. ``seed``/``n``/``overrides`` replace the spec's values."""
+    import numpy as np
+
+    if spec.simulation is None:
+        raise SpecError(str(spec.path), "simulation",
+                        "this spec has no simulation block, so it has no synthetic twin; "
+                        "run it on data with --data FILE")
+    raw = spec.simulation.model_dump()
+    if seed is not None:
+        raw["seed"] = seed
+    if n is not None:
+        raw["n"] = n
+    raw.update(overrides)
+    info = get(raw["generator"])
+    params = info.params.model_validate(raw)
+    rng = np.random.default_rng(params.seed)
+    return info.make(params, spec, rng)
