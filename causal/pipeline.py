@@ -8,8 +8,8 @@ the effect returns an Estimate without a number and with the reason.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -58,9 +58,13 @@ def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = No
         source = str(data)
         df, notes = load_data(data, spec)
     df = add_context(df, spec, source)
-    covariates, adj_note = adjustment_set(spec, df)
+    not_identified = None
+    try:
+        covariates, adj_note = adjustment_set(spec, df)
+    except NotIdentified as e:
+        covariates, adj_note, not_identified = list(spec.confounders), "", str(e)
     return Study(spec=spec, data=df, source=source, truth=truth, covariates=covariates,
-                 adjustment_note=adj_note, notes=notes)
+                 adjustment_note=adj_note, notes=notes, not_identified=not_identified)
 
 
 def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:
@@ -85,8 +89,10 @@ def run_estimator(study: Study, name: str,
     opts = info.options.model_validate(options if options is not None
                                        else study.spec.estimator_options(name))
     try:
-        if study.spec.identification.status == "not_identified":
+        if study.spec.identification.status == "not_identified" and name != "naive":
             raise NotIdentified(study.spec.identification.reason or "not identified")
+        if study.not_identified and name != "naive":
+            raise NotIdentified(study.not_identified)
         return info.fit(study, opts)
     except NotIdentified as e:
         return [Estimate(measure=study.measure, estimator=name, estimand="-", net=None,

@@ -8,8 +8,9 @@ counterfactual as a share of gross. Binary outcomes are in percentage points thr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 ESTIMANDS = ("ATE", "ATT", "ITT", "LATE", "ATT_pooled", "LATE_cutoff", "naive")
 

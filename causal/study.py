@@ -26,6 +26,8 @@ class Study:
     covariates: list[str] = field(default_factory=list)
     adjustment_note: str = ""
     notes: list[str] = field(default_factory=list)
+    #: set when the graph does not identify the effect: the reason, in plain words.
+    not_identified: str | None = None
 
     # -- columns -----------------------------------------------------------------------
     @property

@@ -10,7 +10,7 @@ from causal.errors import DataError
 
 def add_context(df: pd.DataFrame, spec, source: str) -> pd.DataFrame:
     """Add the context columns the spec names as confounders (returns a new frame)."""
-    from causal.context.aow import months_to_aow
+    from causal.context.aow import months_to_aow, reaches_aow_within
     from causal.context.conjunctuur import conjunctuur_at, load_series
 
     wanted = spec.context_confounders
@@ -32,8 +32,9 @@ def add_context(df: pd.DataFrame, spec, source: str) -> pd.DataFrame:
         if "months_to_aow" in wanted:
             out["months_to_aow"] = mta
         if "reaches_aow_within_horizon" in wanted:
+            # AOW date before reference + horizon (calendar months), see aow.reaches_aow_within
             h = spec.outcome.horizon_months or 12
-            out["reaches_aow_within_horizon"] = (mta < h).astype(int)
+            out["reaches_aow_within_horizon"] = reaches_aow_within(birth, ref, h).astype(int)
     if "conjunctuur" in wanted:
         series = load_series(ctx.conjunctuur.series, indicator=ctx.conjunctuur.indicator,
                              base=spec.path.parent if spec.path else None)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -20,7 +21,6 @@ from causal.errors import SpecError
 
 if TYPE_CHECKING:
     from causal.result import Estimate
-    from causal.study import Study
 
 #: estimator name -> module that registers it (imported on first use).
 MODULES: dict[str, str] = {

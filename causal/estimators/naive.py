@@ -22,7 +22,6 @@ def naive(study, options: Options) -> list[Estimate]:
     z = stats.norm.ppf(0.975)
     return [study.estimate(
         "naive", "naive", float(diff), (diff - z * se, diff + z * se), se,
-        label="participants vs non-participants",
         method="Difference in means without any adjustment: what a reader of the report would "
                "compute. Biased whenever participation depends on the outcome's drivers.",
         warnings=["the naive comparison ignores confounding (conjunctuur, AOW age, selection); "

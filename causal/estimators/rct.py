@@ -30,18 +30,44 @@ class RCTOptions(Options):
 
 
 def _ols_hc2(y: np.ndarray, X: np.ndarray) -> tuple[float, float]:
-    import statsmodels.api as sm
+    """OLS coefficient and HC2 standard error of column 1 (MacKinnon and White 1985).
 
-    fit = sm.OLS(y, X).fit(cov_type="HC2")
-    return float(fit.params[1]), float(fit.bse[1])
+    Written by hand: statsmodels' HC2 path runs several SVDs and forms the n x n hat matrix;
+    a thin QR gives the leverages directly and is exact for the full-rank designs
+    :func:`_covariates` guarantees.
+    """
+    Q, R = np.linalg.qr(X)
+    beta = np.linalg.solve(R, Q.T @ y)
+    resid = y - X @ beta
+    h = np.einsum("ij,ij->i", Q, Q)
+    Rinv = np.linalg.inv(R)
+    bread = Rinv @ Rinv.T  # (X'X)^-1
+    w = resid**2 / np.clip(1.0 - h, 1e-12, None)
+    meat = (X * w[:, None]).T @ X
+    cov = bread @ meat @ bread
+    return float(beta[1]), float(np.sqrt(cov[1, 1]))
 
 
-def _centred(study) -> np.ndarray:
+def _covariates(study) -> tuple[np.ndarray, list[str]]:
+    """Centred covariates of full column rank, and the names dropped (constant in these
+    data, such as the conjunctuur when everyone flowed in the same year, or collinear)."""
+    from scipy.linalg import qr
+
     X = study.design_matrix()
     if X.shape[1] == 0:
-        return np.empty((len(study.data), 0))
-    X = X.loc[:, X.std() > 0]
-    return (X - X.mean()).to_numpy()
+        return np.empty((len(study.data), 0)), []
+    Xc = (X - X.mean()).to_numpy()
+    scale = np.abs(Xc).max(axis=0)
+    keep = scale > 1e-9 * np.maximum(1.0, np.abs(X.mean().to_numpy()))
+    dropped = [c for c, k in zip(X.columns, keep) if not k]
+    cols = [c for c, k in zip(X.columns, keep) if k]
+    Xc = Xc[:, keep]
+    if Xc.shape[1]:
+        _, R, piv = qr(Xc / np.abs(Xc).max(axis=0), mode="economic", pivoting=True)
+        rank = int((np.abs(np.diag(R)) > 1e-8 * abs(R[0, 0])).sum())
+        dropped += [cols[i] for i in sorted(piv[rank:])]
+        Xc = Xc[:, sorted(piv[:rank])]
+    return Xc, dropped
 
 
 @estimator("rct_difference", RCTOptions, assignments=("randomized",))
@@ -53,7 +79,7 @@ def rct_difference(study, options: RCTOptions) -> list[Estimate]:
         raise EstimationError("assignment does not vary: everyone is in one arm")
     q = stats.norm.ppf(1 - options.alpha / 2)
     want = options.estimands or (["ITT", "LATE"] if study.received else ["ITT"])
-    Xc = _centred(study) if options.adjust == "lin" else np.empty((len(y), 0))
+    Xc, dropped = _covariates(study) if options.adjust == "lin" else (np.empty((len(y), 0)), [])
     out: list[Estimate] = []
     gross_itt = float(y[z == 1].mean())
 
@@ -67,7 +93,8 @@ def rct_difference(study, options: RCTOptions) -> list[Estimate]:
             label="ITT", truth_key="ITT",
             method=f"Intention to treat by assignment, {adj}, HC2 standard errors.",
             diagnostics={"control_mean": float(y[z == 0].mean()),
-                         "n_covariates": int(Xc.shape[1]), "balance": bal},
+                         "n_covariates": int(Xc.shape[1]), "balance": bal,
+                         "covariates_dropped": dropped},
         ))
 
     if "LATE" in want:

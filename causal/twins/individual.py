@@ -16,10 +16,15 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
 from causal.twins import Twin, TwinParams, twin
-from causal.twins.population import context_terms, logistic, population, solve_intercept, standardise
+from causal.twins.population import (
+    context_terms,
+    logistic,
+    population,
+    solve_intercept,
+    standardise,
+)
 
 
 class IndividualParams(TwinParams):
@@ -29,6 +34,7 @@ class IndividualParams(TwinParams):
     education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
     health_share: float = 0.30
     benefit_months_mean: float = 18.0
+    below_aow: bool = False
     base_rate: float = 0.30
     true_effect_pp: float = 5.0
     effect_age_gradient: float = 0.0
@@ -38,8 +44,11 @@ class IndividualParams(TwinParams):
     selection: dict[str, float] = {}
     motivation_effect: float = 0.0
     motivation_observed: bool = False
-    cycle_effect: float = -0.15
-    aow_effect: float = -0.35
+    # Calibrated to seed notes 000 §6/§7 (regional WW exit to work 2016 -> 2018: ages 50-60
+    # 55-67% -> 64-76%, 60+ 25-34% -> 35-42%): logit -0.18 per point of unemployment and
+    # -1.0 per year within 5 years of the AOW date; checked in tests/test_context_twins.py.
+    cycle_effect: float = -0.18
+    aow_effect: float = -1.0
     outcome_effects: dict[str, float] = {"education": 0.15, "health_limitation": -0.5,
                                          "benefit_months": -0.02, "sex": 0.0}
     continuous_sd: float = 10.0
@@ -50,7 +59,7 @@ class IndividualParams(TwinParams):
 def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
     df = population(p.n, rng, age=p.age, inflow=p.inflow, female_share=p.female_share,
                     education_shares=p.education_shares, health_share=p.health_share,
-                    benefit_months_mean=p.benefit_months_mean)
+                    benefit_months_mean=p.benefit_months_mean, below_aow=p.below_aow)
     horizon = spec.outcome.horizon_months or 12
     ctx = context_terms(df, horizon)
     motivation = rng.normal(size=p.n)
@@ -111,7 +120,7 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
         truth["ITT"] = float((eff * (comp.astype(float))).mean())
     else:
         truth["ITT"] = truth["ATE"]
-    truth["naive"] = truth["ATT"]
+    truth["naive"] = truth["ITT"] if spec.treatment.received else truth["ATT"]
     desc = (f"{p.n} persons, {assignment} assignment, true average effect "
             f"{truth['ATE']:.2f} pp (seed {p.seed})")
     return Twin(df, truth, desc)

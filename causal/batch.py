@@ -1,0 +1,299 @@
+"""Batch estimation over many specs: one task per measure x estimator.
+
+Runs in-process (``workers=1``), over local processes (default), or on a Dask cluster
+(``scheduler=`` an address or a ``distributed.Client``). Each task prepares its Study (cached
+per worker process), runs one estimator, renders its figures into its cache entry, and
+returns plain data. Results are cached under ``<out>/.cache/<key>/``, keyed on a hash of the
+spec file, its graph, the data (file bytes, or the twin's seed and size), the estimator and
+its options, the conjunctuur series and the toolkit version; a rerun skips what is done and
+unchanged unless ``force``. One failing task never stops the batch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from causal import __version__
+from causal.errors import NettoError, SpecError
+from causal.result import Estimate
+
+
+@dataclass(frozen=True)
+class Task:
+    spec_path: str
+    estimator_index: int
+    estimator: str
+    measure: str
+    data: str | None = None
+    seed: int | None = None
+    n: int | None = None
+    conjunctuur: str | None = None
+    key: str = ""
+
+
+@dataclass
+class TaskResult:
+    task: Task
+    estimates: list[dict[str, Any]] = field(default_factory=list)
+    info: dict[str, Any] | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    cached: bool = False
+    cache_dir: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class BatchResult:
+    results: list[TaskResult]
+    spec_errors: list[tuple[str, str]]
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[TaskResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.spec_errors
+
+    def seconds_by_measure(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for r in self.results:
+            out[r.task.measure] = out.get(r.task.measure, 0.0) + r.seconds
+        return out
+
+
+# -- keys ---------------------------------------------------------------------------------
+def _file_hash(path: Path | None, h: "hashlib._Hash") -> None:
+    if path is None or not Path(path).is_file():
+        h.update(b"-")
+        return
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+
+
+def task_key(spec, est_index: int, data: str | None, seed: int | None, n: int | None,
+             conjunctuur: str | None) -> str:
+    h = hashlib.sha256()
+    h.update(__version__.encode())
+    _file_hash(spec.path, h)
+    _file_hash(spec.graph_path, h)
+    est = spec.estimators[est_index]
+    h.update(json.dumps([est.name, est.options], sort_keys=True, default=str).encode())
+    data_path = data or (str(spec.path.parent / spec.data.path) if spec.data and spec.data.path
+                         else None)
+    if data_path:
+        _file_hash(Path(data_path), h)
+    else:
+        h.update(f"twin:{seed}:{n}".encode())
+    cj = conjunctuur or (spec.context.conjunctuur.series
+                         if spec.context.conjunctuur.series != "default" else None)
+    if cj:
+        p = Path(cj) if Path(cj).is_absolute() else spec.path.parent / cj
+        _file_hash(p, h)
+    return h.hexdigest()[:20]
+
+
+def plan(targets: list[str | Path], *, data: str | None = None, seed: int | None = None,
+         n: int | None = None, conjunctuur: str | None = None,
+         estimators: list[str] | None = None) -> tuple[list[Task], list[tuple[str, str]]]:
+    """Expand spec files/folders into tasks; collect spec errors instead of raising."""
+    from causal.spec import find_specs, load_spec
+
+    tasks, errors = [], []
+    paths: list[Path] = []
+    for t in targets:
+        try:
+            paths += find_specs(t)
+        except SpecError as e:
+            errors.append((str(t), str(e)))
+    for p in paths:
+        try:
+            spec = load_spec(p)
+        except NettoError as e:
+            errors.append((str(p), str(e)))
+            continue
+        if data is None and spec.simulation is None and not (spec.data and spec.data.path):
+            errors.append((str(p), str(SpecError(str(p), "simulation",
+                           "no simulation block and no data: give --data FILE"))))
+            continue
+        for i, est in enumerate(spec.estimators):
+            if estimators and est.name not in estimators:
+                continue
+            tasks.append(Task(str(p), i, est.name, spec.measure, data, seed, n, conjunctuur,
+                              task_key(spec, i, data, seed, n, conjunctuur)))
+    return tasks, errors
+
+
+# -- the worker side ----------------------------------------------------------------------
+_STUDIES: dict[tuple, Any] = {}
+
+
+def _study(task: Task):
+    from causal.pipeline import prepare
+
+    k = (task.spec_path, task.data, task.seed, task.n, task.conjunctuur)
+    if k not in _STUDIES:
+        _STUDIES.clear()  # keep one at a time: studies can be large
+        _STUDIES[k] = prepare(task.spec_path, task.data, seed=task.seed, n=task.n,
+                              conjunctuur=task.conjunctuur)
+    return _STUDIES[k]
+
+
+def run_task(task: Task, cache_root: str) -> TaskResult:
+    """Run one measure x estimator task; never raises."""
+    from causal.pipeline import run_estimator
+    from causal.report.writer import render_figures, study_info
+
+    t0 = time.perf_counter()
+    cdir = Path(cache_root) / task.key
+    try:
+        study = _study(task)
+        est_spec = study.spec.estimators[task.estimator_index]
+        ests = run_estimator(study, est_spec.name, est_spec.options)
+        tmp = cdir.with_name(cdir.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        render_figures(ests, tmp)
+        res = TaskResult(task, [_est_state(e) for e in ests], study_info(study),
+                         time.perf_counter() - t0, cache_dir=str(cdir))
+        (tmp / "result.json").write_text(json.dumps(
+            {"estimates": res.estimates, "info": res.info, "seconds": res.seconds},
+            default=str, sort_keys=True))
+        shutil.rmtree(cdir, ignore_errors=True)
+        os.replace(tmp, cdir)
+        return res
+    except NettoError as e:
+        return TaskResult(task, seconds=time.perf_counter() - t0, error=str(e))
+    except Exception as e:  # a bug or a library failure: keep the batch going, say what
+        tb = traceback.format_exc(limit=3)
+        return TaskResult(task, seconds=time.perf_counter() - t0,
+                          error=f"{type(e).__name__}: {e}\n{tb}")
+
+
+def _est_state(e: Estimate) -> dict[str, Any]:
+    """Estimate -> plain dict that round-trips through Estimate(**d)."""
+    from dataclasses import fields
+
+    from causal.result import _jsonable
+
+    d = {f.name: getattr(e, f.name) for f in fields(e) if f.name not in ("figures", "files")}
+    d["diagnostics"] = _jsonable(d["diagnostics"])
+    return d
+
+
+def _cached(task: Task, cache_root: Path) -> TaskResult | None:
+    f = cache_root / task.key / "result.json"
+    if not f.is_file():
+        return None
+    try:
+        d = json.loads(f.read_text())
+    except ValueError:
+        return None
+    return TaskResult(task, d["estimates"], d["info"], d["seconds"], cached=True,
+                      cache_dir=str(f.parent))
+
+
+# -- the batch ------------------------------------------------------------------------------
+def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: str | None = None,
+              workers: int | None = None, scheduler: Any = None, force: bool = False,
+              seed: int | None = None, n: int | None = None, conjunctuur: str | None = None,
+              estimators: list[str] | None = None,
+              on_start: Callable[[int], None] | None = None,
+              on_done: Callable[[TaskResult], None] | None = None) -> BatchResult:
+    """Run every task, write each measure's report and the portfolio; see module doc."""
+    from causal.report.portfolio import write_portfolio
+    from causal.report.writer import write_measure_report
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    cache = out / ".cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    tasks, spec_errors = plan(targets, data=data, seed=seed, n=n, conjunctuur=conjunctuur,
+                              estimators=estimators)
+    if on_start:
+        on_start(len(tasks))
+    results: list[TaskResult] = []
+    todo = []
+    for t in tasks:
+        hit = None if force else _cached(t, cache)
+        if hit:
+            results.append(hit)
+            if on_done:
+                on_done(hit)
+        else:
+            todo.append(t)
+
+    def done(r: TaskResult) -> None:
+        results.append(r)
+        if on_done:
+            on_done(r)
+
+    if scheduler is not None:
+        _run_dask(todo, str(cache), scheduler, done)
+    else:
+        w = workers if workers is not None else min(os.cpu_count() or 1, 2)
+        if w <= 1 or len(todo) <= 1:
+            for t in todo:
+                done(run_task(t, str(cache)))
+        else:
+            with ProcessPoolExecutor(max_workers=w, mp_context=get_context("spawn")) as ex:
+                futs = [ex.submit(run_task, t, str(cache)) for t in todo]
+                for f in as_completed(futs):
+                    done(f.result())
+
+    order = {t.key: i for i, t in enumerate(tasks)}
+    results.sort(key=lambda r: order[r.task.key])
+    batch = BatchResult(results, spec_errors)
+    by_measure: dict[str, list[TaskResult]] = {}
+    for r in results:
+        by_measure.setdefault(r.task.measure, []).append(r)
+    for measure, rs in by_measure.items():
+        good = [r for r in rs if r.ok]
+        if not good:
+            continue
+        ests = [Estimate(**d) for r in good for d in r.estimates]
+        mdir = out / measure
+        summary, notice = write_measure_report(good[0].info, ests, mdir, force=force)
+        for r in good:  # copy rendered figures from the cache entries
+            for fpath in Path(r.cache_dir).iterdir():
+                if fpath.name != "result.json":
+                    shutil.copy2(fpath, mdir / fpath.name)
+        batch.summaries[measure] = summary
+        if notice:
+            batch.notices.append(notice)
+    batch.seconds = time.perf_counter() - t0
+    write_portfolio(batch, out)
+    return batch
+
+
+def _run_dask(tasks: list[Task], cache: str, scheduler: Any, done: Callable) -> None:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    own = not hasattr(scheduler, "submit")
+    client = Client(scheduler) if own else scheduler
+    try:
+        futs = [client.submit(run_task, t, cache, pure=False, key=f"{t.measure}-{t.key}")
+                for t in tasks]
+        for f in dask_completed(futs):
+            done(f.result())
+    finally:
+        if own:
+            client.close()

@@ -1,0 +1,259 @@
+"""The ``causal`` command: check specs, make twins, run batches, plan designs.
+
+User errors (bad spec, bad data) print one clear message and exit with code 2; a failed
+estimation in a batch exits with code 1 after the rest of the batch has run.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from causal.errors import NettoError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="netto: net effects of labour-market measures, beside their gross figures.")
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def user_errors(fn):
+    """Turn NettoError into a message and exit code 2; unexpected errors into a short
+    message pointing at --debug / NETTO_DEBUG=1 for the traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except NettoError as e:
+            err.print(f"[bold red]error:[/] {e}")
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001 - last line of defence for the user
+            if os.environ.get("NETTO_DEBUG"):
+                raise
+            err.print(f"[bold red]internal error[/] ({type(e).__name__}): {e}\n"
+                      "This is a bug in netto; rerun with NETTO_DEBUG=1 for the traceback.")
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def check(spec: Path = typer.Argument(..., help="A spec file or a folder of specs."),
+          data: Path | None = typer.Option(None, "--data", help="Check this data file too.")):
+    """Validate spec(s) (and optionally a data file against them)."""
+    from causal.pipeline import prepare
+    from causal.spec import find_specs, load_spec
+
+    bad = 0
+    for p in find_specs(spec):
+        try:
+            s = load_spec(p)
+            if data is not None:
+                st = prepare(s, data)
+                console.print(f"[green]ok[/] {p}: {len(st.data)} rows, "
+                              f"{int(st.d().sum())} treated; adjusting for {', '.join(st.covariates) or 'nothing'}")
+                for n in st.notes:
+                    console.print(f"   note: {n}")
+            else:
+                console.print(f"[green]ok[/] {p} ({s.measure}: {len(s.estimators)} estimators)")
+        except NettoError as e:
+            err.print(f"[bold red]error:[/] {e}")
+            bad += 1
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+@user_errors
+def simulate(spec: Path, out: Path = typer.Option(..., "--out", help=".csv or .parquet"),
+             seed: int | None = typer.Option(None), n: int | None = typer.Option(None)):
+    """Write the spec's synthetic twin to a file (the truth goes in a .truth.json beside it)."""
+    import json
+
+    from causal.spec import load_spec
+    from causal.twins import make_twin
+
+    tw = make_twin(load_spec(spec), seed=seed, n=n)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        tw.data.to_parquet(out, index=False)
+    elif out.suffix == ".csv":
+        tw.data.to_csv(out, index=False)
+    else:
+        raise NettoError(f"{out}: expected a .csv or .parquet output file")
+    truth = out.with_suffix(".truth.json")
+    truth.write_text(json.dumps(tw.truth, indent=2, sort_keys=True) + "\n")
+    console.print(f"wrote {out} ({len(tw.data)} rows) and {truth}: {tw.description}")
+
+
+@app.command()
+@user_errors
+def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s) of specs."),
+        data: Path | None = typer.Option(None, "--data", help="Run on this data file instead of the twin."),
+        out: Path = typer.Option(Path("reports"), "--out", help="Report folder."),
+        workers: int | None = typer.Option(None, "--workers", "-w", help="Local processes (default: up to 2)."),
+        scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
+        force: bool = typer.Option(False, "--force", help="Recompute cached results."),
+        seed: int | None = typer.Option(None, help="Twin seed (default: the spec's)."),
+        n: int | None = typer.Option(None, help="Twin size (default: the spec's)."),
+        conjunctuur: Path | None = typer.Option(None, "--conjunctuur", help="CSV series replacing the spec's."),
+        estimator: list[str] | None = typer.Option(None, "--estimator", "-e", help="Run only these estimators."),
+        quiet: bool = typer.Option(False, "--quiet", "-q")):
+    """Estimate every spec (on its twin, or on --data) and write reports/."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from causal.batch import run_batch
+
+    if data is not None and not data.exists():
+        raise NettoError(f"{data}: the data file does not exist")
+    prog = Progress(TextColumn("[bold]estimating"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, disable=quiet, transient=True)
+    task_id = None
+
+    def on_start(total: int) -> None:
+        nonlocal task_id
+        task_id = prog.add_task("batch", total=total)
+
+    def on_done(r) -> None:
+        prog.advance(task_id)
+        if quiet:
+            return
+        if r.ok:
+            first = next((e for e in r.estimates if e["estimator"] != "naive"), r.estimates[0] if r.estimates else None)
+            what = "" if first is None else _short(first)
+            tag = "[dim]cached[/]" if r.cached else f"{r.seconds:5.1f} s"
+            prog.console.print(f"[green]done[/] {r.task.measure} · {r.task.estimator}  {tag}  {what}")
+        else:
+            prog.console.print(f"[red]FAILED[/] {r.task.measure} · {r.task.estimator}: "
+                               f"{r.error.splitlines()[0]}")
+
+    with prog:
+        batch = run_batch([str(t) for t in target], out=out, data=str(data) if data else None,
+                          workers=workers, scheduler=scheduler, force=force, seed=seed, n=n,
+                          conjunctuur=str(conjunctuur) if conjunctuur else None,
+                          estimators=estimator, on_start=on_start, on_done=on_done)
+    print_table(batch)
+    for note in batch.notices:
+        console.print(f"[yellow]note:[/] {note}")
+    for _p, e in batch.spec_errors:
+        err.print(f"[bold red]spec error:[/] {e}")
+    for r in batch.failed:
+        err.print(f"[bold red]failed:[/] {r.task.measure} · {r.task.estimator}: {r.error}")
+    times = batch.seconds_by_measure()
+    if times:
+        console.print("time per measure: " + ", ".join(f"{m} {t:.1f} s" for m, t in sorted(times.items()))
+                      + f"; batch {batch.seconds:.1f} s")
+    console.print(f"reports written to {out}/ (open {out}/index.html)")
+    if not batch.ok:
+        raise typer.Exit(1)
+
+
+def _short(e: dict) -> str:
+    if e.get("net") is None:
+        return "not identified"
+    ci = f" [{e['ci_low']:.1f}, {e['ci_high']:.1f}]" if e.get("ci_low") is not None else ""
+    return f"{e['estimand']} {e['net']:.2f}{ci}"
+
+
+def print_table(batch) -> None:
+    """The bruto/netto table: one row per measure x estimator."""
+    from causal.report.portfolio import portfolio_rows
+
+    rows = portfolio_rows(batch.summaries)
+    t = Table(title="Bruto and netto per measure", show_lines=False, header_style="bold")
+    for col, j in [("measure", "left"), ("estimator", "left"), ("bruto reported", "right"),
+                   ("bruto data", "right"), ("netto [95% interval]", "right"),
+                   ("true effect", "right"), ("deadweight", "right")]:
+        t.add_column(col, justify=j)
+    last = None
+    for r in rows:
+        rep = "-" if r["reported_gross"] is None else (
+            f"{r['reported_gross']:g}%" if r["reported_unit"] == "percent" else f"{r['reported_gross']:g}")
+        if r["net"] is None:
+            net = "[red]not identified[/]"
+        else:
+            ci = f" [{r['ci_low']:.1f}, {r['ci_high']:.1f}]" if r["ci_low"] is not None else ""
+            net = f"{r['net']:.2f}{ci}"
+        truth = "-" if r["truth"] is None else f"{r['truth']:.2f}" + (
+            " [green]✓[/]" if r["covers_truth"] else " [red]✗[/]" if r["covers_truth"] is False else "")
+        dw = "-" if r["deadweight"] is None else f"{r['deadweight']:.0%}"
+        show = r["measure"] != last
+        t.add_row(r["measure"] if show else "", r["estimator"], rep if show else "",
+                  "-" if r["gross_on_data"] is None else f"{r['gross_on_data']:.1f}" if show else "",
+                  net, truth, dw, style="dim" if r["estimator"].startswith("naive") else None)
+        last = r["measure"]
+    console.print(t)
+
+
+@app.command()
+@user_errors
+def power(p0: float = typer.Option(0.1167, help="Control-group rate (Almere: 11.67%)."),
+          p1: float | None = typer.Option(0.2125, help="Treatment-group rate (Almere: 21.25%)."),
+          alpha: float = typer.Option(0.05), target_power: float = typer.Option(0.8, "--power"),
+          one_sided: bool = typer.Option(True, "--one-sided/--two-sided"),
+          compliance: float = typer.Option(1.0, help="Share of the assigned actually treated."),
+          n: int | None = typer.Option(None, help="Persons per arm: report power and MDE.")):
+    """Sample size, power and minimum detectable effect for a two-arm design."""
+    from causal import power as pw
+
+    sided = 1 if one_sided else 2
+    if not (0 < compliance <= 1):
+        raise NettoError("--compliance: expected a share in (0, 1]")
+    if p1 is None and n is None:
+        raise NettoError("give --p1 (for the sample size) or --n (for power and the MDE)")
+    if p1 is not None:
+        p1_itt = pw.with_compliance(p0, p1 - p0, compliance)
+        need = pw.n_per_arm(p0, p1_itt, alpha=alpha, power=target_power, sided=sided)
+        console.print(f"control {p0:.2%} vs treatment {p1:.2%} (effect {100 * (p1 - p0):.2f} pp)"
+                      + (f"; with {compliance:.0%} compliance the ITT arm sees {p1_itt:.2%}" if compliance < 1 else ""))
+        console.print(f"{'one' if sided == 1 else 'two'}-sided alpha {alpha}, power {target_power}: "
+                      f"[bold]{int(-(-need // 1))} per arm[/] ({int(2 * -(-need // 1))} in total)")
+    if n is not None:
+        if p1 is not None:
+            console.print(f"power with {n} per arm: {pw.power_at(p0, pw.with_compliance(p0, p1 - p0, compliance), n, alpha=alpha, sided=sided):.2f}")
+        m = pw.mde(p0, n, alpha=alpha, power=target_power, sided=sided)
+        console.print(f"minimum detectable ITT effect with {n} per arm: {100 * m:.2f} pp"
+                      + (f" (effect on the treated {100 * m / compliance:.2f} pp at {compliance:.0%} compliance)" if compliance < 1 else ""))
+
+
+@app.command("estimators")
+def list_estimators():
+    """List the estimators this installation knows."""
+    from causal import estimators as reg
+
+    t = Table("name", "fits designs", "what it does")
+    for name in reg.available():
+        info = reg.get(name)
+        t.add_row(name, ", ".join(info.assignments or ("any",)), info.doc.splitlines()[0] if info.doc else "")
+    console.print(t)
+
+
+def _mount_optional() -> None:
+    """Sub-commands that live in their own modules."""
+    try:
+        from causal.context.cli import app as context_app
+
+        app.add_typer(context_app, name="context", help="Check the AOW age and the conjunctuur series.")
+    except ImportError:
+        pass
+    try:
+        from causal.validate import validate_command
+
+        app.command("validate")(user_errors(validate_command))
+    except ImportError:
+        pass
+
+
+_mount_optional()
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

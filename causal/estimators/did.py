@@ -1,0 +1,537 @@
+"""Difference in differences for policy changes and staggered roll-outs.
+
+Data: long format, one row per unit x period (a panel), with the spec's treatment column the
+0/1 "treated in this row" indicator (absorbing: once on, it stays on). Design columns (unit,
+period, first treated period, cluster) are estimator options, not spec fields.
+
+- ``did``: the overall effect on the treated.
+  * One adoption date (the simple 2 x 2 case and its multi-period version): two-way fixed
+    effects (unit and period effects) with linearmodels ``PanelOLS``, standard errors clustered
+    by unit. Assumes parallel trends and no anticipation.
+  * Staggered adoption (several adoption dates): group-time effects ATT(g, t) of Callaway and
+    Sant'Anna (2021) with not-yet-treated (or never-treated) units as the comparison,
+    aggregated to one overall ATT (each treated unit-period weighted alike, their "simple"
+    aggregation), with influence-function standard errors clustered by unit (or a multiplier
+    bootstrap). Two-way fixed effects is biased here once effects change over time, because
+    it uses already-treated units as controls (Goodman-Bacon 2021; de Chaisemartin and
+    D'Haultfoeuille 2020); its number is kept as a diagnostic only.
+    Built on the ``differences`` package (ATTgt; a maintained Python port of the authors' R
+    ``did``), which we checked against twins with known effects in tests/test_did.py.
+- ``event_study``: effects by event time (periods since adoption), with the PRE-treatment
+  estimates that test parallel trends, as a figure. Staggered: the Callaway-Sant'Anna dynamic
+  aggregation; one adoption date: PanelOLS with a dummy per event time (reference: the
+  period before adoption). Its headline number is the average of the post-treatment event-time
+  effects (truth key ``ATT_dynamic``).
+- ``triple_difference``: for a threshold change (age band x eligible group x after), the
+  triple interaction of a saturated OLS regression with cluster-robust standard errors; with a
+  ``period`` option also the triple difference by period (an event-study check of pre-trends).
+  Assumes the band gap in the group gap would have moved in parallel without the change.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from causal.errors import DataError, EstimationError, NotIdentified
+from causal.estimators import Options, estimator
+from causal.result import Estimate
+
+DESIGNS = ("staggered", "policy_change")
+
+
+class DiDOptions(Options):
+    unit: str = "person_id"
+    period: str = "period"
+    first_treated: str | None = None
+    cluster: str | None = None
+    method: Literal["auto", "twfe", "callaway_santanna"] = "auto"
+    control_group: Literal["not_yet_treated", "never_treated"] = "not_yet_treated"
+    bootstrap: int = 0
+    alpha: float = 0.05
+    seed: int = 0
+
+
+class DDDOptions(Options):
+    band: str
+    group: str
+    post: str
+    period: str | None = None
+    cluster: str | None = None
+    alpha: float = 0.05
+
+
+# --------------------------------------------------------------------------------------
+# The panel: periods as integers, first treated period per unit
+# --------------------------------------------------------------------------------------
+@dataclass
+class Panel:
+    unit: np.ndarray          # unit codes 0..N-1 per row
+    t: np.ndarray             # period index 1..T per row
+    g: np.ndarray             # first treated period index per row (0 = never)
+    y: np.ndarray             # outcome on the reporting scale
+    d: np.ndarray             # treated in this row
+    labels: list              # period labels by index-1
+    cluster: np.ndarray       # cluster codes per row
+    n_units: int
+
+    @property
+    def cohorts(self) -> list[int]:
+        return sorted(set(np.unique(self.g[self.g > 0]).tolist()))
+
+    @property
+    def has_never(self) -> bool:
+        return bool((self.g == 0).any())
+
+
+def _need(study, col: str, option: str, est: str) -> None:
+    if col not in study.data.columns:
+        raise DataError(study.source, f"the {est} estimator's option '{option}' names this "
+                        f"column, but the data do not have it (columns: "
+                        f"{', '.join(map(str, study.data.columns[:25]))})", column=col)
+
+
+def _period_codes(values: pd.Series, order: list) -> np.ndarray:
+    pos = {v: i + 1 for i, v in enumerate(order)}
+    return np.array([pos.get(v, 0) for v in values], dtype=int)
+
+
+def build_panel(study, o: DiDOptions, est: str) -> Panel:
+    df = study.data
+    for col, opt in ((o.unit, "unit"), (o.period, "period")):
+        _need(study, col, opt, est)
+    if df[o.period].isna().any():
+        raise DataError(study.source, f"{int(df[o.period].isna().sum())} rows have no period",
+                        column=o.period)
+    order = sorted(pd.unique(df[o.period]).tolist())
+    t = _period_codes(df[o.period], order)
+    ucodes, uniq = pd.factorize(df[o.unit], sort=True)
+    if pd.Series(list(zip(ucodes, t))).duplicated().any():
+        raise DataError(study.source, f"some unit appears twice in one period; the {est} "
+                        f"estimator needs one row per unit ('{o.unit}') and period "
+                        f"('{o.period}')", column=o.unit)
+    d = study.d()
+    # first treated period: from the option's column, else the first treated row per unit
+    if o.first_treated:
+        _need(study, o.first_treated, "first_treated", est)
+        ft = df[o.first_treated]
+        known = ft.notna() & ~ft.isin(order)
+        if known.any():
+            raise DataError(study.source, f"first-treated value {ft[known].iloc[0]!r} is not "
+                            f"one of the periods in '{o.period}'", column=o.first_treated)
+        g = np.where(ft.notna(), _period_codes(ft.fillna(order[0]), order), 0)
+    else:
+        tt = np.where(d == 1, t, 10**9)
+        first = pd.Series(tt).groupby(ucodes).transform("min").to_numpy()
+        g = np.where(first < 10**9, first, 0)
+    expected = ((g > 0) & (t >= g)).astype(float)
+    bad = expected != d
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise EstimationError(
+            f"treatment column '{study.treatment}' is not an absorbing adoption: unit "
+            f"{df[o.unit].iloc[i]!r} in period {df[o.period].iloc[i]!r} has treatment "
+            f"{int(d[i])} but its first treated period says {int(expected[i])} "
+            f"({int(bad.sum())} rows disagree); difference in differences here needs "
+            "treatment that stays on once it starts")
+    if o.cluster:
+        _need(study, o.cluster, "cluster", est)
+        cl = pd.factorize(df[o.cluster], sort=True)[0]
+    else:
+        cl = ucodes
+    return Panel(unit=ucodes, t=t, g=g.astype(int), y=study.y(), d=d, labels=order,
+                 cluster=cl, n_units=len(uniq))
+
+
+def _identified_cells(P: Panel, control: str) -> np.ndarray:
+    """Treated rows for which a comparison unit exists in that period."""
+    treated = P.d == 1
+    if control == "never_treated":
+        ok_t = np.full(P.t.max() + 1, P.has_never)
+    else:
+        ok_t = np.zeros(P.t.max() + 1, dtype=bool)
+        untreated_t = np.unique(P.t[P.d == 0])
+        ok_t[untreated_t] = True
+    return treated & ok_t[P.t]
+
+
+# --------------------------------------------------------------------------------------
+# Two-way fixed effects (PanelOLS)
+# --------------------------------------------------------------------------------------
+def twfe(P: Panel, extra: np.ndarray | None = None, names: list[str] | None = None):
+    """Unit and period fixed effects, clustered SEs; returns the linearmodels result."""
+    from linearmodels.panel import PanelOLS
+
+    idx = pd.MultiIndex.from_arrays([P.unit, P.t], names=["unit", "t"])
+    X = pd.DataFrame({"treated": P.d}, index=idx) if extra is None else \
+        pd.DataFrame(extra, index=idx, columns=names)
+    y = pd.Series(P.y, index=idx, name="y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mod = PanelOLS(y, X, entity_effects=True, time_effects=True, drop_absorbed=True,
+                       check_rank=False)
+        return mod.fit(cov_type="clustered", clusters=pd.DataFrame({"c": P.cluster}, index=idx))
+
+
+# --------------------------------------------------------------------------------------
+# Callaway and Sant'Anna (2021) via the `differences` package
+# --------------------------------------------------------------------------------------
+def callaway_santanna(P: Panel, o: DiDOptions):
+    """ATT(g,t) fitted; returns (simple aggregate row, event-time table)."""
+    from differences import ATTgt
+
+    # Periods in which no unit is untreated give no comparison; drop them so that the
+    # package never takes a unit that is treated by then as a control.
+    keep = np.ones(P.t.size, dtype=bool)
+    if o.control_group == "not_yet_treated":
+        ok = np.zeros(P.t.max() + 1, dtype=bool)
+        ok[np.unique(P.t[P.d == 0])] = True
+        keep = ok[P.t]
+    P = Panel(unit=P.unit[keep], t=P.t[keep], g=P.g[keep], y=P.y[keep], d=P.d[keep],
+              labels=P.labels, cluster=P.cluster[keep], n_units=P.n_units)
+    frame = pd.DataFrame({
+        "y": P.y, "cohort": np.where((P.g > 0) & (P.g <= P.t.max()), P.g, np.nan).astype(float),
+        "cl": P.cluster,
+    }, index=pd.MultiIndex.from_arrays([P.unit, P.t], names=["unit", "t"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        att = ATTgt(data=frame, cohort_column="cohort")
+        kw = dict(formula="y", control_group=o.control_group, alpha=o.alpha,
+                  progress_bar=False, boot_iterations=o.bootstrap, random_state=o.seed)
+        if o.cluster:
+            kw["cluster_var"] = "cl"
+        att.fit(**kw)
+        simple = att.aggregate("simple", boot_iterations=o.bootstrap)
+        event = att.aggregate("event", boot_iterations=o.bootstrap)
+        dyn = att.aggregate("event", overall=True, boot_iterations=o.bootstrap)
+    return _flat(simple).iloc[0], _flat(event), _flat(dyn).iloc[0]
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out.columns = [c[-1] for c in df.columns]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Estimators
+# --------------------------------------------------------------------------------------
+def _staggered(P: Panel, o: DiDOptions) -> bool:
+    if o.method == "twfe":
+        return False
+    if o.method == "callaway_santanna":
+        return True
+    first_t = 1
+    return len([g for g in P.cohorts if g > first_t]) > 1
+
+
+def _common(study, P: Panel, o: DiDOptions) -> tuple[dict, list[str]]:
+    """Gross on the identified treated rows, person counts, warnings."""
+    warn: list[str] = []
+    always = np.unique(P.unit[(P.g == 1)])
+    if always.size:
+        warn.append(f"{always.size} units are treated from the first period on; without a "
+                    "pre-period they cannot contribute and are left out")
+    cells = _identified_cells(P, o.control_group)
+    if not cells.any():
+        raise NotIdentified(
+            "no treated unit-period has a comparison: every unit is treated by the time "
+            "anyone is" + (" and there are no never-treated units" if not P.has_never else ""))
+    late = (P.d == 1) & ~cells
+    if late.any():
+        warn.append(f"{int(late.sum())} treated rows fall in periods when no unit is "
+                    "untreated; they have no comparison and are not in the estimate")
+    treated_units = np.unique(P.unit[cells])
+    if o.control_group == "never_treated":
+        ctrl = np.unique(P.unit[P.g == 0])
+    else:  # units untreated in some period in which others are treated (later adopters too)
+        ctrl = np.unique(P.unit[(P.g == 0) | (P.g > P.t[cells].min())])
+    kw = dict(gross=float(P.y[cells].mean()), n_treated=int(treated_units.size),
+              n_control=int(ctrl.size))
+    return kw, warn
+
+
+def _z(alpha: float) -> float:
+    return float(stats.norm.ppf(1 - alpha / 2))
+
+
+@estimator("did", DiDOptions, assignments=DESIGNS)
+def did(study, options: DiDOptions) -> list[Estimate]:
+    """Overall ATT: TWFE (one adoption date) or Callaway-Sant'Anna (staggered adoption)."""
+    o = options
+    P = build_panel(study, o, "did")
+    kw, warn = _common(study, P, o)
+    z = _z(o.alpha)
+    diag: dict = {"periods": len(P.labels), "units": P.n_units,
+                  "adoption_periods": [str(P.labels[g - 1]) for g in P.cohorts],
+                  "never_treated_units": int(np.unique(P.unit[P.g == 0]).size)}
+    tw = twfe(P)
+    b_tw, se_tw = float(tw.params["treated"]), float(tw.std_errors["treated"])
+    diag["twfe"] = {"estimate": b_tw, "se": se_tw}
+    figures = {}
+    if _staggered(P, o):
+        s, ev, _ = callaway_santanna(P, o)
+        net, se = float(s["ATT"]), float(s["std_error"])
+        ci = (net - z * se, net + z * se)
+        method = (f"Callaway and Sant'Anna (2021) group-time effects with "
+                  f"{o.control_group.replace('_', '-')} units as the comparison, aggregated over "
+                  "all treated unit-periods; standard errors from the influence function, "
+                  f"clustered by {o.cluster or 'unit'}"
+                  + (f", multiplier bootstrap ({o.bootstrap} draws)" if o.bootstrap else "")
+                  + ". Assumes parallel trends and no anticipation.")
+        if abs(b_tw - net) > 2 * se:
+            warn.append(f"plain two-way fixed effects gives {b_tw:.2f}, far from this estimate: "
+                        "with staggered adoption and effects that change over time it compares "
+                        "later- with earlier-treated units and is biased; it is not used")
+        diag.update(_pretrend(ev, o.alpha))
+        figures["event_study"] = _event_figure(ev, study, "Callaway-Sant'Anna event study")
+        if diag.get("pretrend_flag"):
+            warn.append(diag["pretrend_flag"])
+    else:
+        if len(P.cohorts) == 1 and not P.has_never:
+            raise NotIdentified("all units adopt in the same period and none stays untreated: "
+                                "there is no comparison group for a difference in differences")
+        net, se = b_tw, se_tw
+        ci = (net - z * se, net + z * se)
+        method = ("Two-way fixed effects (unit and period effects, linearmodels PanelOLS), "
+                  f"standard errors clustered by {o.cluster or 'unit'}. Assumes parallel trends "
+                  "and no anticipation; with a single adoption date this is the ATT.")
+    return [study.estimate("did", "ATT", net, ci, se, label="difference in differences",
+                           method=method, diagnostics=diag, warnings=warn, figures=figures,
+                           **kw)]
+
+
+@estimator("event_study", DiDOptions, assignments=DESIGNS)
+def event_study(study, options: DiDOptions) -> list[Estimate]:
+    """Effects by event time with pre-trend estimates, and their average after adoption."""
+    o = options
+    P = build_panel(study, o, "event_study")
+    kw, warn = _common(study, P, o)
+    z = _z(o.alpha)
+    if _staggered(P, o):
+        _, ev, dyn = callaway_santanna(P, o)
+        net, se = float(dyn["ATT"]), float(dyn["std_error"])
+        method = ("Callaway and Sant'Anna (2021) dynamic aggregation: ATT by periods since "
+                  f"adoption ({o.control_group.replace('_', '-')} comparison, varying base "
+                  "period for the pre-trend estimates); headline = average of the "
+                  "post-adoption event-time effects.")
+    else:
+        if not P.has_never:
+            raise NotIdentified("all units adopt in the same period and none stays untreated: "
+                                "there is no comparison group for an event study")
+        ev, net, se = _twfe_event(P)
+        method = ("Two-way fixed effects event study (linearmodels PanelOLS) with a dummy per "
+                  "event time, reference = the period before adoption, standard errors "
+                  f"clustered by {o.cluster or 'unit'}; headline = average of the "
+                  "post-adoption coefficients.")
+    diag = {"event_time": ev[["ATT", "std_error"]].rename_axis("event_time"),
+            **_pretrend(ev, o.alpha)}
+    if diag.get("pretrend_flag"):
+        warn.append(diag["pretrend_flag"])
+    fig = _event_figure(ev, study, "event study")
+    return [study.estimate("event_study", "ATT", net, (net - z * se, net + z * se), se,
+                           label="event-time average", truth_key="ATT_dynamic", method=method,
+                           diagnostics=diag, warnings=warn, figures={"event_study": fig}, **kw)]
+
+
+def _twfe_event(P: Panel) -> tuple[pd.DataFrame, float, float]:
+    e = np.where(P.g > 0, P.t - P.g, -10**6)
+    ks = sorted(k for k in np.unique(e[P.g > 0]) if k != -1)
+    X = np.column_stack([(e == k).astype(float) for k in ks])
+    names = [f"e{k}" for k in ks]
+    res = twfe(P, X, names)
+    b = res.params.reindex(names).to_numpy()
+    V = res.cov.reindex(index=names, columns=names).to_numpy()
+    se = np.sqrt(np.diag(V))
+    ev = pd.DataFrame({"ATT": b, "std_error": se}, index=pd.Index(ks, name="relative_period"))
+    ev.loc[-1] = [0.0, 0.0]
+    ev = ev.sort_index()
+    post = np.array([k >= 0 for k in ks])
+    a = post / post.sum()
+    return ev, float(a @ b), float(np.sqrt(a @ V @ a))
+
+
+def _pretrend(ev: pd.DataFrame, alpha: float) -> dict:
+    """Pre-adoption estimates: are any of them off zero (Bonferroni over the pre-periods)?"""
+    pre = ev[(ev.index < 0) & (ev["std_error"] > 0)]
+    if pre.empty:
+        return {"pretrend_periods": 0}
+    t = (pre["ATT"] / pre["std_error"]).to_numpy()
+    k = len(t)
+    crit = float(stats.norm.ppf(1 - alpha / (2 * k)))
+    out = {"pretrend_periods": k, "pretrend_max_abs_t": float(np.abs(t).max()),
+           "pretrend_critical_value": crit}
+    if np.abs(t).max() > crit:
+        out["pretrend_flag"] = (f"pre-treatment estimates depart from zero (max |t| = "
+                                f"{np.abs(t).max():.1f} over {k} pre-periods, Bonferroni "
+                                f"critical value {crit:.1f}): parallel trends is in doubt")
+    return out
+
+
+def _event_figure(ev: pd.DataFrame, study, title: str):
+    k = ev.index.to_numpy(dtype=float)
+    b = ev["ATT"].to_numpy(dtype=float)
+    se = ev["std_error"].to_numpy(dtype=float)
+    truth = {int(key[5:]): v for key, v in study.truth.items() if key.startswith("ATT_e")}
+    unit = study.unit
+    measure = study.measure
+
+    def draw():
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7, 4))
+        ax = fig.add_subplot()
+        pre = k < 0
+        for mask, colour, lab in ((pre, "tab:grey", "before adoption (pre-trend)"),
+                                  (~pre, "tab:blue", "after adoption")):
+            ax.errorbar(k[mask], b[mask], yerr=1.96 * se[mask], fmt="o", color=colour,
+                        capsize=3, label=lab)
+        if truth:
+            tk = np.array(sorted(truth))
+            ax.plot(tk, [truth[i] for i in tk], "x", color="tab:red", label="true effect (twin)")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.axvline(-0.5, color="black", lw=0.8, ls=":")
+        ax.set_xlabel("periods since adoption")
+        ax.set_ylabel(f"effect ({unit})")
+        ax.set_title(f"{measure}: {title}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    return draw
+
+
+# --------------------------------------------------------------------------------------
+# Triple difference
+# --------------------------------------------------------------------------------------
+@estimator("triple_difference", DDDOptions, assignments=("policy_change", "threshold"))
+def triple_difference(study, options: DDDOptions) -> list[Estimate]:
+    """Band x group x after interaction of a saturated OLS, cluster-robust errors."""
+    import statsmodels.api as sm
+
+    o = options
+    df = study.data
+    cols = {}
+    for opt in ("band", "group", "post"):
+        col = getattr(o, opt)
+        _need(study, col, opt, "triple_difference")
+        v = df[col]
+        if not pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
+            raise DataError(study.source, f"option '{opt}' of triple_difference needs a 0/1 "
+                            "column", column=col)
+        v = v.astype(float).to_numpy()
+        if not set(np.unique(v)) <= {0.0, 1.0}:
+            raise DataError(study.source, f"option '{opt}' of triple_difference needs a 0/1 "
+                            f"column, found values {sorted(np.unique(v))[:5]}", column=col)
+        cols[opt] = v
+    A, G, T = cols["band"], cols["group"], cols["post"]
+    y, d = study.y(), study.d()
+    cells = pd.crosstab([A, G], T)
+    if cells.shape != (4, 2) or (cells.to_numpy() == 0).any():
+        raise NotIdentified("a triple difference needs data in all 8 cells of band x group x "
+                            f"after; found {int((cells.to_numpy() > 0).sum())} filled cells")
+    warn = []
+    mism = int(((A * G * T) != d).sum())
+    if mism:
+        warn.append(f"{mism} rows have a treatment value that differs from band x group x "
+                    "after; the estimate is for the band x group x after cell")
+    X = np.column_stack([np.ones_like(y), A, G, T, A * G, A * T, G * T, A * G * T])
+    if o.cluster:
+        _need(study, o.cluster, "cluster", "triple_difference")
+        groups = pd.factorize(df[o.cluster], sort=True)[0]
+        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        how = f"clustered by {o.cluster} ({len(np.unique(groups))} clusters)"
+    else:
+        fit = sm.OLS(y, X).fit(cov_type="HC1")
+        how = "heteroskedasticity-robust (HC1)"
+    b, se = float(fit.params[7]), float(fit.bse[7])
+    z = _z(o.alpha)
+    tr = (A * G * T) == 1
+    diag = {"cell_means": {f"band{int(a)}_group{int(g)}_post{int(t)}":
+                           float(y[(A == a) & (G == g) & (T == t)].mean())
+                           for a in (0, 1) for g in (0, 1) for t in (0, 1)},
+            "cell_sizes": {f"band{int(a)}_group{int(g)}_post{int(t)}":
+                           int(((A == a) & (G == g) & (T == t)).sum())
+                           for a in (0, 1) for g in (0, 1) for t in (0, 1)}}
+    figures = {}
+    if o.period:
+        _need(study, o.period, "period", "triple_difference")
+        ev = _ddd_by_period(study, o, A, G, T, y)
+        diag["by_period"] = ev
+        diag.update(_pretrend(ev.set_index("rel", drop=True), o.alpha))
+        if diag.get("pretrend_flag"):
+            warn.append(diag["pretrend_flag"])
+        figures["event_study"] = _ddd_figure(ev, study)
+    return [study.estimate(
+        "triple_difference", "ATT", b, (b - z * se, b + z * se), se,
+        label="triple difference", method=(
+            "Triple difference (band x eligible group x after) from a saturated OLS regression "
+            f"of the outcome on all interactions; standard errors {how}. Assumes that without "
+            "the change the band-vs-rest gap in the eligible group would have moved like the "
+            "same gap in the ineligible group."),
+        gross=float(y[tr].mean()), n_treated=int(tr.sum()), n_control=int((~tr).sum()),
+        diagnostics=diag, warnings=warn, figures=figures)]
+
+
+def _ddd_by_period(study, o: DDDOptions, A, G, T, y):
+    import statsmodels.api as sm
+
+    per = study.data[o.period]
+    order = sorted(pd.unique(per).tolist())
+    pre = [p for p in order if T[(per == p).to_numpy()].mean() < 0.5]
+    if not pre:
+        raise NotIdentified("no period before the change; the triple difference needs one")
+    ref = pre[-1]
+    others = [p for p in order if p != ref]
+    D = np.column_stack([(per == p).to_numpy(float) for p in others])
+    AG = A * G
+    X = np.column_stack([np.ones_like(y), A, G, AG, D, D * A[:, None], D * G[:, None],
+                         D * AG[:, None]])
+    kcols = slice(X.shape[1] - len(others), X.shape[1])
+    if o.cluster:
+        groups = pd.factorize(study.data[o.cluster], sort=True)[0]
+        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    else:
+        fit = sm.OLS(y, X).fit(cov_type="HC1")
+    b = np.asarray(fit.params)[kcols]
+    se = np.asarray(fit.bse)[kcols]
+    # event time: the last period before the change is -1, the first after it 0
+    rel = {q: i - len(pre) for i, q in enumerate(order)}
+    rows = [{"period": str(q), "rel": rel[q], "ATT": float(bb), "std_error": float(s)}
+            for q, bb, s in zip(others, b, se)]
+    rows.append({"period": str(ref), "rel": -1, "ATT": 0.0, "std_error": 0.0})
+    ev = pd.DataFrame(rows).sort_values("rel").reset_index(drop=True)
+    return ev
+
+
+def _ddd_figure(ev: pd.DataFrame, study):
+    k = ev["rel"].to_numpy(float)
+    b = ev["ATT"].to_numpy(float)
+    se = ev["std_error"].to_numpy(float)
+    labels = ev["period"].tolist()
+    unit, measure = study.unit, study.measure
+
+    def draw():
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7, 4))
+        ax = fig.add_subplot()
+        pre = k < 0
+        ax.errorbar(k[pre], b[pre], yerr=1.96 * se[pre], fmt="o", color="tab:grey", capsize=3,
+                    label="before the change (pre-trend)")
+        ax.errorbar(k[~pre], b[~pre], yerr=1.96 * se[~pre], fmt="o", color="tab:blue",
+                    capsize=3, label="after the change")
+        ax.set_xticks(k, labels)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.axvline(-0.5, color="black", lw=0.8, ls=":")
+        ax.set_ylabel(f"triple difference ({unit})")
+        ax.set_title(f"{measure}: triple difference by period")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    return draw

@@ -1,0 +1,67 @@
+"""The portfolio: every measure, the bruto its report published beside the netto effects.
+
+``reports/index.html`` (one row per measure x estimator, links to each measure's page, the
+forest plot, failures with their error) and ``reports/summary.csv`` with the same rows.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from causal.report import figures as figs
+from causal.report.writer import _ENV, _fmt, atomic_write
+
+COLUMNS = ["measure", "title", "design", "estimator", "estimand", "reported_gross",
+           "reported_citation", "gross_on_data", "net", "ci_low", "ci_high", "deadweight",
+           "truth", "covers_truth", "n_treated", "n_control", "warnings", "reason"]
+
+
+def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for measure in sorted(summaries):
+        s = summaries[measure]
+        rep = next((r for r in s["reported"] if r.get("comparable")), None) or (
+            s["reported"][0] if s["reported"] else None)
+        for e in s["estimates"]:
+            rows.append({
+                "measure": measure, "title": s["title"], "design": s["design"],
+                "estimator": e["name"], "name": e["name"], "estimand": e["estimand"],
+                "reported_gross": None if rep is None else rep["value"],
+                "reported_unit": None if rep is None else rep["unit"],
+                "reported_label": None if rep is None else rep["label"],
+                "reported_citation": None if rep is None else rep["citation"],
+                "gross_on_data": s["gross_on_data"], "net": e["net"], "ci_low": e["ci_low"],
+                "ci_high": e["ci_high"], "deadweight": e["deadweight"], "truth": e["truth"],
+                "covers_truth": e["covers_truth"], "n_treated": e["n_treated"],
+                "n_control": e["n_control"], "warnings": " | ".join(e["warnings"]),
+                "reason": e["reason"] or s.get("identification") or "",
+                "unit": e["unit"],
+            })
+    return rows
+
+
+def write_portfolio(batch, out: Path) -> None:
+    rows = portfolio_rows(batch.summaries)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    atomic_write(out / "summary.csv", buf.getvalue())
+    fig = figs.forest([{**r, "estimator": r["estimator"].split(" ")[0]} for r in rows])
+    fd, tmp = tempfile.mkstemp(dir=out, suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=110, metadata={"Software": None})
+    os.replace(tmp, out / "forest.png")
+    failed = [{"measure": r.task.measure, "estimator": r.task.estimator,
+               "error": (r.error or "").splitlines()[0]} for r in batch.failed]
+    failed += [{"measure": Path(p).stem, "estimator": "(spec)", "error": e}
+               for p, e in batch.spec_errors]
+    html = _ENV.get_template("portfolio.html.j2").render(
+        rows=rows, failed=failed, fmt=_fmt, summaries=batch.summaries,
+        seconds=batch.seconds_by_measure())
+    atomic_write(out / "index.html", html)

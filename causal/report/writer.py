@@ -1,0 +1,173 @@
+"""Write one measure's report folder: summary.json, report.md, index.html and figures.
+
+Writes are atomic (temp file + rename), so an interrupted run never leaves a half-written
+report that looks complete; summary.json is written last and is the completeness marker. A
+report made from different data is not overwritten silently: the old folder is moved aside
+and the caller is told.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from causal import __version__
+from causal.report import figures as figs
+from causal.report.disclosure import check_estimate
+from causal.result import Estimate, _jsonable, _r
+
+_ENV = Environment(loader=PackageLoader("causal.report", "templates"),
+                   autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                   lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_figures(estimates: list[Estimate], outdir: Path) -> None:
+    """Render each estimate's figures to PNG (atomically) and record their file names in
+    ``diagnostics['figures']``; write its extra files. Clears the callables afterwards so the
+    Estimate can cross process boundaries."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    for e in estimates:
+        names = []
+        for name, make in sorted(e.figures.items()):
+            fname = f"{e.estimator}_{e.label or e.estimand}_{name}".replace(" ", "_").replace("/", "-") + ".png"
+            fig = make()
+            fd, tmp = tempfile.mkstemp(dir=outdir, suffix=".png")
+            os.close(fd)
+            fig.savefig(tmp, dpi=110, metadata={"Software": None})
+            os.replace(tmp, outdir / fname)
+            names.append(fname)
+        for fname, write in sorted(e.files.items()):
+            fd, tmp = tempfile.mkstemp(dir=outdir, suffix=Path(fname).suffix)
+            os.close(fd)
+            write(tmp)
+            os.replace(tmp, outdir / fname)
+            names.append(fname)
+        if names:
+            e.diagnostics["files"] = names
+        e.figures, e.files = {}, {}
+
+
+def fingerprint_frame(df) -> str:
+    """Stable hash of a data frame's content (for 'same data' checks)."""
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(",".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> dict[str, Any]:
+    """The machine-readable summary of one measure (stable keys, rounded numbers)."""
+    k = study_info["min_cell"]
+    rows, hidden = [], []
+    for e in estimates:
+        d, h = check_estimate(e.to_dict(), k)
+        d["name"] = e.name
+        rows.append(d)
+        hidden += [f"{e.name}: {x}" for x in h]
+    return {
+        "toolkit_version": __version__,
+        "measure": study_info["measure"],
+        "title": study_info["title"],
+        "source": study_info["source"],
+        "design": study_info["design"],
+        "outcome": study_info["outcome"],
+        "data": study_info["data"],
+        "truth": _jsonable({k2: _r(v) for k2, v in (study_info.get("truth") or {}).items()}) or None,
+        "reported": study_info["reported"],
+        "gross_on_data": _r(study_info.get("gross_on_data")),
+        "adjustment": study_info.get("adjustment", ""),
+        "identification": study_info.get("identification"),
+        "notes": study_info.get("notes", []),
+        "estimates": rows,
+        "disclosure": {"min_cell": k, "suppressed": hidden},
+    }
+
+
+def study_info(study) -> dict[str, Any]:
+    """What the report needs to know about a Study (picklable, no data)."""
+    spec = study.spec
+    rep = spec.reported_gross()
+    return {
+        "measure": spec.measure, "title": spec.title, "source": spec.source.model_dump(),
+        "design": spec.treatment.assignment,
+        "outcome": {"column": spec.outcome.column, "kind": spec.outcome.kind,
+                    "label": spec.outcome.label, "horizon_months": spec.outcome.horizon_months},
+        "data": {"source": study.source, "rows": len(study.data),
+                 "fingerprint": fingerprint_frame(study.data)},
+        "truth": study.truth or None,
+        "reported": [r.model_dump() for r in spec.reported],
+        "reported_headline": None if rep is None else rep.model_dump(),
+        "gross_on_data": study.gross(),
+        "adjustment": study.adjustment_note,
+        "identification": (spec.identification.reason if spec.identification.status ==
+                           "not_identified" else study.not_identified),
+        "notes": list(study.notes),
+        "min_cell": spec.disclosure.min_cell,
+        "graph": spec.graph,
+    }
+
+
+def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir: Path,
+                         *, force: bool = False) -> tuple[dict[str, Any], str | None]:
+    """Write reports/<measure>/; returns the summary and a notice if an older report made
+    from different data was moved aside."""
+    outdir = Path(outdir)
+    notice = None
+    old = outdir / "summary.json"
+    if old.exists() and not force:
+        try:
+            prev = json.loads(old.read_text())["data"]["fingerprint"]
+        except (ValueError, KeyError, TypeError):
+            prev = None
+        if prev != info["data"]["fingerprint"]:
+            aside = outdir.with_name(f"{outdir.name}.previous-{(prev or 'unknown')[:8]}")
+            shutil.rmtree(aside, ignore_errors=True)
+            shutil.move(str(outdir), aside)
+            notice = (f"{outdir}: the existing report was made from different data; "
+                      f"moved it to {aside}")
+    outdir.mkdir(parents=True, exist_ok=True)
+    old.unlink(missing_ok=True)  # incomplete until the new summary.json lands
+    render_figures(estimates, outdir)
+    summary = measure_summary(info, estimates)
+    rep = info.get("reported_headline")
+    fig = figs.decomposition(summary["estimates"], info["title"],
+                             reported=rep["value"] if rep and rep.get("unit") == "percent"
+                             and rep.get("comparable") else None)
+    fd, tmp = tempfile.mkstemp(dir=outdir, suffix=".png")
+    os.close(fd)
+    fig.savefig(tmp, dpi=110, metadata={"Software": None})
+    os.replace(tmp, outdir / "decomposition.png")
+    ctx = {"s": summary, "fmt": _fmt}
+    atomic_write(outdir / "report.md", _ENV.get_template("measure.md.j2").render(**ctx))
+    atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
+    atomic_write(outdir / "summary.json", json.dumps(summary, indent=2, sort_keys=True,
+                                                     ensure_ascii=False) + "\n")
+    return summary, notice
+
+
+def _fmt(x: Any, nd: int = 1, suffix: str = "") -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{nd}f}{suffix}"
+    return f"{x}{suffix}"
