@@ -14,6 +14,11 @@ import pandas as pd
 from causal.errors import DataError
 from causal.spec import Spec
 
+def _plain(values) -> list:
+    """Values as plain Python scalars, for messages (no 'np.int64(1)')."""
+    return [v.item() if hasattr(v, "item") else v for v in values]
+
+
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".sav": "spss",
            ".zsav": "spss", ".dta": "stata"}
 
@@ -94,13 +99,13 @@ def as_binary(s: pd.Series, source: str, column: str, field: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         return s.astype(int)
     if not pd.api.types.is_numeric_dtype(s):
-        vals = ", ".join(map(repr, pd.unique(s)[:5]))
+        vals = ", ".join(map(repr, _plain(pd.unique(s)[:5])))
         raise DataError(source, f"{field} must be 0/1 or true/false, found values {vals}",
                         column=column)
     vals = set(np.unique(s.to_numpy()))
     if not vals <= {0, 1}:
         raise DataError(source, f"{field} must be 0/1 or true/false, found values "
-                        f"{sorted(vals)[:6]}", column=column)
+                        f"{_plain(sorted(vals)[:6])}", column=column)
     return s.astype(int)
 
 
@@ -117,7 +122,7 @@ def validate(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
     else:
         if not pd.api.types.is_numeric_dtype(out[oc]):
             raise DataError(source, f"the outcome (kind {spec.outcome.kind}) must be numeric, "
-                            f"found values {list(pd.unique(out[oc])[:5])}", column=oc)
+                            f"found values {_plain(pd.unique(out[oc])[:5])}", column=oc)
         n_missing = int(out[oc].isna().sum())
         if n_missing:
             raise DataError(source, f"{n_missing} rows have no outcome value", column=oc)
@@ -131,7 +136,7 @@ def validate(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
         ids = out[spec.data.id_column]
         dup = int(ids.duplicated().sum())
         if dup:
-            raise DataError(source, f"{dup} duplicated ids (first: {ids[ids.duplicated()].iloc[0]!r});"
+            raise DataError(source, f"{dup} duplicated ids (first: {_plain([ids[ids.duplicated()].iloc[0]])[0]!r});"
                             " each person must appear once", column=spec.data.id_column)
     n_t = int(out[t.column].sum())
     if n_t == 0 or n_t == len(out):

@@ -23,6 +23,8 @@ are not independent.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from typing import Literal
 
@@ -87,7 +89,8 @@ def rdd(study, options: RDDOptions) -> list[Estimate]:
         kw["h"] = o.bandwidth
     else:
         kw["bwselect"] = o.bwselect
-    with warnings.catch_warnings():
+    notes = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(notes):
         warnings.simplefilter("ignore")
         r = rdrobust(y, x, **kw)
     net = float(r.coef.iloc[0, 0])                 # conventional local linear jump
@@ -115,6 +118,8 @@ def rdd(study, options: RDDOptions) -> list[Estimate]:
                   "conventional_ci": [float(v) for v in r.ci.iloc[0]],
                   "robust_p_value": float(r.pv.iloc[2, 0]),
                   "left_limit": float(fit_l[0]), "right_limit": gross}
+    if notes.getvalue().strip():
+        diag["rdrobust_notes"] = notes.getvalue().strip()
     if o.density_test:
         diag["density_test"] = _density(x, c)
         pv = diag["density_test"].get("p_value")

@@ -1,0 +1,141 @@
+"""Twin for duration outcomes: benefit spells that end in work, at the AOW age, or censored.
+
+Persons enter WW (ages ``age``, all below the AOW age at inflow) and are followed for
+``months`` months. The monthly hazard of exit to work in spell month t is
+
+    h_it = logistic(a + spell_decay*t + aow_effect*aow_near_it + cycle_effect*(U_it - 5)
+                    + person traits + gamma * D_i)
+
+with ``aow_near_it`` the years within 5 years of the AOW age in that month (job finding falls
+as the AOW date approaches) and ``U_it`` the unemployment rate in that calendar month
+(causal.context.conjunctuur): both time-varying. Reaching the AOW age ends the spell without
+work (a competing exit; the months at risk are those that start before the AOW date, from
+causal.context.aow.months_to_aow). Other exits (moving, end of the data) censor the spell
+at ``censor_hazard`` a month, independently of the outcome.
+
+``D`` is assigned at random (``share_treated``; the UWV experiment put BSN numbers ending in
+8 or 9 in the control group, 000 §4.2). ``gamma`` is solved so that the sample-average
+difference in the probability of work within the spec's horizon is ``true_effect_pp``.
+
+Truth (pp): ``ITT`` (= ``ATE``) the average over persons of CIF1_i(H) - CIF0_i(H), where
+CIF_i(H) = sum_{t < min(H, AOW)} h_it * prod_{s<t} (1 - h_is) is the chance of work within H
+months with the AOW age as a competing exit; ``P_work_treated``/``P_work_control`` the mean
+CIF among the assigned and the controls under their own arm.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from causal.twins import Twin, TwinParams, twin
+from causal.twins.population import logistic, population, solve_intercept
+
+
+class DurationParams(TwinParams):
+    age: tuple[float, float] = (50, 66)
+    inflow: tuple[str, str] = ("2017-01-01", "2018-12-31")
+    female_share: float = 0.45
+    education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
+    health_share: float = 0.30
+    months: int = 24
+    base_hazard: float = 0.02
+    spell_decay: float = -0.03
+    aow_effect: float = -0.35
+    cycle_effect: float = -0.15
+    outcome_effects: dict[str, float] = {"education": 0.10, "health_limitation": -0.40,
+                                         "sex": -0.10}
+    share_treated: float = 0.8
+    true_effect_pp: float = 2.0
+    censor_hazard: float = 0.01
+    bsn_control_digits: tuple[int, ...] = (8, 9)
+
+
+def cif(h: np.ndarray, at_risk: np.ndarray) -> np.ndarray:
+    """Cumulative incidence of the event by each month, given hazards and the risk set.
+
+    ``h`` and ``at_risk`` are (persons x months); months not at risk (after the AOW date)
+    contribute nothing: the competing exit ends the chance of the event.
+    """
+    hh = np.where(at_risk, h, 0.0)
+    surv_before = np.cumprod(np.concatenate([np.ones((h.shape[0], 1)), 1 - hh[:, :-1]], axis=1),
+                             axis=1)
+    return np.cumsum(hh * surv_before, axis=1)
+
+
+@twin("duration", DurationParams)
+def make(p: DurationParams, spec, rng: np.random.Generator) -> Twin:
+    from causal.context.aow import months_to_aow
+    from causal.context.conjunctuur import conjunctuur_at, load_series
+
+    H = spec.outcome.horizon_months or 12
+    M = max(p.months, H)
+    df = population(p.n, rng, age=p.age, inflow=p.inflow, female_share=p.female_share,
+                    education_shares=p.education_shares, health_share=p.health_share,
+                    below_aow=True)
+    n = p.n
+    mta = months_to_aow(df["birth_date"], df["inflow_date"]).to_numpy()
+    t = np.arange(M)
+    at_risk = t[None, :] < mta[:, None]                   # months that start before the AOW date
+    aow_near = np.clip(5.0 - (mta[:, None] - t[None, :]) / 12.0, 0.0, 5.0)
+    start = df["inflow_date"].dt.to_period("M").dt.to_timestamp().to_numpy().astype("datetime64[M]")
+    cal = start[:, None] + t[None, :]
+    um, inv = np.unique(cal.reshape(-1), return_inverse=True)
+    U = conjunctuur_at(pd.Series(pd.to_datetime(um.astype("datetime64[D]"))),
+                       load_series()).to_numpy()[inv].reshape(cal.shape)
+    x = {"education": df["education"].cat.codes.to_numpy(float),
+         "health_limitation": df["health_limitation"].to_numpy(float),
+         "sex": (df["sex"] == "vrouw").to_numpy(float)}
+    person = np.asarray(sum(c * (x[k] - x[k].mean()) for k, c in p.outcome_effects.items()),
+                        dtype=float) + np.zeros(n)
+    eta = (p.spell_decay * t[None, :] + p.aow_effect * aow_near
+           + p.cycle_effect * (U - 5.0) + person[:, None])
+    a = solve_intercept(eta[:, :H].reshape(-1), p.base_hazard)
+
+    # assignment by the last BSN digit (random)
+    digit = rng.integers(0, 10, n)
+    share_ctrl = 1.0 - p.share_treated
+    z = (rng.random(n) >= share_ctrl).astype(int)
+    digit = np.where(z == 0, rng.choice(p.bsn_control_digits, n),
+                     rng.choice([d for d in range(10) if d not in p.bsn_control_digits], n))
+
+    h0 = logistic(a + eta)
+    c0 = cif(h0, at_risk)[:, H - 1]
+
+    def diff(g: float) -> float:
+        return float((cif(logistic(a + eta + g), at_risk)[:, H - 1] - c0).mean() * 100)
+
+    lo, hi = -3.0, 3.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if diff(mid) < p.true_effect_pp else (lo, mid)
+    gamma = (lo + hi) / 2
+    h1 = logistic(a + eta + gamma)
+    c1 = cif(h1, at_risk)[:, H - 1]
+    h = np.where(z[:, None] == 1, h1, h0)
+
+    # spells: work if r < h (at risk), else censored at censor_hazard; AOW ends the spell
+    r = rng.random((n, M))
+    work = at_risk & (r < h)
+    cens = at_risk & ~work & (rng.random((n, M)) < p.censor_hazard)
+    end = work | cens | ~at_risk
+    first = np.where(end.any(axis=1), end.argmax(axis=1), M)
+    ended_work = work[np.arange(n), np.minimum(first, M - 1)] & (first < M)
+    ended_cens = cens[np.arange(n), np.minimum(first, M - 1)] & (first < M)
+    ended_aow = (~at_risk[np.arange(n), np.minimum(first, M - 1)]) & (first < M)
+    months_on = np.where(ended_work | ended_cens, first + 1, first)   # months at risk
+    exit_type = np.select([ended_work, ended_aow, ended_cens], ["work", "aow", "censored"],
+                          default="censored")   # still on WW at the end of follow-up
+
+    df["bsn_last_digit"] = digit
+    df[spec.treatment.column] = z
+    df[spec.outcome.column] = months_on
+    df["exit_type"] = pd.array(exit_type, dtype="string")
+    eff = (c1 - c0) * 100.0
+    truth = {"ITT": float(eff.mean()), "ATE": float(eff.mean()),
+             "P_work_treated": float(c1[z == 1].mean() * 100),
+             "P_work_control": float(c0[z == 0].mean() * 100)}
+    truth["naive"] = truth["ITT"]
+    desc = (f"{n} WW spells, {int(z.sum())} assigned; {int((exit_type == 'aow').sum())} reach "
+            f"the AOW age in follow-up; true difference in P(work within {H} months) "
+            f"{truth['ITT']:.2f} pp (seed {p.seed})")
+    return Twin(df, truth, desc, extras={"gamma": gamma})

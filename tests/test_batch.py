@@ -1,0 +1,107 @@
+"""Batch estimation: local processes and a Dask cluster give the same results; an interrupted
+or repeated batch resumes from its cache; one failing measure does not stop the rest."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from causal.batch import run_batch
+from causal.cli import app
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def two_specs(tmp_path, spec_copy):
+    a = spec_copy("almere_aanpak45plus.yaml")
+    b = a.with_name("almere_copy.yaml")
+    b.write_text(a.read_text().replace("measure: almere_aanpak45plus", "measure: almere_copy")
+                 .replace("seed: 45", "seed: 46"))
+    return a.parent
+
+
+def _summaries(out):
+    return {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("*/summary.json"))}
+
+
+def test_dask_cluster_equals_local_run(tmp_path, two_specs):
+    from distributed import Client, LocalCluster
+
+    local = run_batch([two_specs], out=tmp_path / "local", workers=1, n=600)
+    assert local.ok
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        dask = run_batch([two_specs], out=tmp_path / "dask", scheduler=client, n=600)
+    assert dask.ok
+    a, b = _summaries(tmp_path / "local"), _summaries(tmp_path / "dask")
+    assert set(a) == {"almere_aanpak45plus", "almere_copy"}
+    assert a == b
+
+
+def test_process_pool_equals_in_process(tmp_path, two_specs):
+    one = run_batch([two_specs], out=tmp_path / "one", workers=1, n=600)
+    two = run_batch([two_specs], out=tmp_path / "two", workers=2, n=600)
+    assert one.ok and two.ok
+    assert _summaries(tmp_path / "one") == _summaries(tmp_path / "two")
+
+
+def test_rerun_resumes_and_force_recomputes(tmp_path, two_specs):
+    out = tmp_path / "r"
+    first = run_batch([two_specs], out=out, workers=1, n=600)
+    assert first.results and not any(r.cached for r in first.results)
+    again = run_batch([two_specs], out=out, workers=1, n=600)
+    assert all(r.cached for r in again.results)
+    assert _summaries(out)["almere_copy"] == first.summaries["almere_copy"]
+    # an interrupted batch: lose one cache entry; only that task is recomputed
+    victim = again.results[0].task.key
+    shutil.rmtree(out / ".cache" / victim)
+    third = run_batch([two_specs], out=out, workers=1, n=600)
+    assert [r.task.key for r in third.results if not r.cached] == [victim]
+    # a changed spec invalidates only its own tasks
+    spec = two_specs / "almere_copy.yaml"
+    spec.write_text(spec.read_text().replace("seed: 46", "seed: 47"))
+    fourth = run_batch([two_specs], out=out, workers=1, n=600)
+    changed = {r.task.measure for r in fourth.results if not r.cached}
+    assert changed == {"almere_copy"}
+    forced = run_batch([two_specs], out=out, workers=1, n=600, force=True)
+    assert not any(r.cached for r in forced.results)
+
+
+def test_one_failing_measure_does_not_stop_the_batch(tmp_path, two_specs):
+    bad = two_specs / "broken_data.yaml"
+    bad.write_text((two_specs / "almere_copy.yaml").read_text()
+                   .replace("measure: almere_copy", "measure: broken_data")
+                   + "\ndata:\n  path: no_such_file.csv\n")
+    typo = two_specs / "typo.yaml"
+    typo.write_text("measure: typo\ntitle: x\n")
+    out = tmp_path / "r"
+    r = CliRunner().invoke(app, ["run", str(two_specs), "--out", str(out), "-w", "1",
+                                 "--n", "600"])
+    assert r.exit_code == 1
+    shown = r.stdout + r.stderr
+    assert "no_such_file.csv" in shown and "typo.yaml" in shown
+    assert set(_summaries(out)) == {"almere_aanpak45plus", "almere_copy"}
+    html = (out / "index.html").read_text()
+    assert "Failed" in html and "broken_data" in html and "typo" in html
+    assert "Traceback" not in shown
+
+
+def test_portfolio_rows_and_csv(tmp_path, two_specs):
+    out = tmp_path / "r"
+    batch = run_batch([two_specs], out=out, workers=1, n=600)
+    csv = (out / "summary.csv").read_text().splitlines()
+    n_est = sum(len(s["estimates"]) for s in batch.summaries.values())
+    assert len(csv) == 1 + n_est
+    assert csv[0].startswith("measure,title,design,estimator")
+    assert (out / "forest.png").stat().st_size > 1000
+    assert "almere_copy/index.html" in (out / "index.html").read_text()
+
+
+def test_bundled_specs_all_plan():
+    from causal.batch import plan
+
+    tasks, errors = plan([ROOT / "data_specs"])
+    assert not errors, errors
+    assert len({t.measure for t in tasks}) == len(list((ROOT / "data_specs").glob("*.yaml")))
