@@ -177,7 +177,7 @@ def print_table(batch) -> None:
     last = None
     for r in rows:
         rep = "-" if r["reported_gross"] is None else (
-            f"{r['reported_gross']:g}%" if r["reported_unit"] == "percent" else f"{r['reported_gross']:g}")
+            f"{r['reported_gross']:g}%" + ("" if r["reported_comparable"] else "*"))
         if r["net"] is None:
             net = "[red]not identified[/]"
         else:
@@ -192,6 +192,9 @@ def print_table(batch) -> None:
                   net, truth, dw, style="dim" if r["estimator"].startswith("naive") else None)
         last = r["measure"]
     console.print(t)
+    if any(r["reported_gross"] is not None and not r["reported_comparable"] for r in rows):
+        console.print("[dim]* published figure for a different outcome, horizon or group than "
+                      "the spec's outcome (see the measure's report for its citation)[/]")
 
 
 @app.command()

@@ -81,10 +81,14 @@ def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:
     return backdoor_set(spec, df)
 
 
-def run_estimator(study: Study, name: str,
-                  options: dict | None = None) -> list[Estimate]:
+def run_estimator(study: Study, name: str, options: dict | None = None, *,
+                  refute: bool | None = None) -> list[Estimate]:
     """Run one estimator; a design that does not identify the effect gives a reasoned
-    Estimate without a number rather than an exception."""
+    Estimate without a number rather than an exception.
+
+    Observational estimates get E-values and dowhy refutations (causal.sensitivity);
+    ``refute=False`` (or the environment ``NETTO_REFUTE=0``) skips the slower refuters.
+    """
     info = registry.get(name)
     opts = info.options.model_validate(options if options is not None
                                        else study.spec.estimator_options(name))
@@ -93,7 +97,9 @@ def run_estimator(study: Study, name: str,
             raise NotIdentified(study.spec.identification.reason or "not identified")
         if study.not_identified and name != "naive":
             raise NotIdentified(study.not_identified)
-        return info.fit(study, opts)
+        from causal.sensitivity import annotate
+
+        return annotate(study, info.fit(study, opts), refute=refute)
     except NotIdentified as e:
         return [Estimate(measure=study.measure, estimator=name, estimand="-", net=None,
                          gross=study.gross(), reason=str(e), unit=study.unit,

@@ -79,6 +79,10 @@ class Reported(Strict):
     citation: str
     comparable: bool = Field(
         False, description="True if it measures the same outcome as the spec's outcome column.")
+    role: Literal["outcome", "output", "design", "attribution"] = Field(
+        "outcome", description="outcome: a gross result (x% found work); output: reach or "
+        "services delivered; design: an assumption such as an expected rate; attribution: "
+        "self-reported contribution. Only outcomes are shown as the bruto figure.")
 
 
 class ConjunctuurSpec(Strict):
@@ -184,11 +188,21 @@ class Spec(Strict):
         return {}
 
     def reported_gross(self) -> Reported | None:
-        """The published gross figure that measures the spec's outcome, if any."""
-        for r in self.reported:
-            if r.comparable:
-                return r
-        return self.reported[0] if self.reported else None
+        """The headline published gross figure: the one marked ``comparable`` (same outcome
+        as the spec's), else the first published percentage (shown as not comparable); counts
+        and amounts are never shown as a gross rate."""
+        return headline_reported([r.model_dump() for r in self.reported], as_model=self)
+
+
+def headline_reported(reported: list[dict], as_model: "Spec | None" = None):
+    """Pick the headline gross figure from a list of reported dicts (see reported_gross)."""
+    pick = next((i for i, r in enumerate(reported) if r.get("comparable")), None)
+    if pick is None:
+        pick = next((i for i, r in enumerate(reported) if r.get("unit") == "percent"
+                     and r.get("role", "outcome") == "outcome"), None)
+    if pick is None:
+        return None
+    return as_model.reported[pick] if as_model is not None else reported[pick]
 
 
 # --------------------------------------------------------------------------------------

@@ -23,8 +23,19 @@ GROWING = dict(periods=("2016Q1", "2018Q4"), freq="Q",
                effect_pp=0.0, effect_growth_pp=2.0, base_rate=0.2, unit_sd_pp=3.0)
 
 
-def study_of(path: str, seed: int, n: int, **over) -> Study:
+# the same design with a low-noise continuous outcome, where the TWFE bias stands out
+SHARP = dict(periods=("2016Q1", "2017Q4"), freq="Q",
+             groups={"a": {"share": 0.34, "first": "2016Q2"},
+                     "b": {"share": 0.33, "first": "2016Q4"},
+                     "c": {"share": 0.33, "first": "2017Q3"}},
+             effect_pp=0.0, effect_growth_pp=4.0, base_rate=0.2, unit_sd_pp=3.0,
+             continuous_sd=3.0)
+
+
+def study_of(path: str, seed: int, n: int, kind: str | None = None, **over) -> Study:
     spec = load_spec(path)
+    if kind:
+        spec = spec.model_copy(update={"outcome": spec.outcome.model_copy(update={"kind": kind})})
     tw = make_twin(spec, seed=seed, n=n, **over)
     return Study(spec=spec, data=tw.data, source=f"twin seed {seed}", truth=tw.truth)
 
@@ -35,52 +46,55 @@ def fit(study: Study, name: str, **opts):
                                                          **opts}))[0]
 
 
+@pytest.mark.slow
 def test_callaway_santanna_covers_truth_at_nominal_rate():
     cover = 0
-    seeds = range(60)
-    for s in seeds:
+    for s in range(40):
         st = study_of(OA, s, 300, **GROWING)
         e = fit(st, "did")
         assert "Callaway" in e.method
         cover += e.covers_truth
-    assert cover >= 52, f"CS covered the true ATT in {cover}/60 seeds"
+    assert cover >= 35, f"CS covered the true ATT in {cover}/40 seeds"
 
 
 def test_twfe_biased_where_callaway_santanna_is_right():
-    """With staggered adoption and growing effects, plain TWFE misses; CS does not."""
+    """Staggered adoption, effects growing with time since adoption: plain TWFE uses
+    already-treated units as controls and misses; Callaway-Sant'Anna covers."""
     cs_cover = tw_cover = 0
     bias_tw = []
-    for s in range(20):
-        st = study_of(OA, 100 + s, 600, **GROWING)
+    for s in range(10):
+        st = study_of(OA, 100 + s, 300, kind="continuous", **SHARP)
         e = fit(st, "did")
         b, se = e.diagnostics["twfe"]["estimate"], e.diagnostics["twfe"]["se"]
         tw_cover += (b - 1.96 * se <= e.truth <= b + 1.96 * se)
         cs_cover += e.covers_truth
         bias_tw.append(b - e.truth)
-    assert cs_cover >= 17
-    assert tw_cover <= 5, f"TWFE covered in {tw_cover}/20 seeds; it should be biased here"
-    assert np.mean(bias_tw) < -2.0
+        assert any("two-way fixed effects" in w for w in e.warnings)
+    assert cs_cover >= 8
+    assert tw_cover <= 1, f"TWFE covered in {tw_cover}/10 seeds; it should be biased here"
+    assert np.mean(bias_tw) < -1.0
 
 
+@pytest.mark.slow
 def test_simple_twfe_covers_with_one_adoption_date():
     cover = 0
-    for s in range(100):
+    for s in range(50):
         st = study_of(SP, s, 200)
         e = fit(st, "did")
         assert "Two-way fixed effects" in e.method
         cover += e.covers_truth
-    assert cover >= 90, f"TWFE covered in {cover}/100 seeds"
+    assert cover >= 44, f"TWFE covered in {cover}/50 seeds"
 
 
 def test_event_study_flags_pretrend_violation():
     flagged_bad = flagged_ok = 0
-    for s in range(15):
-        bad = study_of(OA, 200 + s, 600, **{**GROWING, "pretrend_pp": 1.5})
-        ok = study_of(OA, 200 + s, 600, **GROWING)
+    for s in range(8):
+        bad = study_of(OA, 200 + s, 300, kind="continuous", **{**SHARP, "pretrend_pp": 6.0})
+        ok = study_of(OA, 200 + s, 300, kind="continuous", **SHARP)
         flagged_bad += bool(fit(bad, "event_study").diagnostics.get("pretrend_flag"))
         flagged_ok += bool(fit(ok, "event_study").diagnostics.get("pretrend_flag"))
-    assert flagged_bad >= 12
-    assert flagged_ok <= 3
+    assert flagged_bad >= 6
+    assert flagged_ok <= 1
 
 
 def test_event_study_has_pretrend_estimates_and_figure():
@@ -96,7 +110,7 @@ def test_event_study_has_pretrend_estimates_and_figure():
 def test_triple_difference_covers_truth():
     cover = 0
     for s in range(100):
-        st = study_of(NRP, s, 3000)
+        st = study_of(NRP, s, 2000)
         e = fit(st, "triple_difference", period=None)
         cover += e.covers_truth
     assert cover >= 90, f"DDD covered in {cover}/100 seeds"

@@ -131,3 +131,15 @@ def test_cli_check_exit_codes(spec_copy):
     shown = bad.stdout + bad.stderr
     assert re.search(r"field 'outcome'.*required", shown)
     assert "Traceback" not in shown
+
+
+def test_headline_gross_is_never_a_count_or_an_output():
+    from causal.spec import headline_reported
+
+    out = {"label": "reached", "value": 30452, "unit": "count", "role": "output"}
+    share = {"label": "got services", "value": 65, "unit": "percent", "role": "output"}
+    early = {"label": "work at 6 months", "value": 3.2, "unit": "percent"}
+    same = {"label": "work at 12 months", "value": 54, "unit": "percent", "comparable": True}
+    assert headline_reported([out, share]) is None
+    assert headline_reported([out, share, early]) is early
+    assert headline_reported([early, same]) is same

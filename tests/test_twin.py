@@ -47,3 +47,33 @@ def test_truth_relations():
     assert set(t) >= {"ITT", "LATE", "ATE", "ATT"}
     # ITT is the complier effect diluted by the compliance share (~46%)
     assert 0.35 < t["ITT"] / t["LATE"] < 0.55
+
+
+def test_cli_simulate_writes_twin_and_truth(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from causal.cli import app
+
+    out = tmp_path / "twin.parquet"
+    r = CliRunner().invoke(app, ["simulate", str(ALMERE), "--out", str(out), "--n", "500",
+                                 "--seed", "9"])
+    assert r.exit_code == 0, r.stdout + r.stderr
+    df = pd.read_parquet(out)
+    assert len(df) == 500 and {"assigned", "coached", "work_12m"} <= set(df.columns)
+    truth = json.loads(out.with_suffix(".truth.json").read_text())
+    assert truth == make_twin(load_spec(ALMERE), seed=9, n=500).truth
+    bad = CliRunner().invoke(app, ["simulate", str(ALMERE), "--out", str(tmp_path / "t.xlsx")])
+    assert bad.exit_code == 2 and "expected a .csv or .parquet" in bad.stderr
+
+
+def test_cli_lists_estimators():
+    from typer.testing import CliRunner
+
+    from causal.cli import app
+
+    r = CliRunner().invoke(app, ["estimators"])
+    assert r.exit_code == 0
+    for name in ("naive", "rct_difference"):
+        assert name in r.stdout

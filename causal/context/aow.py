@@ -161,7 +161,7 @@ def active_schedule(schedule: Mapping[int, int | str] | None = None) -> dict[int
     return out
 
 
-def is_assumed(year: int, schedule: Mapping[int, int | str] | None = None) -> bool:
+def is_assumed(year: int) -> bool:
     """True when the AOW age for ``year`` is not fixed by law (an assumption or a setting)."""
     return int(year) > LAST_FIXED_YEAR
 

@@ -135,10 +135,10 @@ def format_demo(r: dict[str, Any]) -> str:
     part = ", ".join(f"{y} {100 * v:.0f}%" for y, v in r["participation_by_year"].items())
     return (
         f"Participation rose during the boom (twin, n={r['n']}, seed {r['seed']}): {part}.\n"
-        f"  true effect on participants      {r['truth']:6.1f} pp\n"
-        f"  naive participants - others      {r['naive']:6.1f} pp\n"
-        f"  adjusted for person traits only  {r['adjusted_person_only']:6.1f} pp\n"
-        f"  adjusted incl. conjunctuur and months_to_aow  {r['adjusted']:6.1f} pp "
+        f"  true effect on participants                     {r['truth']:6.1f} pp\n"
+        f"  naive: participants minus others                {r['naive']:6.1f} pp\n"
+        f"  adjusted for person traits only                 {r['adjusted_person_only']:6.1f} pp\n"
+        f"  adjusted also for conjunctuur and months_to_aow {r['adjusted']:6.1f} pp "
         f"(95% interval {lo:.1f} to {hi:.1f})"
     )
 

@@ -3,8 +3,8 @@
 Method (Allison 1982; Jenkins 1995 for the person-month form; Fine and Gray 1999 and
 Beyersmann, Allignol and Schumacher 2012 for cumulative incidence under competing risks):
 
-1. Expand each spell to person-months at risk. A month is at risk only if it starts before
-   the person's AOW date (from the birth date, causal.context.aow.months_to_aow): reaching
+1. Expand each spell to person-months at risk. A month is at risk only if it ends by the
+   person's AOW date (from the birth date, causal.context.aow.months_to_aow): reaching
    the AOW age ends the spell WITHOUT work, so it leaves the risk set and is never counted as
    a success, whatever the data's exit code says. Other ends (censoring) leave the risk set
    after their last month.
@@ -89,12 +89,14 @@ def duration(study, options: DurationOptions) -> list[Estimate]:
     n = len(dur)
     mta = months_to_aow(birth, start).to_numpy(float)
     t = np.arange(H)
-    aow_ok = t[None, :] < mta[:, None]                      # months before the AOW date
+    aow_ok = t[None, :] + 1 <= mta[:, None]                 # months that end by the AOW date
     observed = t[None, :] < np.ceil(dur)[:, None]           # months the spell was followed
     risk = aow_ok & observed
     last = np.clip(np.ceil(dur).astype(int) - 1, 0, None)
     success = (ev == o.success)
-    late_success = success & (last >= 0) & (last < H) & ~aow_ok[np.arange(n), np.minimum(last, H - 1)]
+    # a spell that ends at or after the AOW date ended by reaching the AOW age, whatever its
+    # exit code says
+    late_success = success & (dur >= mta - 1e-9)
     event = np.zeros((n, H), dtype=bool)
     ok = success & (last < H) & ~late_success & (dur > 0)
     event[np.flatnonzero(ok), last[ok]] = True
@@ -149,7 +151,6 @@ def duration(study, options: DurationOptions) -> list[Estimate]:
         return np.concatenate(parts, axis=2)
 
     F = design(d)
-    k = F.shape[2]
     j_treat = base_groups.max() + 1
     pi, ti = np.nonzero(risk)
     if event[pi, ti].sum() < 10:

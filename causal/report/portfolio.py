@@ -14,9 +14,10 @@ from typing import Any
 
 from causal.report import figures as figs
 from causal.report.writer import _ENV, _fmt, atomic_write
+from causal.spec import headline_reported
 
 COLUMNS = ["measure", "title", "design", "estimator", "estimand", "reported_gross",
-           "reported_citation", "gross_on_data", "net", "ci_low", "ci_high", "deadweight",
+           "reported_comparable", "reported_citation", "gross_on_data", "net", "ci_low", "ci_high", "deadweight",
            "truth", "covers_truth", "n_treated", "n_control", "warnings", "reason"]
 
 
@@ -24,8 +25,7 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
     rows = []
     for measure in sorted(summaries):
         s = summaries[measure]
-        rep = next((r for r in s["reported"] if r.get("comparable")), None) or (
-            s["reported"][0] if s["reported"] else None)
+        rep = headline_reported(s["reported"])
         for e in s["estimates"]:
             rows.append({
                 "measure": measure, "title": s["title"], "design": s["design"],
@@ -34,6 +34,7 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                 "reported_unit": None if rep is None else rep["unit"],
                 "reported_label": None if rep is None else rep["label"],
                 "reported_citation": None if rep is None else rep["citation"],
+                "reported_comparable": bool(rep and rep.get("comparable")),
                 "gross_on_data": s["gross_on_data"], "net": e["net"], "ci_low": e["ci_low"],
                 "ci_high": e["ci_high"], "deadweight": e["deadweight"], "truth": e["truth"],
                 "covers_truth": e["covers_truth"], "n_treated": e["n_treated"],

@@ -21,6 +21,7 @@ from causal import __version__
 from causal.report import figures as figs
 from causal.report.disclosure import check_estimate
 from causal.result import Estimate, _jsonable, _r
+from causal.sensitivity import design_warnings, measure_warnings
 
 _ENV = Environment(loader=PackageLoader("causal.report", "templates"),
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
@@ -99,6 +100,7 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         "identification": study_info.get("identification"),
         "notes": study_info.get("notes", []),
         "estimates": rows,
+        "warnings": _jsonable(measure_warnings(study_info, rows)),
         "disclosure": {"min_cell": k, "suppressed": hidden},
     }
 
@@ -124,6 +126,7 @@ def study_info(study) -> dict[str, Any]:
         "notes": list(study.notes),
         "min_cell": spec.disclosure.min_cell,
         "graph": spec.graph,
+        "design_warnings": design_warnings(study),
     }
 
 

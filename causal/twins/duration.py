@@ -9,8 +9,9 @@ Persons enter WW (ages ``age``, all below the AOW age at inflow) and are followe
 with ``aow_near_it`` the years within 5 years of the AOW age in that month (job finding falls
 as the AOW date approaches) and ``U_it`` the unemployment rate in that calendar month
 (causal.context.conjunctuur): both time-varying. Reaching the AOW age ends the spell without
-work (a competing exit; the months at risk are those that start before the AOW date, from
-causal.context.aow.months_to_aow). Other exits (moving, end of the data) censor the spell
+work (a competing exit; the months at risk are those that end by the AOW date, from
+causal.context.aow.months_to_aow; the spell length of an AOW exit is the fractional number of
+months to that date). Other exits (moving, end of the data) censor the spell
 at ``censor_hazard`` a month, independently of the outcome.
 
 ``D`` is assigned at random (``share_treated``; the UWV experiment put BSN numbers ending in
@@ -75,7 +76,7 @@ def make(p: DurationParams, spec, rng: np.random.Generator) -> Twin:
     n = p.n
     mta = months_to_aow(df["birth_date"], df["inflow_date"]).to_numpy()
     t = np.arange(M)
-    at_risk = t[None, :] < mta[:, None]                   # months that start before the AOW date
+    at_risk = t[None, :] + 1 <= mta[:, None]              # months that end by the AOW date
     aow_near = np.clip(5.0 - (mta[:, None] - t[None, :]) / 12.0, 0.0, 5.0)
     start = df["inflow_date"].dt.to_period("M").dt.to_timestamp().to_numpy().astype("datetime64[M]")
     cal = start[:, None] + t[None, :]
@@ -122,7 +123,10 @@ def make(p: DurationParams, spec, rng: np.random.Generator) -> Twin:
     ended_work = work[np.arange(n), np.minimum(first, M - 1)] & (first < M)
     ended_cens = cens[np.arange(n), np.minimum(first, M - 1)] & (first < M)
     ended_aow = (~at_risk[np.arange(n), np.minimum(first, M - 1)]) & (first < M)
-    months_on = np.where(ended_work | ended_cens, first + 1, first)   # months at risk
+    # months on WW: at risk until the exit month ends; an AOW exit ends at the AOW date itself
+    # (fractional), so the month in which the AOW age is reached is never at risk
+    months_on = np.where(ended_work | ended_cens, first + 1,
+                         np.where(ended_aow, np.round(np.minimum(mta, M), 2), first))
     exit_type = np.select([ended_work, ended_aow, ended_cens], ["work", "aow", "censored"],
                           default="censored")   # still on WW at the end of follow-up
 

@@ -13,8 +13,9 @@ Outcome model (binary, on the probability scale so that parallel trends hold exa
 ``u_i`` is a persistent person effect, ``level[g]`` a group level (allowed by parallel
 trends), ``U_t`` the national unemployment rate in the period (causal.context.conjunctuur), so
 the business cycle moves everyone alike. ``pretrend_pp`` > 0 switches on a violation of
-parallel trends: ever-treated units drift by that many points per period relative to the rest
-(the drift goes on after treatment, so it is not part of the effect). Probabilities are
+parallel trends: ever-treated units drift by up to that many points per period, earlier
+adopters faster (slope ``pretrend_pp * (1 - first/T)``), so cohorts drift apart from each
+other and from the never treated (the drift goes on after treatment; it is not the effect). Probabilities are
 clipped to [0.001, 0.999]; with the default parameters the clip almost never binds.
 
 Truth: ``ATT`` = the average of P(Y1) - P(Y0) (pp) over treated rows in periods where some
@@ -133,7 +134,10 @@ def make(p: PanelParams, spec, rng: np.random.Generator) -> Twin:
     tt = np.broadcast_to(t_idx, (n, T))
     e = np.where(ever[:, None], tt - first_idx[:, None], -10**6)
     treated = e >= 0
-    drift = np.where(ever[:, None], p.pretrend_pp / 100.0 * (tt - first_idx[:, None]), 0.0)
+    # parallel-trends violation: earlier adopters drift faster (slope falls with the adoption
+    # period), so the drift differs between cohorts as well as from the never treated
+    slope = np.where(ever, p.pretrend_pp / 100.0 * (1.0 - first_idx / T), 0.0)
+    drift = slope[:, None] * (tt - np.where(ever, first_idx, 0)[:, None])
     p0 = p.base_rate + u[:, None] + level[:, None] + delta[None, :] + drift
     tau = np.where(treated, (p.effect_pp + p.effect_growth_pp * np.maximum(e, 0)) / 100.0, 0.0)
     if p.effect_max_pp is not None:

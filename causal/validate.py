@@ -1,0 +1,433 @@
+"""``causal validate``: a simulation study of every estimator on the spec's synthetic twin.
+
+R fresh twins (seeds derived from the spec's seed with numpy's ``SeedSequence``, so the same
+spec and R give the same twins), every estimator of the spec (or the ones asked) on each,
+and per estimator and estimand: the mean true effect, bias, RMSE, 95% interval coverage,
+power (share of intervals excluding zero) and mean interval width, beside the naive
+participant versus non-participant comparison a report's reader would make (always run, as
+the reference; never checked). This is the Monte Carlo check of Morris, White and Crowther
+(2019, "Using simulation studies to evaluate statistical methods"), with their Monte Carlo
+standard errors.
+
+The checks, for CI (exit 1 when one fails):
+
+- **coverage** below ``coverage_min`` (default 0.90) *beyond Monte Carlo error*: the share of
+  intervals that cover the truth is significantly below the threshold (one-sided exact
+  binomial test at 5%). At R = 5 a single miss is not a failure; at R = 200, coverage of
+  0.85 is.
+- **bias** larger than the tolerance beyond Monte Carlo error: ``|bias| - t MCSE(bias)``
+  above ``bias_max`` (in the outcome's unit, pp for binary outcomes) or, by default, above
+  ``bias_se`` (0.5) times the estimator's mean standard error. MCSE(bias) is the empirical
+  one, floored at mean SE / sqrt(R), and t has R - 1 degrees of freedom. A bias of half a standard
+  error costs a 95% interval about three points of coverage (Phi(1.96 - 0.5) - Phi(-1.96 -
+  0.5) = 0.92), which is where an interval stops being honest.
+- an estimator that **errors** in any replication.
+
+An estimate without a number (the design does not identify the effect) is reported, not
+failed. Estimators have a cost class (:data:`COST`); ``max_cost`` leaves the slower ones out,
+and the table says so.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from causal.errors import NettoError
+from causal.spec import Spec, load_spec
+
+#: estimator -> cost class; every estimator not listed is "fast" (seconds per replication).
+COST: dict[str, str] = {"bayesian_multilevel": "slow", "dml": "medium"}
+COST_ORDER = {"fast": 0, "medium": 1, "slow": 2}
+#: columns of the table, in order
+COLUMNS = ["estimator", "name", "estimand", "cost", "reference", "replications", "with_number",
+           "not_identified", "errors", "mean_truth", "mean_estimate", "bias", "mcse_bias",
+           "rmse", "coverage", "mcse_coverage", "power", "mean_width", "mean_se",
+           "bias_tolerance", "seconds", "status", "failed", "first_error"]
+
+
+def cost_class(name: str) -> str:
+    return COST.get(name, "fast")
+
+
+def replication_seeds(spec: Spec, replications: int) -> list[int]:
+    """Seeds of the R twins: spawned from the spec's simulation seed (deterministic)."""
+    base = spec.simulation.seed if spec.simulation is not None else 0
+    return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(base).spawn(replications)]
+
+
+def _plan(spec: Spec, estimators: list[str] | None, max_cost: str) -> tuple[
+        list[tuple[str, str, dict]], list[tuple[str, str]]]:
+    """(key, name, options) of the estimators to run, and (key, reason) of those skipped."""
+    entries = [(e.name, dict(e.options)) for e in spec.estimators]
+    if estimators:
+        unknown = [n for n in estimators if n != "naive" and n not in {x for x, _ in entries}]
+        if unknown:
+            raise NettoError(f"--estimator {', '.join(unknown)}: not in the spec "
+                             f"{spec.path or spec.measure} (its estimators: "
+                             f"{', '.join(x for x, _ in entries)})")
+        entries = [(x, o) for x, o in entries if x in estimators or x == "naive"]
+    if not any(x == "naive" for x, _ in entries):
+        entries.insert(0, ("naive", {}))  # the reference every reader would compute
+    counts: dict[str, int] = {}
+    run, skipped = [], []
+    for name, opts in entries:
+        counts[name] = counts.get(name, 0) + 1
+        key = name if counts[name] == 1 else f"{name}#{counts[name]}"
+        if COST_ORDER[cost_class(name)] > COST_ORDER[max_cost]:
+            skipped.append((key, f"skipped: cost class '{cost_class(name)}' is above "
+                                 f"--max-cost {max_cost}"))
+        else:
+            run.append((key, name, opts))
+    return run, skipped
+
+
+def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,
+                    plan: list[tuple[str, str, dict]]) -> list[dict[str, Any]]:
+    """One twin, every planned estimator; never raises (errors become records)."""
+    from causal.pipeline import prepare, run_estimator
+
+    base = {"replication": rep, "seed": seed}
+    try:
+        study = prepare(spec, seed=seed, n=n)
+    except Exception as e:  # noqa: BLE001 - a failed twin is a result of the study
+        msg = _err(e)
+        return [{**base, "estimator": key, "error": f"preparing the twin: {msg}"}
+                for key, _, _ in plan]
+    out = []
+    for key, name, opts in plan:
+        t0 = time.perf_counter()
+        try:
+            ests = run_estimator(study, name, opts, refute=False)
+        except Exception as e:  # noqa: BLE001
+            out.append({**base, "estimator": key, "error": _err(e),
+                        "seconds": time.perf_counter() - t0})
+            continue
+        sec = (time.perf_counter() - t0) / max(len(ests), 1)
+        for e in ests:
+            out.append({**base, "estimator": key, "name": e.name.replace(name, key, 1),
+                        "estimand": e.estimand, "net": e.net, "ci_low": e.ci_low,
+                        "ci_high": e.ci_high, "se": e.se, "truth": e.truth,
+                        "reason": e.reason, "seconds": sec})
+    return out
+
+
+def _err(e: BaseException) -> str:
+    if isinstance(e, NettoError):
+        return str(e)
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}{where}"
+
+
+def run_validation(spec: Spec | str | Path, replications: int = 100, *, workers: int = 1,
+                   n: int | None = None, estimators: list[str] | None = None,
+                   max_cost: str = "slow", coverage_min: float = 0.90,
+                   bias_max: float | None = None, bias_se: float = 0.5,
+                   progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Run the simulation study; one row per estimator x estimate (see module doc).
+
+    ``progress(done, total)`` is called after every replication. The raw per-replication
+    records are in ``table.attrs["records"]``; the settings in ``table.attrs["settings"]``.
+    """
+    if replications < 1:
+        raise NettoError(f"--replications: expected at least 1, got {replications}")
+    if max_cost not in COST_ORDER:
+        raise NettoError(f"--max-cost: expected one of {', '.join(COST_ORDER)}, got {max_cost!r}")
+    if not 0 < coverage_min <= 1:
+        raise NettoError(f"--coverage-min: expected a share in (0, 1], got {coverage_min}")
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    if spec.simulation is None:
+        raise NettoError(f"{spec.path}: field 'simulation': validation needs the spec's "
+                         "synthetic twin, and this spec has no simulation block")
+    if n is not None and n < 20:
+        raise NettoError(f"--n: expected a twin of at least 20 persons, got {n}")
+    plan, skipped = _plan(spec, estimators, max_cost)
+    seeds = replication_seeds(spec, replications)
+    target: Spec | str = str(spec.path) if spec.path else spec
+    records: list[dict[str, Any]] = []
+    done = 0
+    if workers <= 1 or replications == 1:
+        for i, s in enumerate(seeds):
+            records += run_replication(target, i, s, n, plan)
+            done += 1
+            if progress:
+                progress(done, replications)
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
+            futs = [ex.submit(run_replication, target, i, s, n, plan) for i, s in enumerate(seeds)]
+            for f in as_completed(futs):
+                records += f.result()
+                done += 1
+                if progress:
+                    progress(done, replications)
+    records.sort(key=lambda r: (r["replication"], [k for k, _, _ in plan].index(r["estimator"])))
+    table = summarise(records, plan, skipped, replications, coverage_min=coverage_min,
+                      bias_max=bias_max, bias_se=bias_se)
+    table.attrs["records"] = records
+    table.attrs["settings"] = {
+        "measure": spec.measure, "spec": str(spec.path) if spec.path else None,
+        "replications": replications, "n": n if n is not None else spec.simulation.n,
+        "base_seed": spec.simulation.seed, "coverage_min": coverage_min, "bias_max": bias_max,
+        "bias_se": bias_se, "max_cost": max_cost}
+    return table
+
+
+def summarise(records: list[dict[str, Any]], plan: list[tuple[str, str, dict]],
+              skipped: list[tuple[str, str]], replications: int, *, coverage_min: float = 0.90,
+              bias_max: float | None = None, bias_se: float = 0.5) -> pd.DataFrame:
+    """Per estimator x estimate: the performance measures and the checks (module doc)."""
+    rows: list[dict[str, Any]] = []
+    for key, name, _ in plan:
+        mine = [r for r in records if r["estimator"] == key]
+        errs = [r for r in mine if r.get("error")]
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for r in mine:
+            if not r.get("error"):
+                groups.setdefault((r["name"], r["estimand"]), []).append(r)
+        if not groups:
+            groups[(key, "-")] = []
+        for (label, estimand), rs in groups.items():
+            row = _measures(rs, replications)
+            row.update(estimator=key, name=label, estimand=estimand, cost=cost_class(name),
+                       reference=name == "naive", errors=len(errs),
+                       first_error=errs[0]["error"] if errs else None)
+            _check(row, coverage_min, bias_max, bias_se)
+            rows.append(row)
+    for key, reason in skipped:
+        rows.append({"estimator": key, "name": key, "estimand": "-",
+                     "cost": cost_class(key.split("#")[0]), "reference": False,
+                     "replications": 0, "with_number": 0, "not_identified": 0, "errors": 0,
+                     "status": reason, "failed": False})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _measures(rs: list[dict], replications: int) -> dict[str, Any]:
+    """Bias, RMSE, coverage, power, width and their Monte Carlo errors (Morris et al. 2019)."""
+    nan = float("nan")
+    num = [r for r in rs if r.get("net") is not None and _finite(r["net"])]
+    out: dict[str, Any] = {"replications": replications, "with_number": len(num),
+                           "not_identified": sum(1 for r in rs if r.get("net") is None),
+                           "seconds": float(np.mean([r["seconds"] for r in rs])) if rs else nan}
+    est = np.array([r["net"] for r in num], dtype=float)
+    out["mean_estimate"] = float(est.mean()) if len(est) else nan
+    wt = [r for r in num if r.get("truth") is not None and _finite(r["truth"])]
+    truth = np.array([r["truth"] for r in wt], dtype=float)
+    err = np.array([r["net"] for r in wt], dtype=float) - truth
+    out["mean_truth"] = float(truth.mean()) if len(truth) else nan
+    out["bias"] = float(err.mean()) if len(err) else nan
+    out["mcse_bias"] = float(err.std(ddof=1) / math.sqrt(len(err))) if len(err) > 1 else nan
+    out["rmse"] = float(np.sqrt((err ** 2).mean())) if len(err) else nan
+    wi = [r for r in wt if _finite(r.get("ci_low")) and _finite(r.get("ci_high"))]
+    if wi:
+        lo = np.array([r["ci_low"] for r in wi], dtype=float)
+        hi = np.array([r["ci_high"] for r in wi], dtype=float)
+        tr = np.array([r["truth"] for r in wi], dtype=float)
+        cov = (lo <= tr) & (tr <= hi)
+        out["coverage"] = float(cov.mean())
+        out["covered"] = int(cov.sum())
+        out["with_interval"] = len(wi)
+        out["mcse_coverage"] = float(math.sqrt(cov.mean() * (1 - cov.mean()) / len(wi)))
+    else:
+        out.update(coverage=nan, mcse_coverage=nan, covered=0, with_interval=0)
+    allint = [r for r in num if _finite(r.get("ci_low")) and _finite(r.get("ci_high"))]
+    if allint:
+        lo = np.array([r["ci_low"] for r in allint], dtype=float)
+        hi = np.array([r["ci_high"] for r in allint], dtype=float)
+        out["power"] = float(((lo > 0) | (hi < 0)).mean())
+        out["mean_width"] = float((hi - lo).mean())
+        se = np.array([r["se"] if _finite(r.get("se")) else (h - lo_) / (2 * 1.959964)
+                       for r, lo_, h in zip(allint, lo, hi)], dtype=float)
+        out["mean_se"] = float(se.mean())
+    else:
+        out.update(power=nan, mean_width=nan, mean_se=nan)
+    return out
+
+
+def _finite(x: Any) -> bool:
+    return x is not None and isinstance(x, (int, float, np.floating)) and math.isfinite(x)
+
+
+def _check(row: dict[str, Any], coverage_min: float, bias_max: float | None,
+           bias_se: float) -> None:
+    from scipy import stats
+
+    tol = bias_max if bias_max is not None else (
+        bias_se * row["mean_se"] if _finite(row.get("mean_se")) else float("nan"))
+    row["bias_tolerance"] = tol
+    problems: list[str] = []
+    if row["errors"]:
+        problems.append(f"errors in {row['errors']} of {row['replications']} replications")
+    if row["reference"]:
+        row["status"] = "reference (naive comparison, not checked)" + (
+            f"; {problems[0]}" if problems else "")
+        row["failed"] = False
+        row.pop("covered", None), row.pop("with_interval", None)
+        return
+    if row["with_number"] == 0:
+        what = ("not identified in every replication" if row["not_identified"]
+                else "no estimates")
+        row["status"] = "; ".join(problems) if problems else what
+        row["failed"] = bool(problems)
+        row.pop("covered", None), row.pop("with_interval", None)
+        return
+    k, m = row.pop("covered", 0), row.pop("with_interval", 0)
+    if m:
+        # exact one-sided binomial test of H0: coverage >= coverage_min
+        p = float(stats.binom.cdf(k, m, coverage_min))
+        if k / m < coverage_min and p < 0.05:
+            problems.append(f"coverage {k / m:.2f} is below {coverage_min:.2f} "
+                            f"(binomial p = {p:.3f})")
+    elif _finite(row.get("mean_truth")):
+        problems.append("no intervals to check coverage")
+    if _finite(row.get("bias")) and _finite(tol):
+        # Monte Carlo error of the bias: the empirical one, but never below what the
+        # estimator's own standard error implies (a standard deviation from a handful of
+        # replications is itself noisy), with a t quantile for small R
+        k_b = row["with_number"]
+        mc = max(row["mcse_bias"] if _finite(row.get("mcse_bias")) else 0.0,
+                 row["mean_se"] / math.sqrt(k_b) if _finite(row.get("mean_se")) else 0.0)
+        q = float(stats.t.ppf(0.975, k_b - 1)) if k_b > 1 else float("inf")
+        if abs(row["bias"]) - q * mc > tol:
+            problems.append(f"|bias| {abs(row['bias']):.3g} exceeds {tol:.3g} beyond Monte "
+                            f"Carlo error ({mc:.2g})")
+    notes = []
+    if not _finite(row.get("mean_truth")):
+        notes.append("the twin gives no truth for this estimand: nothing to check")
+    if row["not_identified"]:
+        notes.append(f"not identified in {row['not_identified']} replications")
+    if m and m < 100:
+        notes.append(f"R = {m}: coverage is checked only against gross failures")
+    row["failed"] = bool(problems)
+    row["status"] = ("FAIL: " + "; ".join(problems) if problems else "ok") + (
+        " (" + "; ".join(notes) + ")" if notes else "")
+
+
+# --------------------------------------------------------------------------------------
+# output
+# --------------------------------------------------------------------------------------
+def write_table(table: pd.DataFrame, out: Path) -> None:
+    """JSON (settings, table, per-replication records) or CSV (the table), by suffix."""
+    from causal.report.writer import atomic_write
+
+    out = Path(out)
+    if out.suffix.lower() == ".csv":
+        atomic_write(out, table.to_csv(index=False, float_format="%.6g"))
+    elif out.suffix.lower() == ".json":
+        from causal import __version__
+        from causal.result import _jsonable
+
+        doc = {"toolkit_version": __version__, "settings": table.attrs.get("settings", {}),
+               "table": _jsonable(table.replace({np.nan: None}).to_dict(orient="records")),
+               "records": _jsonable(table.attrs.get("records", []))}
+        atomic_write(out, json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    else:
+        raise NettoError(f"--out {out}: expected a .json or .csv file")
+
+
+def print_table(table: pd.DataFrame, console) -> None:
+    from rich.table import Table
+
+    st = table.attrs.get("settings", {})
+    t = Table(title=f"Simulation check of {st.get('measure', '')}: R = {st.get('replications')}"
+                    f" twins of n = {st.get('n')}", header_style="bold")
+    for col, j in [("estimator", "left"), ("estimand", "left"), ("cost", "left"),
+                   ("mean truth", "right"), ("bias", "right"), ("RMSE", "right"),
+                   ("coverage", "right"), ("power", "right"), ("mean width", "right"),
+                   ("s/rep", "right"), ("status", "left")]:
+        t.add_column(col, justify=j, overflow="fold")
+
+    def f(x: Any, nd: int = 2) -> str:
+        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
+
+    for r in table.to_dict(orient="records"):
+        status = r["status"]
+        style = "dim" if r["reference"] else None
+        if r["failed"]:
+            status = f"[red]{status}[/]"
+        elif str(status).startswith("ok"):
+            status = f"[green]{status}[/]"
+        t.add_row(str(r["name"]), str(r["estimand"]), str(r["cost"]), f(r["mean_truth"]),
+                  f(r["bias"]), f(r["rmse"]), f(r["coverage"]), f(r["power"]),
+                  f(r["mean_width"]), f(r["seconds"], 1), status, style=style)
+    console.print(t)
+
+
+# --------------------------------------------------------------------------------------
+# the command (mounted by causal.cli as `causal validate`)
+# --------------------------------------------------------------------------------------
+def validate_command(
+        spec: Path = typer.Argument(..., help="The spec whose twin to simulate."),
+        replications: int = typer.Option(100, "--replications", "-R", help="Number of twins."),
+        workers: int | None = typer.Option(None, "--workers", "-w",
+                                           help="Processes (default: up to 2)."),
+        n: int | None = typer.Option(None, "--n", help="Twin size (default: the spec's)."),
+        coverage_min: float = typer.Option(0.90, "--coverage-min",
+                                           help="Fail below this coverage (beyond MC error)."),
+        bias_max: float | None = typer.Option(
+            None, "--bias-max", help="Fail above this |bias|, in the outcome's unit (pp); "
+                                     "default: --bias-se times the mean standard error."),
+        bias_se: float = typer.Option(0.5, "--bias-se",
+                                      help="Default bias tolerance in standard errors."),
+        estimator: list[str] | None = typer.Option(None, "--estimator", "-e",
+                                                   help="Only these estimators (and naive)."),
+        max_cost: str = typer.Option("slow", "--max-cost",
+                                     help="Leave out estimators above this cost class: "
+                                          "fast, medium or slow."),
+        out: Path | None = typer.Option(None, "--out", help="Also write the table (.json/.csv)."),
+        quiet: bool = typer.Option(False, "--quiet", "-q")):
+    """Simulation check: bias, RMSE, coverage and power of every estimator on R twins.
+
+    Exits 1 when an estimator's coverage or bias fails its threshold (or it errors), so a
+    research team can run it in CI.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from causal.cli import console
+
+    w = workers if workers is not None else min(2, os.cpu_count() or 1)
+    s = load_spec(spec)
+    prog = Progress(TextColumn(f"[bold]validating {s.measure}"), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console, disable=quiet, transient=True)
+    with prog:
+        task = prog.add_task("twins", total=replications)
+        table = run_validation(s, replications, workers=w, n=n, estimators=estimator,
+                               max_cost=max_cost, coverage_min=coverage_min, bias_max=bias_max,
+                               bias_se=bias_se,
+                               progress=lambda d, t: prog.update(task, completed=d))
+    print_table(table, console)
+    if out is not None:
+        write_table(table, out)
+        console.print(f"wrote {out}")
+    failed = table[table["failed"]]
+    if len(failed):
+        for r in failed.to_dict(orient="records"):
+            console.print(f"[bold red]failed:[/] {r['name']} {r['estimand']}: {r['status']}"
+                          + (f" (first error: {r['first_error']})" if r.get("first_error") else ""))
+        raise typer.Exit(1)
+    console.print(f"[green]all checks passed[/] (coverage >= {coverage_min:.2f} and bias "
+                  "within tolerance, beyond Monte Carlo error)")
+
+
+__all__ = ["run_validation", "summarise", "replication_seeds", "validate_command",
+           "write_table", "COST"]

@@ -1,0 +1,101 @@
+"""Regression discontinuity at age 56: coverage with a jump, no false jump from a smooth age
+gradient, errors, the RD plot, and the spec end to end."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from causal.errors import DataError, EstimationError
+from causal.estimators import get
+from causal.spec import load_spec
+from causal.study import Study
+from causal.twins import make_twin
+
+LKV = "data_specs/loonkostenvoordeel_rdd.yaml"
+
+
+def study_of(seed: int, n: int = 1500, **over) -> Study:
+    spec = load_spec(LKV)
+    tw = make_twin(spec, seed=seed, n=n, **{"months": 12, **over})
+    return Study(spec=spec, data=tw.data, source=f"twin seed {seed}", truth=tw.truth)
+
+
+def fit(study: Study, **opts):
+    info = get("rdd")
+    return info.fit(study, info.options.model_validate(
+        {**study.spec.estimator_options("rdd"), "density_test": False, **opts}))[0]
+
+
+@pytest.mark.slow
+def test_rdd_covers_the_jump():
+    cover = 0
+    for s in range(60):
+        e = fit(study_of(s, true_effect_pp=1.5))
+        assert e.estimand == "LATE_cutoff" and e.truth == pytest.approx(1.5, abs=0.01)
+        cover += e.covers_truth
+    assert cover >= 52, f"RD interval covered the true jump in {cover}/60 seeds"
+
+
+@pytest.mark.slow
+def test_rdd_not_fooled_by_smooth_age_gradient():
+    """True jump 0 with a steep, curved age gradient: the interval covers 0 at about 95%."""
+    cover, nets = 0, []
+    for s in range(60):
+        e = fit(study_of(1000 + s, true_effect_pp=0.0, age_slope=-0.2, age_curvature=-0.02))
+        cover += e.ci_low <= 0.0 <= e.ci_high
+        nets.append(e.net)
+    assert cover >= 52, f"RD interval covered zero in {cover}/60 seeds"
+    assert abs(np.mean(nets)) < 0.5
+
+
+def test_naive_comparison_around_cutoff_is_fooled_by_the_gradient():
+    """A before/after-56 comparison of means within +-2 years picks up the age gradient."""
+    st = study_of(5, n=6000, true_effect_pp=0.0, age_slope=-0.2, age_curvature=-0.02)
+    d = st.data
+    x, y = d.age_years, d.exit_to_work * 100
+    naive = y[(x >= 56) & (x < 58)].mean() - y[(x >= 54) & (x < 56)].mean()
+    e = fit(st)
+    assert naive < -0.5
+    assert e.ci_low <= 0.0 <= e.ci_high
+
+
+def test_density_test_and_plot():
+    st = study_of(2)
+    e = fit(st, density_test=True)
+    dt = e.diagnostics["density_test"]
+    assert "Cattaneo" in dt["method"] and dt.get("p_value") is not None
+    assert e.gross == pytest.approx(e.diagnostics["right_limit"])
+    fig = e.figures["rd_plot"]()
+    assert fig.axes[0].get_xlabel() == "age_years"
+
+
+def test_density_test_detects_sorting():
+    st = study_of(3, n=3000)
+    d = st.data
+    # drop most person-months just below the cutoff: a heap just above it
+    drop = (d.age_years > 55.5) & (d.age_years < 56) & (np.arange(len(d)) % 4 != 0)
+    st = Study(spec=st.spec, data=d[~drop].reset_index(drop=True), source="sorted", truth=st.truth)
+    e = fit(st, density_test=True)
+    assert e.diagnostics["density_test"]["p_value"] < 0.05
+    assert any("sort" in w for w in e.warnings)
+
+
+def test_fuzzy_treatment_is_refused():
+    st = study_of(4)
+    st.data.loc[st.data.index[:5], "lkv_eligible"] = 1 - st.data["lkv_eligible"].iloc[:5]
+    with pytest.raises(EstimationError, match="fuzzy"):
+        fit(st)
+
+
+def test_missing_running_variable_named():
+    with pytest.raises(DataError, match="agex"):
+        fit(study_of(4), running="agex")
+
+
+def test_spec_end_to_end():
+    from causal.pipeline import estimate, prepare
+
+    st = prepare(LKV, n=1500, seed=9)
+    (e,) = estimate(st)
+    assert e.net is not None and "rd_plot" in e.figures
+    assert e.n_treated > 0 and e.diagnostics["n_in_bandwidth"]["counted_as"] == "persons"
