@@ -54,6 +54,7 @@ def test_callaway_santanna_covers_truth_at_nominal_rate():
         e = fit(st, "did")
         assert "Callaway" in e.method
         cover += e.covers_truth
+    print(f"coverage: did (Callaway-Sant'Anna, staggered, growing effects) {cover}/40")
     assert cover >= 35, f"CS covered the true ATT in {cover}/40 seeds"
 
 
@@ -70,6 +71,7 @@ def test_twfe_biased_where_callaway_santanna_is_right():
         cs_cover += e.covers_truth
         bias_tw.append(b - e.truth)
         assert any("two-way fixed effects" in w for w in e.warnings)
+    print(f"coverage: did CS {cs_cover}/10 vs plain TWFE {tw_cover}/10 (growing effects)")
     assert cs_cover >= 8
     assert tw_cover <= 1, f"TWFE covered in {tw_cover}/10 seeds; it should be biased here"
     assert np.mean(bias_tw) < -1.0
@@ -83,6 +85,7 @@ def test_simple_twfe_covers_with_one_adoption_date():
         e = fit(st, "did")
         assert "Two-way fixed effects" in e.method
         cover += e.covers_truth
+    print(f"coverage: did (TWFE, one adoption date) {cover}/50")
     assert cover >= 44, f"TWFE covered in {cover}/50 seeds"
 
 
@@ -113,6 +116,7 @@ def test_triple_difference_covers_truth():
         st = study_of(NRP, s, 2000)
         e = fit(st, "triple_difference", period=None)
         cover += e.covers_truth
+    print(f"coverage: triple_difference {cover}/100")
     assert cover >= 90, f"DDD covered in {cover}/100 seeds"
 
 

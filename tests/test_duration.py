@@ -34,6 +34,7 @@ def test_duration_covers_truth_at_nominal_rate():
         e = fit(study_of(s, true_effect_pp=4.0))
         assert e.estimand == "ITT"
         cover += e.covers_truth
+    print(f"coverage: duration (ITT, P(work within 12 months)) {cover}/60")
     assert cover >= 53, f"duration interval covered the truth in {cover}/60 seeds"
 
 

@@ -33,6 +33,7 @@ def test_rdd_covers_the_jump():
         e = fit(study_of(s, true_effect_pp=1.5))
         assert e.estimand == "LATE_cutoff" and e.truth == pytest.approx(1.5, abs=0.01)
         cover += e.covers_truth
+    print(f"coverage: rdd (jump 1.5 pp) {cover}/60")
     assert cover >= 52, f"RD interval covered the true jump in {cover}/60 seeds"
 
 
@@ -44,6 +45,7 @@ def test_rdd_not_fooled_by_smooth_age_gradient():
         e = fit(study_of(1000 + s, true_effect_pp=0.0, age_slope=-0.2, age_curvature=-0.02))
         cover += e.ci_low <= 0.0 <= e.ci_high
         nets.append(e.net)
+    print(f"coverage: rdd (no jump, steep age gradient) covers 0 in {cover}/60")
     assert cover >= 52, f"RD interval covered zero in {cover}/60 seeds"
     assert abs(np.mean(nets)) < 0.5
 

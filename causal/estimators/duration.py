@@ -198,7 +198,7 @@ def duration(study, options: DurationOptions) -> list[Estimate]:
     estimand = "ITT" if randomized else "ATE"
     fig = _curves(study, c1, c0, d, aow_ok, risk, event, H)
     return [study.estimate(
-        "duration", estimand, net, ci, se, label=f"P(work within {H} months)", unit="pp",
+        "duration", estimand, net, ci, se, label=f"work within {H} months", unit="pp",
         gross=gross, n_treated=int((d == 1).sum()), n_control=int((d == 0).sum()),
         outcome_label=f"found work within {H} months",
         method=("Discrete-time hazard of exit to work (statsmodels GLM, logit) on person-months "

@@ -44,6 +44,12 @@ class IndividualParams(TwinParams):
     selection: dict[str, float] = {}
     motivation_effect: float = 0.0
     motivation_observed: bool = False
+    #: noise SD of the observed motivation proxy (0: motivation is measured exactly, e.g. by
+    #: a baseline survey, so selection on it is selection on observables).
+    motivation_proxy_sd: float = 0.5
+    #: (with outcome 1, with outcome 0): keep only this many persons of each outcome, as in a
+    #: case-control sample (seed notes 002 fn 2); the truth stays that of the population.
+    outcome_sample: tuple[int, int] | None = None
     # Calibrated to seed notes 000 §6/§7 (regional WW exit to work 2016 -> 2018: ages 50-60
     # 55-67% -> 64-76%, 60+ 25-34% -> 35-42%): logit -0.18 per point of unemployment and
     # -1.0 per year within 5 years of the AOW date; checked in tests/test_context_twins.py.
@@ -111,7 +117,7 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
         df[spec.treatment.received] = received
     df[spec.outcome.column] = y
     if p.motivation_observed:
-        df["motivation"] = np.round(motivation + rng.normal(0, 0.5, p.n), 2)
+        df["motivation"] = np.round(motivation + rng.normal(0, p.motivation_proxy_sd, p.n), 2)
 
     comp = complier & ~always
     truth = {"ATE": float(eff.mean()), "ATT": float(eff[d_eff == 1].mean())}
@@ -123,4 +129,12 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
     truth["naive"] = truth["ITT"] if spec.treatment.received else truth["ATT"]
     desc = (f"{p.n} persons, {assignment} assignment, true average effect "
             f"{truth['ATE']:.2f} pp (seed {p.seed})")
+    if p.outcome_sample is not None:
+        yv = np.asarray(y)
+        keep = [rng.choice(np.flatnonzero(yv == v), size=min(k, int((yv == v).sum())),
+                           replace=False) for v, k in ((1, p.outcome_sample[0]),
+                                                       (0, p.outcome_sample[1]))]
+        df = df.iloc[np.sort(np.concatenate(keep))].reset_index(drop=True)
+        desc += (f"; then {len(keep[0])} persons with the outcome and {len(keep[1])} without "
+                 "were sampled (case-control: the comparison is chosen by the outcome)")
     return Twin(df, truth, desc)

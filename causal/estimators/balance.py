@@ -1,0 +1,199 @@
+"""Balance and overlap diagnostics shared by the matching and weighting estimators.
+
+- :func:`balance_table`: standardised mean differences (SMD) and variance ratios of every
+  covariate column before and after matching or weighting (Austin 2009; Stuart 2010). The
+  SMD's denominator is the pooled standard deviation BEFORE adjustment, so before and after
+  are on one scale; |SMD| < 0.1 is the usual threshold for good balance.
+- :func:`effective_sample_size`: Kish's (1965) effective sample size of a weighted group.
+- :func:`overlap_summary`: propensity-score overlap, with a warning when a sizable share of
+  the treated have no comparable controls (Crump, Hotz, Imbens and Mitnik 2009 rule of thumb
+  on [0.1, 0.9] reported beside it).
+- :func:`love_plot`, :func:`overlap_plot`: figures built on ``matplotlib.figure.Figure``
+  (no pyplot state: safe in threads and worker processes).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: |SMD| above this after adjustment is reported as residual imbalance.
+SMD_THRESHOLD = 0.1
+#: share of treated without comparable controls above which we warn.
+OVERLAP_WARN_SHARE = 0.05
+
+
+def _wmean(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    return (w[:, None] * x).sum(0) / w.sum()
+
+
+def _wvar(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    m = _wmean(x, w)
+    return (w[:, None] * (x - m) ** 2).sum(0) / w.sum()
+
+
+def balance_table(X: pd.DataFrame, d: np.ndarray, w_after: np.ndarray | None = None,
+                  w_before: np.ndarray | None = None) -> pd.DataFrame:
+    """SMD and variance ratio (treated over control) of every column of ``X``.
+
+    ``w_after`` are unit weights after matching or weighting (0 for units not used; for
+    ATT matching: 1 for matched treated, the number of times used for controls). Columns:
+    ``covariate, mean_treated, mean_control, smd_before, smd_after, vr_before, vr_after``.
+    """
+    x = X.to_numpy(dtype=float)
+    d = np.asarray(d) == 1
+    wb = np.ones(len(d)) if w_before is None else np.asarray(w_before, float)
+    xt, xc = x[d], x[~d]
+    mt_b, mc_b = _wmean(xt, wb[d]), _wmean(xc, wb[~d])
+    vt_b, vc_b = _wvar(xt, wb[d]), _wvar(xc, wb[~d])
+    sd = np.sqrt((vt_b + vc_b) / 2.0)
+    sd = np.where(sd > 0, sd, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {"covariate": list(X.columns), "mean_treated": mt_b, "mean_control": mc_b,
+               "smd_before": (mt_b - mc_b) / sd, "vr_before": vt_b / vc_b}
+        if w_after is not None:
+            wa = np.asarray(w_after, float)
+            if wa[d].sum() > 0 and wa[~d].sum() > 0:
+                mt_a, mc_a = _wmean(xt, wa[d]), _wmean(xc, wa[~d])
+                out["smd_after"] = (mt_a - mc_a) / sd
+                out["vr_after"] = _wvar(xt, wa[d]) / _wvar(xc, wa[~d])
+                out["mean_treated_after"] = mt_a
+                out["mean_control_after"] = mc_a
+    tab = pd.DataFrame(out)
+    for c in ("smd_before", "smd_after", "vr_before", "vr_after"):
+        if c in tab:
+            tab[c] = tab[c].replace([np.inf, -np.inf], np.nan)
+    return tab
+
+
+def balance_summary(tab: pd.DataFrame) -> dict[str, Any]:
+    """Headline numbers of a balance table (max |SMD| before/after, count above 0.1)."""
+    out: dict[str, Any] = {"max_abs_smd_before": float(np.nanmax(np.abs(tab["smd_before"])))
+                           if len(tab) else 0.0}
+    if "smd_after" in tab and len(tab):
+        a = np.abs(tab["smd_after"].to_numpy(float))
+        out["max_abs_smd_after"] = float(np.nanmax(a))
+        out["n_smd_above_0.1_after"] = int(np.nansum(a > SMD_THRESHOLD))
+        out["n_smd_above_0.1_before"] = int(np.nansum(np.abs(tab["smd_before"]) > SMD_THRESHOLD))
+    return out
+
+
+def balance_records(tab: pd.DataFrame) -> list[dict[str, Any]]:
+    """The table as rounded JSON-ready rows (for Estimate.diagnostics)."""
+    keep = [c for c in ("covariate", "smd_before", "smd_after", "vr_before", "vr_after")
+            if c in tab]
+    rows = []
+    for r in tab[keep].itertuples(index=False):
+        rows.append({k: (None if isinstance(v, float) and not np.isfinite(v) else
+                         (round(float(v), 4) if isinstance(v, (float, np.floating)) else v))
+                     for k, v in zip(keep, r, strict=True)})
+    return rows
+
+
+def balance_warnings(tab: pd.DataFrame, what: str = "matching") -> list[str]:
+    if "smd_after" not in tab:
+        return []
+    bad = tab.loc[np.abs(tab["smd_after"]) > SMD_THRESHOLD, "covariate"].tolist()
+    if not bad:
+        return []
+    shown = ", ".join(map(str, bad[:6])) + (" ..." if len(bad) > 6 else "")
+    return [f"after {what}, {len(bad)} covariate(s) still differ by more than 0.1 standard "
+            f"deviations between the groups ({shown}); the estimate may carry residual bias"]
+
+
+def effective_sample_size(w: np.ndarray) -> float:
+    """Kish's effective sample size (sum w)^2 / sum w^2."""
+    w = np.asarray(w, float)
+    s2 = float((w ** 2).sum())
+    return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
+
+
+def logit(p: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    p = np.clip(np.asarray(p, float), eps, 1 - eps)
+    return np.log(p) - np.log1p(-p)
+
+
+def overlap_summary(ps: np.ndarray, d: np.ndarray) -> tuple[dict[str, Any], list[str]]:
+    """Overlap of the propensity score between treated and controls, and warnings.
+
+    "No comparable controls": a treated person whose score lies above the highest (or below
+    the lowest) control score; for the ATE the same for controls against the treated.
+    """
+    ps = np.asarray(ps, float)
+    d = np.asarray(d) == 1
+    pt, pc = ps[d], ps[~d]
+    out: dict[str, Any] = {
+        "ps_treated_mean": float(pt.mean()), "ps_control_mean": float(pc.mean()),
+        "ps_treated_quantiles": [float(q) for q in np.quantile(pt, [0.01, 0.5, 0.99])],
+        "ps_control_quantiles": [float(q) for q in np.quantile(pc, [0.01, 0.5, 0.99])],
+    }
+    no_support_t = float(((pt > pc.max()) | (pt < pc.min())).mean())
+    no_support_c = float(((pc > pt.max()) | (pc < pt.min())).mean())
+    out["share_treated_without_comparable_controls"] = no_support_t
+    out["share_controls_without_comparable_treated"] = no_support_c
+    out["share_outside_0.1_0.9"] = float(((ps < 0.1) | (ps > 0.9)).mean())
+    warn = []
+    if no_support_t > OVERLAP_WARN_SHARE:
+        warn.append(f"poor overlap: {no_support_t:.0%} of the participants have a propensity "
+                    "score outside the range of the non-participants, so no comparable "
+                    "non-participants exist for them")
+    if (pt > 0.95).mean() > OVERLAP_WARN_SHARE:
+        warn.append(f"poor overlap: {(pt > 0.95).mean():.0%} of the participants have a "
+                    "propensity score above 0.95; their counterfactual rests on very few "
+                    "non-participants")
+    return out, warn
+
+
+# --------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------
+def love_plot(tab: pd.DataFrame, title: str = "Covariate balance", after_label: str = "after"):
+    """Absolute SMD per covariate before (open) and after (filled) adjustment."""
+    from matplotlib.figure import Figure
+
+    t = tab.copy()
+    t["abs_before"] = np.abs(t["smd_before"])
+    t["abs_after"] = np.abs(t["smd_after"]) if "smd_after" in t else np.nan
+    t = t.sort_values("abs_before")
+    n = len(t)
+    fig = Figure(figsize=(6.4, max(2.5, 0.28 * n + 1.2)))
+    ax = fig.add_subplot(1, 1, 1)
+    y = np.arange(n)
+    ax.scatter(t["abs_before"], y, facecolors="none", edgecolors="#b2182b", label="before")
+    if "smd_after" in tab:
+        ax.scatter(t["abs_after"], y, color="#2166ac", label=after_label)
+    ax.axvline(SMD_THRESHOLD, color="grey", ls="--", lw=0.8)
+    ax.set_yticks(y)
+    ax.set_yticklabels([str(c) for c in t["covariate"]], fontsize=8)
+    ax.set_xlabel("absolute standardised mean difference")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def overlap_plot(ps: np.ndarray, d: np.ndarray, title: str = "Propensity score overlap",
+                 on_logit: bool = False):
+    """Histograms of the propensity score of participants (up) and non-participants (down)."""
+    from matplotlib.figure import Figure
+
+    d = np.asarray(d) == 1
+    v = logit(ps) if on_logit else np.asarray(ps, float)
+    bins = np.linspace(v.min(), v.max(), 41) if v.max() > v.min() else 10
+    fig = Figure(figsize=(6.4, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    ht, edges = np.histogram(v[d], bins=bins, density=True)
+    hc, _ = np.histogram(v[~d], bins=edges, density=True)
+    w = np.diff(edges)
+    ax.bar(edges[:-1], ht, width=w, align="edge", color="#2166ac", alpha=0.8,
+           label=f"participants (n={int(d.sum())})")
+    ax.bar(edges[:-1], -hc, width=w, align="edge", color="#b2182b", alpha=0.8,
+           label=f"non-participants (n={int((~d).sum())})")
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_xlabel("logit of the propensity score" if on_logit else "propensity score")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
