@@ -188,7 +188,7 @@ def print_table(batch) -> None:
         dw = "-" if r["deadweight"] is None else f"{r['deadweight']:.0%}"
         show = r["measure"] != last
         t.add_row(r["measure"] if show else "", r["estimator"], rep if show else "",
-                  "-" if r["gross_on_data"] is None else f"{r['gross_on_data']:.1f}" if show else "",
+                  "-" if r["gross"] is None else f"{r['gross']:.1f}",
                   net, truth, dw, style="dim" if r["estimator"].startswith("naive") else None)
         last = r["measure"]
     console.print(t)

@@ -17,7 +17,7 @@ from causal.report.writer import _ENV, _fmt, atomic_write
 from causal.spec import headline_reported
 
 COLUMNS = ["measure", "title", "design", "estimator", "estimand", "reported_gross",
-           "reported_comparable", "reported_citation", "gross_on_data", "net", "ci_low", "ci_high", "deadweight",
+           "reported_comparable", "reported_citation", "gross_on_data", "gross", "net", "ci_low", "ci_high", "deadweight",
            "truth", "covers_truth", "n_treated", "n_control", "warnings", "reason"]
 
 
@@ -35,7 +35,7 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                 "reported_label": None if rep is None else rep["label"],
                 "reported_citation": None if rep is None else rep["citation"],
                 "reported_comparable": bool(rep and rep.get("comparable")),
-                "gross_on_data": s["gross_on_data"], "net": e["net"], "ci_low": e["ci_low"],
+                "gross_on_data": s["gross_on_data"], "gross": e["gross"], "net": e["net"], "ci_low": e["ci_low"],
                 "ci_high": e["ci_high"], "deadweight": e["deadweight"], "truth": e["truth"],
                 "covers_truth": e["covers_truth"], "n_treated": e["n_treated"],
                 "n_control": e["n_control"], "warnings": " | ".join(e["warnings"]),

@@ -95,7 +95,7 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         "data": study_info["data"],
         "truth": _jsonable({k2: _r(v) for k2, v in (study_info.get("truth") or {}).items()}) or None,
         "reported": study_info["reported"],
-        "gross_on_data": _r(study_info.get("gross_on_data")),
+        "gross_on_data": _r(_headline_gross(rows, study_info.get("gross_on_data"))),
         "adjustment": study_info.get("adjustment", ""),
         "identification": study_info.get("identification"),
         "notes": study_info.get("notes", []),
@@ -103,6 +103,16 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         "warnings": _jsonable(measure_warnings(study_info, rows)),
         "disclosure": {"min_cell": k, "suppressed": hidden},
     }
+
+
+def _headline_gross(rows: list[dict], fallback: float | None) -> float | None:
+    """The bruto on the data: the first identified non-naive estimate's own gross (its
+    design defines it: the treated mean, the fit just above an RD cutoff, the chance of work
+    within the horizon); the treated mean when there is none."""
+    for e in rows:
+        if e["estimator"] != "naive" and e.get("gross") is not None:
+            return e["gross"]
+    return fallback
 
 
 def study_info(study) -> dict[str, Any]:
