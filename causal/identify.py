@@ -140,7 +140,7 @@ def backdoor_set(spec: "Spec", df: pd.DataFrame) -> tuple[list[str], str]:
                                         f"{spec.identification.reason}")
     path = spec.graph_path
     text, fmt = read_graph(path)
-    g = parse_graph(text, fmt, str(path))
+    g = _parse_cached(text, fmt, str(path))
     names = [spec.treatment.column] + ([spec.treatment.received] if spec.treatment.received
                                        else [])
     treat = next((c for c in names if c in g), None)
@@ -197,12 +197,16 @@ def backdoor_set(spec: "Spec", df: pd.DataFrame) -> tuple[list[str], str]:
     return covs, "; ".join(parts) + gone
 
 
+@functools.lru_cache(maxsize=64)
+def _parse_cached(text: str, fmt: str, source: str) -> nx.DiGraph:
+    return parse_graph(text, fmt, source)
+
+
 @functools.lru_cache(maxsize=128)
 def _identify(key: str, text: str, fmt: str, treatment: str, outcome: str,
               observed: frozenset[str]) -> Identification:
     """Cached by graph content (``key``), treatment, outcome and the observed columns."""
-    g = parse_graph(text, fmt)
-    return identify(g, treatment, outcome, observed)
+    return identify(_parse_cached(text, fmt, "graph"), treatment, outcome, observed)
 
 
 def identify(g: nx.DiGraph, treatment: str, outcome: str,

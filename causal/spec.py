@@ -232,10 +232,33 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
 _NoDupSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: a spec expands to a few hundred values; more than this is an alias bomb ("billion laughs")
+MAX_YAML_VALUES = 100_000
+
+
+def _expanded_size(node: yaml.Node | None, memo: dict[int, int] | None = None) -> int:
+    """Number of values the document holds once aliases are expanded, computed once per
+    distinct node (so an alias bomb is measured without being expanded)."""
+    memo = {} if memo is None else memo
+    if node is None:
+        return 0
+    if id(node) in memo:
+        return memo[id(node)]
+    memo[id(node)] = 1  # a node that contains itself counts once
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(v, memo) for v in node.value)
+    else:
+        size = 1
+    memo[id(node)] = size
+    return size
+
+
 def _line_index(node: yaml.Node | None, prefix: tuple = (), out: dict | None = None) -> dict:
     """Map every field path (tuple of keys/indices) to its 1-based line in the YAML file."""
     out = {} if out is None else out
-    if node is None:
+    if node is None or len(out) > MAX_YAML_VALUES:
         return out
     out.setdefault(prefix, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -279,6 +302,10 @@ def read_yaml(path: Path) -> tuple[Any, dict]:
         raise SpecError(str(path), "(file)", f"the file is not UTF-8 text ({e.reason})") from None
     try:
         node = yaml.compose(text, Loader=_NoDupSafeLoader)
+        if _expanded_size(node) > MAX_YAML_VALUES:
+            raise SpecError(str(path), "(yaml)", f"the document expands to more than "
+                            f"{MAX_YAML_VALUES} values through its aliases (&anchor/*alias); "
+                            "a spec needs a few hundred")
         data = yaml.load(text, Loader=_NoDupSafeLoader)  # noqa: S506 - safe loader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)

@@ -9,8 +9,6 @@ list[Estimate]``; one estimator may return several estimates (ITT and LATE, say)
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from causal.errors import SpecError
+from causal.registry import LazyRegistry, first_error
 
 if TYPE_CHECKING:
     from causal.result import Estimate
@@ -54,7 +53,7 @@ class EstimatorInfo:
     doc: str
 
 
-_REGISTRY: dict[str, EstimatorInfo] = {}
+_REGISTRY: LazyRegistry[EstimatorInfo] = LazyRegistry(MODULES)
 
 
 def estimator(name: str, options: type[Options] = Options,
@@ -62,7 +61,8 @@ def estimator(name: str, options: type[Options] = Options,
     """Decorator registering ``fit(study, options) -> list[Estimate]`` under ``name``."""
 
     def deco(fn: Callable[..., list["Estimate"]]):
-        _REGISTRY[name] = EstimatorInfo(name, fn, options, assignments, (fn.__doc__ or "").strip())
+        _REGISTRY.add(name, EstimatorInfo(name, fn, options, assignments,
+                                          (fn.__doc__ or "").strip()))
         return fn
 
     return deco
@@ -70,15 +70,11 @@ def estimator(name: str, options: type[Options] = Options,
 
 def available() -> list[str]:
     """Estimator names whose module exists in this installation."""
-    return [n for n, m in MODULES.items() if importlib.util.find_spec(m) is not None]
+    return _REGISTRY.available()
 
 
 def get(name: str) -> EstimatorInfo:
-    if name not in MODULES or importlib.util.find_spec(MODULES[name]) is None:
-        raise KeyError(name)
-    if name not in _REGISTRY:
-        importlib.import_module(MODULES[name])
-    return _REGISTRY[name]
+    return _REGISTRY.load(name)
 
 
 def validate_options(est: Any, *, file: str, field: str, line: int | None = None) -> Options:
@@ -92,11 +88,9 @@ def validate_options(est: Any, *, file: str, field: str, line: int | None = None
     try:
         return info.options.model_validate(est.options)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        what = ("is not a known option" if err["type"] == "extra_forbidden"
-                else "is required" if err["type"] == "missing" else err["msg"])
+        loc, kind, msg, got = first_error(e)
+        what = ("is not a known option" if kind == "extra_forbidden"
+                else "is required" if kind == "missing" else msg)
         known = ", ".join(info.options.model_fields) or "none"
         raise SpecError(file, f"{field}.options.{loc}", f"{what} (options of {est.name}: {known})",
-                        line=line, got=err.get("input") if err["type"] != "missing" else None
-                        ) from None
+                        line=line, got=got) from None

@@ -69,7 +69,9 @@ class MatchingOptions(Options):
                              description="columns to match exactly on; 'inflow_year' is "
                                          "derived from the inflow date when not a column")
     match_on: Literal["logit", "score"] = "logit"
-    var_neighbours: int = Field(2, ge=1, le=20, description="J for the conditional variances")
+    var_neighbours: int | None = Field(
+        None, ge=1, le=50, description="J own-group neighbours for the conditional variances; "
+                                       "default 8 for binary outcomes, 2 otherwise")
     variance: Literal["ai2016", "ai2006"] = "ai2016"
     comparison_selected_on_outcome: bool = Field(
         False, description="true when the comparison group was chosen by its outcome "
@@ -215,11 +217,21 @@ def _own_group_stats(key: np.ndarray, stratum: np.ndarray, values: np.ndarray, J
     return sums, cnt
 
 
-def _sigma2(key, stratum, y, J) -> np.ndarray:
-    """Conditional outcome variance by matching within the own group (AI 2006, eq. 14)."""
+def _sigma2(key, stratum, y, J, binary_scale: float | None = None) -> np.ndarray:
+    """Conditional outcome variance by matching within the own group.
+
+    Continuous outcomes: AI (2006, eq. 14), J/(J+1) (y_i - mean of J neighbours)^2. Binary
+    outcomes (``binary_scale`` = 100 for pp): the Bernoulli variance m(1-m) J/(J-1) of the
+    J neighbours' mean m, which does not use y_i itself: with heavy reuse of a few units the
+    AI form makes the standard error move with those units' own outcomes (too small exactly
+    when their outcomes pull the estimate down), which cost coverage in our twins."""
     sums, cnt = _own_group_stats(key, stratum, y[:, None], J)
     cnt_safe = np.maximum(cnt, 1)
     mean = sums[:, 0] / cnt_safe
+    if binary_scale is not None and J >= 2:
+        m = mean / binary_scale
+        v = m * (1 - m) * cnt_safe / np.maximum(cnt_safe - 1, 1) * binary_scale ** 2
+        return np.where(cnt > 1, v, 0.0)
     return np.where(cnt > 0, cnt_safe / (cnt_safe + 1.0) * (y - mean) ** 2, 0.0)
 
 
@@ -369,8 +381,10 @@ def propensity_matching(study, options: MatchingOptions) -> list[Estimate]:
             _, K_t, K2_t = _weights(np.where(use[ci][:, None], idx_c, -1), len(ti))
             Kall[ti], K2all[ti] = K_t, K2_t
         sig2 = np.zeros(len(y))
+        J = options.var_neighbours or (8 if study.spec.is_binary else 2)
         for grp in (ti, ci):
-            sig2[grp] = _sigma2(key[grp], strata[grp], y[grp], options.var_neighbours)
+            sig2[grp] = _sigma2(key[grp], strata[grp], y[grp], J,
+                                study.scale if study.spec.is_binary else None)
         if estimand == "ATT":
             v_ai = (((effect[use] - tau) ** 2).sum()
                     + ((Kall[ci] ** 2 - K2all[ci]) * sig2[ci]).sum()) / n_use ** 2
@@ -393,7 +407,7 @@ def propensity_matching(study, options: MatchingOptions) -> list[Estimate]:
             else:
                 eff_all = np.where(np.isnan(effect), tau, effect)
             adj = _ai2016_terms(key, ps.Z, y, d, ps.p, eff_all, tau, estimand,
-                                max(2, options.var_neighbours), ps.info)
+                                max(2, J), ps.info)
             if var - adj > 0:
                 var = var - adj
                 var_note = ("Abadie-Imbens (2006) variance with the Abadie-Imbens (2016) "

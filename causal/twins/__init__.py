@@ -8,8 +8,6 @@ Twins are deterministic by seed.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from causal.errors import SpecError
+from causal.registry import LazyRegistry, first_error
 
 if TYPE_CHECKING:
     from causal.spec import Simulation, Spec
@@ -58,29 +57,25 @@ class GeneratorInfo:
     params: type[TwinParams]
 
 
-_REGISTRY: dict[str, GeneratorInfo] = {}
+_REGISTRY: LazyRegistry[GeneratorInfo] = LazyRegistry(MODULES)
 
 
 def twin(name: str, params: type[TwinParams]):
     """Decorator registering ``make(params, spec, rng) -> Twin`` under ``name``."""
 
     def deco(fn):
-        _REGISTRY[name] = GeneratorInfo(name, fn, params)
+        _REGISTRY.add(name, GeneratorInfo(name, fn, params))
         return fn
 
     return deco
 
 
 def get(name: str) -> GeneratorInfo:
-    if name not in MODULES or importlib.util.find_spec(MODULES[name]) is None:
-        raise KeyError(name)
-    if name not in _REGISTRY:
-        importlib.import_module(MODULES[name])
-    return _REGISTRY[name]
+    return _REGISTRY.load(name)
 
 
 def available() -> list[str]:
-    return [n for n, m in MODULES.items() if importlib.util.find_spec(m) is not None]
+    return _REGISTRY.available()
 
 
 def validate_simulation(sim: "Simulation", *, file: str, line: int | None = None) -> TwinParams:
@@ -93,12 +88,10 @@ def validate_simulation(sim: "Simulation", *, file: str, line: int | None = None
     try:
         return info.params.model_validate(sim.model_dump())
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        what = ("is not a parameter of the '" + sim.generator + "' generator"
-                if err["type"] == "extra_forbidden" else err["msg"])
-        raise SpecError(file, f"simulation.{loc}", what, line=line,
-                        got=err.get("input") if err["type"] != "missing" else None) from None
+        loc, kind, msg, got = first_error(e)
+        what = (f"is not a parameter of the '{sim.generator}' generator"
+                if kind == "extra_forbidden" else msg)
+        raise SpecError(file, f"simulation.{loc}", what, line=line, got=got) from None
 
 
 def make_twin(spec: "Spec", seed: int | None = None, n: int | None = None,
