@@ -36,6 +36,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
                         f"{', '.join(sorted(READERS))}")
     if p.stat().st_size == 0:
         raise DataError(str(p), "the file is empty")
+    really = _sniff_kind(p)
+    if really is not None and really != kind:
+        raise DataError(str(p), f"the file is named {p.suffix} but its content is {_KIND_NAMES[really]}"
+                        "; give it the right extension or export it again")
     try:
         if kind == "csv":
             df = pd.read_csv(p)
@@ -47,7 +51,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
             df = pd.read_stata(p)
     except pd.errors.EmptyDataError:
         raise DataError(str(p), "the file has no columns or rows") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as e:
+    except UnicodeDecodeError as e:
+        raise DataError(str(p), f"could not be read as CSV: the file is not UTF-8 text (byte "
+                        f"{e.object[e.start:e.start + 1]!r} at position {e.start}); it may be "
+                        "Latin-1 or Windows-1252, as Excel and SPSS write it: save it as UTF-8 "
+                        "CSV") from None
+    except pd.errors.ParserError as e:
         raise DataError(str(p), f"could not be read as {kind.upper()}: {str(e).splitlines()[0]}"
                         ) from None
     except Exception as e:  # pyarrow/pyreadstat raise their own types for a wrong format
@@ -55,7 +64,36 @@ def read_table(path: str | Path) -> pd.DataFrame:
                         f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
     if len(df) == 0:
         raise DataError(str(p), "the file has a header but no rows")
+    if kind == "csv" and df.shape[1] == 1 and any(c in str(df.columns[0]) for c in ";\t|"):
+        sep = next(c for c in ";\t|" if c in str(df.columns[0]))
+        raise DataError(str(p), f"the file has a single column {str(df.columns[0])[:60]!r}...: it "
+                        f"seems to use {sep!r} as separator (as Dutch Excel does); netto reads "
+                        "comma-separated CSV: save it with commas (and decimal points) or as "
+                        "Parquet")
     return df
+
+
+#: magic bytes of the formats people rename by mistake (checked before reading)
+_KIND_NAMES = {"parquet": "a Parquet file", "spss": "an SPSS .sav file", "stata": "a Stata file",
+               "zip": "a zip archive (an Excel .xlsx workbook?)", "gzip": "gzip-compressed",
+               "csv": "text (CSV?)"}
+
+
+def _sniff_kind(p: Path) -> str | None:
+    """What the first bytes say the file is; None when they say nothing definite."""
+    with open(p, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith((b"$FL2", b"$FL3")):
+        return "spss"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"<stata_dta>"[:8]):
+        return "stata"
+    return None
 
 
 def map_columns(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
@@ -126,14 +164,31 @@ def validate(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
         n_missing = int(out[oc].isna().sum())
         if n_missing:
             raise DataError(source, f"{n_missing} rows have no outcome value", column=oc)
+        n_inf = int((~np.isfinite(out[oc].to_numpy(dtype=float))).sum())
+        if n_inf:
+            raise DataError(source, f"{n_inf} rows have an infinite outcome value", column=oc)
     for c in spec.data_confounders:
         n_missing = int(out[c].isna().sum())
         if n_missing:
             raise DataError(source, f"{n_missing} of {len(out)} rows have no value for this "
                             "confounder; impute or filter them explicitly before the run",
                             column=c)
+    if spec.region and spec.region in out.columns:
+        n_missing = int(out[spec.region].isna().sum())
+        if n_missing:
+            raise DataError(source, f"{n_missing} of {len(out)} rows have no region (spec field "
+                            "'region'); fill them in or filter those rows explicitly",
+                            column=spec.region)
     if spec.data and spec.data.id_column:
+        if spec.data.id_column not in out.columns:
+            raise DataError(source, "is named by the spec field 'data.id_column' but is not in "
+                            f"the data (columns: {', '.join(map(str, out.columns[:30]))})",
+                            column=spec.data.id_column)
         ids = out[spec.data.id_column]
+        n_missing = int(ids.isna().sum())
+        if n_missing:
+            raise DataError(source, f"{n_missing} rows have no id; each person needs one",
+                            column=spec.data.id_column)
         dup = int(ids.duplicated().sum())
         if dup:
             raise DataError(source, f"{dup} duplicated ids (first: {_plain([ids[ids.duplicated()].iloc[0]])[0]!r});"
@@ -143,6 +198,11 @@ def validate(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
         who = "no one" if n_t == 0 else "everyone"
         raise DataError(source, f"{who} is treated ({n_t} of {len(out)} rows); a net effect needs "
                         "both treated and untreated persons", column=t.column)
+    if min(n_t, len(out) - n_t) < 2:
+        raise DataError(source, f"only {min(n_t, len(out) - n_t)} person is "
+                        f"{'treated' if n_t < 2 else 'untreated'} ({n_t} of {len(out)} rows "
+                        "treated); a net effect and its interval need at least two in each group",
+                        column=t.column)
     return out
 
 
@@ -151,6 +211,15 @@ def apply_population(df: pd.DataFrame, spec: Spec, source: str) -> tuple[pd.Data
     notes = []
     for cond in spec.population.conditions:
         col = df[cond.column]
+        if (cond.min is not None or cond.max is not None) and not (
+                pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+            num = pd.to_numeric(col, errors="coerce")
+            bad = num.isna() & col.notna()
+            if bad.any():
+                raise DataError(source, f"the spec's population condition (min/max) needs numbers"
+                                f", but {int(bad.sum())} rows are not numbers (first: "
+                                f"{col[bad].iloc[0]!r})", column=cond.column)
+            col = num
         keep = pd.Series(True, index=df.index)
         if cond.min is not None:
             keep &= col >= cond.min

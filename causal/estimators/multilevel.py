@@ -21,7 +21,9 @@ Parameterisation: a group's intercept and effect are sampled centred (mu_g direc
 data pin them down (the data alone give them a standard error below 0.1 on the logit scale)
 and non-centred (mu_g = alpha + sd z_g) when they do not, so small regions avoid the funnel
 and large ones avoid the opposite ridge (Papaspiliopoulos, Roberts and Skold 2007;
-Betancourt and Girolami 2015). ``parameterization`` forces one form for all.
+Betancourt and Girolami 2015). The choice is a 0/1 weight per group passed as data (the
+partially non-centred form), so it never forces a recompilation. ``parameterization``
+forces one form for all groups.
 
 Speed: a binary outcome with categorical covariates has sufficient statistics, so rows are
 collapsed to cells (group x treatment x covariate levels) and the likelihood is binomial
@@ -38,7 +40,7 @@ density and gradient that PyTensor compiles from the pymc model with its C backe
 ``nutpie.compile_pymc_model``: its numba compilation took 16-50 s per new process on this
 2-core machine and its gradients were slower here; PyTensor's C code is cached on disk
 across processes (about 2 s warm). The compiled functions are cached per model structure
-(family, groups, columns, predictors, parameterisation, priors) for the whole process; the
+(family, number of groups, columns and predictors, priors) for the whole process; the
 data are inputs of the compiled function, so a new data set of the same structure reuses it.
 
 Reported on the outcome's scale: the national net effect is the average over the treated of
@@ -177,6 +179,10 @@ def _binned(s: pd.Series, spec: float | list[float], name: str, source: str) -> 
                             "least two edges", column=name)
         k = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
         labels = [f"[{edges[i]:g}, {edges[i + 1]:g})" for i in range(len(edges) - 1)]
+        if (v < edges[0]).any():
+            labels[0] = f"< {edges[1]:g}"
+        if (v >= edges[-1]).any():
+            labels[-1] = f">= {edges[-2]:g}"
         return pd.Series(pd.Categorical.from_codes(k, labels), index=s.index)
     if spec <= 0:
         raise DataError(source, f"options.bin.{name} of {NAME}: the bin width must be "
@@ -246,7 +252,7 @@ def make_design(study, options: MultilevelOptions) -> Design:
     dropped = [c for c in covs if c in (group, *preds, study.treatment, study.outcome)]
     covs = [c for c in covs if c not in dropped]
     if group in dropped:
-        notes.append(f"'{group}' is the grouping level (region-varying intercepts), not a "
+        notes.append(f"'{group}' is the grouping level ({group}-varying intercepts), not a "
                      "fixed effect")
     missing = [c for c in covs if c not in df.columns]
     if missing:
@@ -347,32 +353,36 @@ def make_design(study, options: MultilevelOptions) -> Design:
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Structure:
+    """What a compiled model depends on; everything else (cells, which groups are sampled
+    centred) is data."""
+
     family: str
     n_groups: int
     n_coef: int
     n_pred: int
-    centred_intercept: tuple[bool, ...]
-    centred_effect: tuple[bool, ...]
     priors: tuple[float, ...]
 
 
-DATA_INPUTS = ("g", "d", "X", "n", "y", "ss", "W")
+DATA_INPUTS = ("g", "d", "X", "n", "y", "ss", "W", "wi", "we")
 
 
 def build_model(s: Structure):
-    """The pymc model for a structure; data enter as symbolic inputs (returned with it)."""
+    """The pymc model for a structure; data enter as symbolic inputs (returned with it).
+
+    Group parameters use the partially non-centred form of Papaspiliopoulos, Roberts and
+    Skold (2007) with a 0/1 weight per group as data: z_g ~ Normal(w_g m, sd^w_g) and
+    theta_g = m + sd^(1 - w_g) (z_g - w_g m), i.e. centred (theta_g = z_g) where w_g = 1 and
+    non-centred (theta_g = m + sd z_g) where w_g = 0, so the choice costs no recompilation.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
     pr = Priors(**dict(zip(Priors.model_fields, s.priors, strict=True)))
     data = {"g": pt.lvector("g"), "d": pt.dvector("d"), "X": pt.dmatrix("X"),
             "n": pt.dvector("n"), "y": pt.dvector("y"), "ss": pt.dvector("ss"),
-            "W": pt.dmatrix("W")}
+            "W": pt.dmatrix("W"), "wi": pt.dvector("wi"), "we": pt.dvector("we")}
     G = s.n_groups
-    ic = np.flatnonzero(s.centred_intercept)
-    inc = np.flatnonzero(~np.asarray(s.centred_intercept))
-    ec = np.flatnonzero(s.centred_effect)
-    enc = np.flatnonzero(~np.asarray(s.centred_effect))
+    wi, we = data["wi"], data["we"]
     with pm.Model() as model:
         alpha = pm.Normal("intercept", 0.0, pr.intercept_sd)
         theta = pm.Normal("effect", 0.0, pr.effect_sd)
@@ -382,21 +392,11 @@ def build_model(s: Structure):
         if s.n_pred:
             gamma = pm.Normal("dose", 0.0, pr.dose_sd, shape=s.n_pred)
             mean_tau = mean_tau + pt.dot(data["W"], gamma)
-        mu = pt.zeros(G)
-        if len(ic):
-            mu = pt.set_subtensor(mu[ic], pm.Normal("intercept_c", alpha, sa, shape=len(ic)))
-        if len(inc):
-            z = pm.Normal("intercept_z", 0.0, 1.0, shape=len(inc))
-            mu = pt.set_subtensor(mu[inc], alpha + sa * z)
-        tau = pt.zeros(G)
-        if len(ec):
-            tau = pt.set_subtensor(tau[ec], pm.Normal("effect_c", mean_tau[ec], sb,
-                                                      shape=len(ec)))
-        if len(enc):
-            z = pm.Normal("effect_z", 0.0, 1.0, shape=len(enc))
-            tau = pt.set_subtensor(tau[enc], mean_tau[enc] + sb * z)
-        mu = pm.Deterministic("group_intercept", mu)
-        tau = pm.Deterministic("group_effect", tau)
+        z_mu = pm.Normal("intercept_z", wi * alpha, sa ** wi, shape=G, initval=np.zeros(G))
+        z_tau = pm.Normal("effect_z", we * mean_tau, sb ** we, shape=G, initval=np.zeros(G))
+        mu = pm.Deterministic("group_intercept", alpha + sa ** (1 - wi) * (z_mu - wi * alpha))
+        tau = pm.Deterministic("group_effect",
+                               mean_tau + sb ** (1 - we) * (z_tau - we * mean_tau))
         eta = mu[data["g"]] + data["d"] * tau[data["g"]]
         if s.n_coef:
             beta = pm.Normal("beta", 0.0, pr.coef_sd, shape=s.n_coef)
@@ -456,7 +456,7 @@ def compiled(s: Structure) -> Compiled:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = pytensor.function(inputs, [logp, grad], mode="FAST_RUN",
-                              on_unused_input="ignore")
+                              on_unused_input="ignore", trust_input=True)
         outs = model.unobserved_value_vars
         names = [o.name for o in outs]
         fe = pytensor.function(inputs, pytensor.clone_replace(outs, repl), mode="FAST_RUN",
@@ -464,7 +464,7 @@ def compiled(s: Structure) -> Compiled:
     x0 = np.concatenate([np.asarray(ip[v.name], float).ravel() for v in vvs])
     G, P, Q = s.n_groups, s.n_coef, s.n_pred
     probe = [np.zeros(2, np.int64), np.zeros(2), np.zeros((2, P)), np.ones(2), np.zeros(2),
-             np.zeros(2), np.zeros((G, Q))]
+             np.zeros(2), np.zeros((G, Q)), np.ones(G), np.ones(G)]
     shapes = [np.asarray(v).shape for v in fe(x0, *probe)]
     out = Compiled(f, fe, names, shapes, x0, slices, start)
     with _CACHE_LOCK:
@@ -472,14 +472,16 @@ def compiled(s: Structure) -> Compiled:
         return _CACHE[s]
 
 
-def _structure(design: Design, options: MultilevelOptions) -> Structure:
-    """Model structure, including the per-group choice of centred or non-centred form."""
+def _structure(design: Design, options: MultilevelOptions) -> tuple[Structure, np.ndarray,
+                                                                    np.ndarray]:
+    """Model structure, and per group whether its intercept and effect are sampled centred
+    (1) or non-centred (0): centred where the data alone give the parameter a standard error
+    below CENTRED_SE."""
     G = len(design.groups)
     if options.parameterization != "auto":
-        c = options.parameterization == "centred"
-        ci = ce = (c,) * G
+        c = 1.0 if options.parameterization == "centred" else 0.0
+        wi = we = np.full(G, c)
     else:
-        # information the data alone carry on a group's intercept and effect
         if design.family == "binomial":
             p = float(np.clip(design.y.sum() / design.n.sum(), 0.02, 0.98))
             w = design.n * p * (1 - p)
@@ -487,16 +489,14 @@ def _structure(design: Design, options: MultilevelOptions) -> Structure:
             w = design.n.copy()
         info_c = np.bincount(design.g, weights=w * (design.d == 0), minlength=G)
         info_t = np.bincount(design.g, weights=w * (design.d == 1), minlength=G)
-        info_mu = info_c + info_t
-        with np.errstate(divide="ignore"):
-            info_tau = np.where((info_c > 0) & (info_t > 0),
-                                1.0 / (1.0 / np.maximum(info_c, 1e-12)
-                                       + 1.0 / np.maximum(info_t, 1e-12)), 0.0)
+        info_tau = np.where((info_c > 0) & (info_t > 0),
+                            info_c * info_t / np.maximum(info_c + info_t, 1e-12), 0.0)
         thr = 1.0 / CENTRED_SE ** 2
-        ci = tuple(bool(v) for v in info_mu > thr)
-        ce = tuple(bool(v) for v in info_tau > thr)
-    return Structure(design.family, G, design.X.shape[1], design.W.shape[1], ci, ce,
-                     tuple(getattr(options.priors, k) for k in Priors.model_fields))
+        wi = (info_c + info_t > thr).astype(float)
+        we = (info_tau > thr).astype(float)
+    s = Structure(design.family, G, design.X.shape[1], design.W.shape[1],
+                  tuple(getattr(options.priors, k) for k in Priors.model_fields))
+    return s, wi, we
 
 
 def sample(design: Design, options: MultilevelOptions):
@@ -504,15 +504,14 @@ def sample(design: Design, options: MultilevelOptions):
     import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
 
-    s = _structure(design, options)
+    s, wi, we = _structure(design, options)
     c = compiled(s)
-    data = [design.g, design.d, design.X, design.n, design.y, design.ss, design.W]
+    data = [design.g, design.d, design.X, design.n, design.y, design.ss, design.W, wi, we]
     x0 = c.x0.copy()
     if design.family == "binomial":  # start the intercepts at the overall logit
         p = float(np.clip(design.y.sum() / design.n.sum(), 0.01, 0.99))
-        for nm in ("intercept", "intercept_c"):
-            if nm in c.slices:
-                x0[c.slices[nm]] = math.log(p / (1 - p))
+        x0[c.slices["intercept"]] = math.log(p / (1 - p))
+        x0[c.slices["intercept_z"]] = wi * math.log(p / (1 - p))
 
     def make_logp():
         f = c.logp.copy()  # own storage per chain: a pytensor Function is not re-entrant
@@ -545,7 +544,7 @@ def sample(design: Design, options: MultilevelOptions):
                           cores=min(options.chains, os.cpu_count() or 1), seed=options.seed,
                           save_warmup=False, progress_bar=False,
                           target_accept=options.target_accept)
-    return idata, s
+    return idata, (wi, we)
 
 
 # --------------------------------------------------------------------------------------
@@ -650,22 +649,28 @@ def convergence(idata, national: np.ndarray) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         r_all = az.rhat(idata.posterior[params])
         e_all = az.ess(idata.posterior[params], method="bulk")
-    worst_r = max(float(np.nanmax(r_all[v].values)) for v in params)
-    worst_e = min(float(np.nanmin(e_all[v].values)) for v in params)
+    r_by = {v: float(np.nanmax(r_all[v].values)) for v in params if r_all[v].size}
+    e_by = {v: float(np.nanmin(e_all[v].values)) for v in params if e_all[v].size}
+    worst_r, worst_e = max(r_by.values()), min(e_by.values())
     div = int(idata.sample_stats["diverging"].values.sum())
     steps = float(idata.sample_stats["n_steps"].values.mean()) \
         if "n_steps" in idata.sample_stats else float("nan")
     return {"rhat": rhat, "ess_bulk": ess_b, "ess_tail": ess_t, "rhat_max_all": worst_r,
-            "ess_bulk_min_all": worst_e, "divergences": div, "mean_leapfrog_steps": steps,
+            "rhat_max_parameter": max(r_by, key=r_by.get), "ess_bulk_min_all": worst_e,
+            "ess_bulk_min_parameter": min(e_by, key=e_by.get), "divergences": div, "mean_leapfrog_steps": steps,
             "chains": int(idata.posterior.sizes["chain"]),
             "draws": int(idata.posterior.sizes["draw"])}
 
 
 def convergence_warnings(c: dict[str, Any]) -> list[str]:
     out = []
-    if not (c["rhat"] <= RHAT_MAX) or not (c["rhat_max_all"] <= RHAT_MAX):
-        out.append(f"the chains have not mixed: R-hat {max(c['rhat'], c['rhat_max_all']):.3f} "
-                   f"(above {RHAT_MAX}); raise tune/draws before trusting this estimate")
+    if not (c["rhat"] <= RHAT_MAX):
+        out.append(f"the chains have not mixed: R-hat of the effect {c['rhat']:.3f} (above "
+                   f"{RHAT_MAX}); raise tune/draws before trusting this estimate")
+    elif not (c["rhat_max_all"] <= RHAT_MAX):
+        out.append(f"a model parameter has not mixed ('{c['rhat_max_parameter']}': R-hat "
+                   f"{c['rhat_max_all']:.3f}, above {RHAT_MAX}; the effect itself "
+                   f"{c['rhat']:.3f}); raise tune/draws to be sure")
     if c["divergences"]:
         out.append(f"{c['divergences']} divergent transitions: the posterior may be biased; "
                    "raise target_accept (e.g. 0.95) or change the parameterisation")
@@ -767,7 +772,7 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
         raise EstimationError(f"{NAME}: the dose_response estimand needs region-level "
                               "predictors (option effect_predictors)")
     t1 = time.perf_counter()
-    idata, structure = sample(design, options)
+    idata, (wi, we) = sample(design, options)
     t2 = time.perf_counter()
     eff = effects(idata, design, study.scale)
     conv = convergence(idata, eff.national)
@@ -799,8 +804,8 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
                   if suppressed else f"every {group} has at least {k} treated and {k} "
                   "untreated persons")
     n_cells = len(design.n)
-    struct_txt = (f"{sum(structure.centred_intercept)} of {structure.n_groups} intercepts and "
-                  f"{sum(structure.centred_effect)} effects centred, the rest non-centred")
+    struct_txt = (f"{int(wi.sum())} of {len(wi)} group intercepts and {int(we.sum())} group "
+                  "effects sampled centred, the rest non-centred")
     diag = {
         "group": group, "n_groups": len(design.groups), "regions": rows,
         "disclosure": disclosure, "suppressed_groups": suppressed,
@@ -902,7 +907,7 @@ def _posterior_file(idata, eff: Effects, design: Design, rows: list[dict[str, An
         import arviz as az
 
         post = idata.posterior
-        drop = [v for v in post.data_vars if v.endswith(("_c", "_z"))]
+        drop = [v for v in post.data_vars if v.endswith("_z")]
         post = post.drop_vars(drop).isel(group=keep)
         ch, dr = post.sizes["chain"], post.sizes["draw"]
         post = post.assign(

@@ -24,7 +24,7 @@ from causal.result import Estimate, _jsonable, _r
 from causal.sensitivity import design_warnings, measure_warnings
 
 _ENV = Environment(loader=PackageLoader("causal.report", "templates"),
-                   autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                   autoescape=select_autoescape(["html", "html.j2"], default=False), trim_blocks=True,
                    lstrip_blocks=True, keep_trailing_newline=True)
 
 
@@ -170,12 +170,26 @@ def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir
     os.close(fd)
     fig.savefig(tmp, dpi=110, metadata={"Software": None})
     os.replace(tmp, outdir / "decomposition.png")
-    ctx = {"s": summary, "fmt": _fmt}
+    ctx = {"s": summary, "fmt": _fmt, "fmt_reported": fmt_reported}
     atomic_write(outdir / "report.md", _ENV.get_template("measure.md.j2").render(**ctx))
     atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
     atomic_write(outdir / "summary.json", json.dumps(summary, indent=2, sort_keys=True,
                                                      ensure_ascii=False) + "\n")
     return summary, notice
+
+
+def fmt_reported(r: dict[str, Any]) -> str:
+    """A published figure in its unit: 89.0%, 155,532, EUR 195,404,305."""
+    v, unit = r["value"], r.get("unit", "other")
+    if unit == "percent":
+        return f"{v:g}%"
+    if unit == "pp":
+        return f"{v:g} pp"
+    if unit == "euro":
+        return f"EUR {v:,.0f}"
+    if unit == "count":
+        return f"{v:,.0f}"
+    return f"{v:g}"
 
 
 def _fmt(x: Any, nd: int = 1, suffix: str = "") -> str:
