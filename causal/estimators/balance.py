@@ -24,46 +24,67 @@ SMD_THRESHOLD = 0.1
 OVERLAP_WARN_SHARE = 0.05
 
 
-def _wmean(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return (w[:, None] * x).sum(0) / w.sum()
-
-
-def _wvar(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    m = _wmean(x, w)
-    return (w[:, None] * (x - m) ** 2).sum(0) / w.sum()
-
-
-def balance_table(X: pd.DataFrame, d: np.ndarray, w_after: np.ndarray | None = None,
-                  w_before: np.ndarray | None = None) -> pd.DataFrame:
+def balance_table(X: pd.DataFrame | np.ndarray, d: np.ndarray,
+                  w_after: np.ndarray | None = None, w_before: np.ndarray | None = None, *,
+                  names: list[str] | None = None, loc: np.ndarray | None = None,
+                  scale: np.ndarray | None = None) -> pd.DataFrame:
     """SMD and variance ratio (treated over control) of every column of ``X``.
 
     ``w_after`` are unit weights after matching or weighting (0 for units not used; for
     ATT matching: 1 for matched treated, the number of times used for controls). Columns:
     ``covariate, mean_treated, mean_control, smd_before, smd_after, vr_before, vr_after``.
+    SMDs and variance ratios do not change when a column is shifted or scaled, so ``X`` may
+    be the standardised design (``loc``/``scale`` map its means back to the data's units);
+    moments are computed in blocks of rows (no copy of the whole matrix).
     """
-    x = X.to_numpy(dtype=float)
-    d = np.asarray(d) == 1
-    wb = np.ones(len(d)) if w_before is None else np.asarray(w_before, float)
-    xt, xc = x[d], x[~d]
-    mt_b, mc_b = _wmean(xt, wb[d]), _wmean(xc, wb[~d])
-    vt_b, vc_b = _wvar(xt, wb[d]), _wvar(xc, wb[~d])
-    sd = np.sqrt((vt_b + vc_b) / 2.0)
+    if isinstance(X, pd.DataFrame):
+        names = list(X.columns)
+        x = X.to_numpy(dtype=float)
+    else:
+        x = X
+    dm = (np.asarray(d) == 1).astype(float)
+    wb = np.ones(len(dm)) if w_before is None else np.asarray(w_before, float)
+    cols = [wb * dm, wb * (1 - dm)]
+    after = False
+    if w_after is not None:
+        wa = np.asarray(w_after, float)
+        if (wa * dm).sum() > 0 and (wa * (1 - dm)).sum() > 0:
+            cols += [wa * dm, wa * (1 - dm)]
+            after = True
+    W = np.column_stack(cols)
+    sw = W.sum(0)
+    p = x.shape[1]
+    c = x[: min(len(x), 1000)].mean(0)  # centring keeps the one-pass moments exact
+    m1 = np.zeros((W.shape[1], p))
+    m2 = np.zeros((W.shape[1], p))
+    step = 100_000
+    for i in range(0, len(x), step):  # row blocks: no copy of the whole matrix
+        xc = x[i:i + step] - c
+        Wi = W[i:i + step].T
+        m1 += Wi @ xc
+        np.multiply(xc, xc, out=xc)
+        m2 += Wi @ xc
+    m1 /= sw[:, None]
+    m2 /= sw[:, None]
+    mean = m1 + c
+    var = np.maximum(m2 - m1 ** 2, 0.0)
+    if scale is not None:
+        mean = mean * scale + (0.0 if loc is None else loc)
+        var = var * scale ** 2
+    sd = np.sqrt((var[0] + var[1]) / 2.0)
     sd = np.where(sd > 0, sd, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = {"covariate": list(X.columns), "mean_treated": mt_b, "mean_control": mc_b,
-               "smd_before": (mt_b - mc_b) / sd, "vr_before": vt_b / vc_b}
-        if w_after is not None:
-            wa = np.asarray(w_after, float)
-            if wa[d].sum() > 0 and wa[~d].sum() > 0:
-                mt_a, mc_a = _wmean(xt, wa[d]), _wmean(xc, wa[~d])
-                out["smd_after"] = (mt_a - mc_a) / sd
-                out["vr_after"] = _wvar(xt, wa[d]) / _wvar(xc, wa[~d])
-                out["mean_treated_after"] = mt_a
-                out["mean_control_after"] = mc_a
+        out = {"covariate": list(names), "mean_treated": mean[0], "mean_control": mean[1],
+               "smd_before": (mean[0] - mean[1]) / sd, "vr_before": var[0] / var[1]}
+        if after:
+            out["smd_after"] = (mean[2] - mean[3]) / sd
+            out["vr_after"] = var[2] / var[3]
+            out["mean_treated_after"] = mean[2]
+            out["mean_control_after"] = mean[3]
     tab = pd.DataFrame(out)
-    for c in ("smd_before", "smd_after", "vr_before", "vr_after"):
-        if c in tab:
-            tab[c] = tab[c].replace([np.inf, -np.inf], np.nan)
+    for col in ("smd_before", "smd_after", "vr_before", "vr_after"):
+        if col in tab:
+            tab[col] = tab[col].replace([np.inf, -np.inf], np.nan)
     return tab
 
 

@@ -181,7 +181,7 @@ def _forest(rows: list[dict], dim: str, unit: str):
     def make():
         from matplotlib.figure import Figure
 
-        shown = [r for r in rows if r.get("effect") is not None]
+        shown = [r for r in rows if r.get("effect") is not None][::-1]  # first on top
         fig = Figure(figsize=(6.4, max(2.2, 0.3 * len(shown) + 1.2)))
         ax = fig.add_subplot(1, 1, 1)
         yy = np.arange(len(shown))
@@ -191,12 +191,13 @@ def _forest(rows: list[dict], dim: str, unit: str):
                     fmt="o", color="#2166ac", ecolor="#92c5de", capsize=2)
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(yy)
-        ax.set_yticklabels([f"{r['group']} (n={r['n_treated']})" for r in shown], fontsize=8)
+        ax.set_yticklabels([f"{r['group']} ({r['n_treated']} participants)" for r in shown],
+                           fontsize=8)
         ax.set_xlabel(f"net effect ({unit}), 95% interval")
         n_sup = len(rows) - len(shown)
         title = f"Effect by {dim.replace('_', ' ')}"
         if n_sup:
-            title += f" ({n_sup} suppressed: fewer than the minimum cell size)"
+            title += f"\n({n_sup} group(s) suppressed: too few persons)"
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
         return fig

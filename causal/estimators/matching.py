@@ -89,21 +89,28 @@ class SortedPool:
     nearest always lie in that window)."""
 
     def __init__(self, key: np.ndarray, stratum: np.ndarray) -> None:
-        self.order = np.lexsort((key, stratum))
+        self.span = float(np.ptp(key)) if len(key) else 0.0
+        self.lo = float(key.min()) if len(key) else 0.0
+        comp = self._composite(key, stratum)
+        self.order = np.argsort(comp, kind="stable")
+        self.comp = comp[self.order]
         self.key = key[self.order]
         self.stratum = stratum[self.order]
-        self.span = float(np.ptp(key)) if len(key) else 0.0
-        self.comp = self._composite(self.key, self.stratum)
+        self.flat = not stratum.any()  # one stratum: no stratum checks needed
 
     def _composite(self, key: np.ndarray, stratum: np.ndarray) -> np.ndarray:
-        return stratum.astype(float) * (self.span + _STRATUM_GAP) + key
+        # strata apart by more than the key's range: sorted order = (stratum, key) order
+        if not stratum.any():
+            return key
+        return stratum.astype(float) * (self.span + _STRATUM_GAP) + (key - self.lo)
 
     def query(self, key: np.ndarray, stratum: np.ndarray, k: int,
-              exclude: np.ndarray | None = None, avail: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+              exclude: np.ndarray | None = None, avail: np.ndarray | None = None,
+              ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Indices (into the original pool) and distances of the k nearest pool units in the
-        same stratum, nearest first; -1 / inf where fewer exist. ``exclude``: for each query
-        its own pool index (self-matches skipped); ``avail``: mask over the sorted pool."""
+        same stratum, nearest first (any order if not ``ordered``); -1 / inf where fewer
+        exist. ``exclude``: for each query its own pool index (self-matches skipped);
+        ``avail``: mask over the sorted pool."""
         comp, skey, sstr, order = self.comp, self.key, self.stratum, self.order
         if avail is not None:
             comp, skey, sstr, order = comp[avail], skey[avail], sstr[avail], order[avail]
@@ -116,21 +123,28 @@ class SortedPool:
         inside = (cand >= 0) & (cand < npool)
         cand = np.clip(cand, 0, npool - 1)
         dist = np.abs(skey[cand] - key[:, None])
-        bad = ~inside | (sstr[cand] != stratum[:, None])
+        bad = ~inside if (self.flat and not stratum.any()) else \
+            ~inside | (sstr[cand] != stratum[:, None])
         idx = order[cand]
         if exclude is not None:
             bad |= idx == exclude[:, None]
         dist = np.where(bad, np.inf, dist)
-        sel = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        if k == 1:
+            sel = np.argmin(dist, axis=1)[:, None]
+        elif ordered:
+            sel = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        else:
+            sel = np.argpartition(dist, k - 1, axis=1)[:, :k]
         dist = np.take_along_axis(dist, sel, axis=1)
         idx = np.take_along_axis(idx, sel, axis=1)
         idx = np.where(np.isfinite(dist), idx, -1)
         return idx, dist
 
 
-def match_with_replacement(q_key, q_str, p_key, p_str, k: int, caliper: float
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    idx, dist = SortedPool(p_key, p_str).query(q_key, q_str, k)
+def match_with_replacement(q_key, q_str, p_key, p_str, k: int, caliper: float,
+                           pool: SortedPool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    pool = SortedPool(p_key, p_str) if pool is None else pool
+    idx, dist = pool.query(q_key, q_str, k)
     far = dist > caliper
     idx[far] = -1
     dist[far] = np.inf
@@ -138,13 +152,14 @@ def match_with_replacement(q_key, q_str, p_key, p_str, k: int, caliper: float
 
 
 def match_without_replacement(q_key, q_str, p_key, p_str, k: int, caliper: float,
-                              max_rounds: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+                              pool: SortedPool | None = None, max_rounds: int = 100_000
+                              ) -> tuple[np.ndarray, np.ndarray]:
     """Greedy matching without replacement, vectorised by rounds: in each round every
     participant still looking proposes to its nearest available non-participant; each
     proposed non-participant accepts the closest proposer (ties: lowest index). Rejected
     proposers try again next round; one whose nearest available match is beyond the
     caliper stops (the pool only shrinks). k passes give 1:k."""
-    pool = SortedPool(p_key, p_str)
+    pool = SortedPool(p_key, p_str) if pool is None else pool
     nq = len(q_key)
     avail = np.ones(len(p_key), dtype=bool)      # in sorted-pool order
     inv = np.empty(len(p_key), dtype=np.int64)
@@ -197,81 +212,112 @@ def _imputed(idx: np.ndarray, y_pool: np.ndarray) -> np.ndarray:
         return np.where(m > 0, s / m, np.nan)
 
 
-def _own_group_stats(key: np.ndarray, stratum: np.ndarray, values: np.ndarray, J: int
+def _own_group_stats(key: np.ndarray, stratum: np.ndarray, values: np.ndarray, J: int,
+                     need: np.ndarray, pool: SortedPool | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """For each unit the sum of ``values`` (n, v) over its J nearest other units of the same
-    group (same stratum when possible) and the count found."""
-    pool = SortedPool(key, stratum)
-    self_idx = np.arange(len(key))
-    idx, _ = pool.query(key, stratum, J, exclude=self_idx)
+    """For the units in ``need`` (indices into the group) the sum of ``values`` (n, v) over
+    their J nearest other units of the same group (same stratum when possible), and the
+    count found."""
+    pool = SortedPool(key, stratum) if pool is None else pool
+    idx, _ = pool.query(key[need], stratum[need], J, exclude=need, ordered=False)
     lonely = (idx < 0).all(1)
     if lonely.any():  # no other unit in the stratum: ignore strata for these
         flat = SortedPool(key, np.zeros(len(key), dtype=np.int64))
-        idx2, _ = flat.query(key[lonely], np.zeros(lonely.sum(), dtype=np.int64), J,
-                             exclude=self_idx[lonely])
+        idx2, _ = flat.query(key[need][lonely], np.zeros(lonely.sum(), dtype=np.int64), J,
+                             exclude=need[lonely])
         idx[lonely] = idx2
-    valid = idx >= 0
-    cnt = valid.sum(1)
-    safe = np.where(valid, idx, 0)
-    sums = np.where(valid[:, :, None], values[safe], 0.0).sum(1)
+    return _neighbour_sums(idx, values)
+
+
+def _neighbour_sums(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of ``values`` rows over each query's valid neighbours (-1 = none), and the count.
+    Loops over the k neighbour columns (k is small), never over units."""
+    sums = np.zeros((idx.shape[0], values.shape[1]))
+    cnt = np.zeros(idx.shape[0], dtype=np.int64)
+    for j in range(idx.shape[1]):
+        ok = idx[:, j] >= 0
+        sums[ok] += values[idx[ok, j]]
+        cnt += ok
     return sums, cnt
 
 
-def _sigma2(key, stratum, y, J, binary_scale: float | None = None) -> np.ndarray:
-    """Conditional outcome variance by matching within the own group.
+def _sigma2(key, stratum, y, J, binary_scale: float | None = None,
+            need: np.ndarray | None = None, pool: SortedPool | None = None) -> np.ndarray:
+    """Conditional outcome variance by matching within the own group (for the units in
+    ``need``; 0 elsewhere).
 
     Continuous outcomes: AI (2006, eq. 14), J/(J+1) (y_i - mean of J neighbours)^2. Binary
     outcomes (``binary_scale`` = 100 for pp): the Bernoulli variance m(1-m) J/(J-1) of the
     J neighbours' mean m, which does not use y_i itself: with heavy reuse of a few units the
     AI form makes the standard error move with those units' own outcomes (too small exactly
     when their outcomes pull the estimate down), which cost coverage in our twins."""
-    sums, cnt = _own_group_stats(key, stratum, y[:, None], J)
+    out = np.zeros(len(y))
+    need = np.arange(len(y)) if need is None else need
+    if need.size == 0:
+        return out
+    sums, cnt = _own_group_stats(key, stratum, y[:, None], J, need, pool)
     cnt_safe = np.maximum(cnt, 1)
     mean = sums[:, 0] / cnt_safe
     if binary_scale is not None and J >= 2:
         m = mean / binary_scale
         v = m * (1 - m) * cnt_safe / np.maximum(cnt_safe - 1, 1) * binary_scale ** 2
-        return np.where(cnt > 1, v, 0.0)
-    return np.where(cnt > 0, cnt_safe / (cnt_safe + 1.0) * (y - mean) ** 2, 0.0)
+        out[need] = np.where(cnt > 1, v, 0.0)
+    else:
+        out[need] = np.where(cnt > 0, cnt_safe / (cnt_safe + 1.0) * (y[need] - mean) ** 2, 0.0)
+    return out
 
 
-def _ai2016_terms(key, Z, y, d, p, effect, tau, estimand, J, info) -> float:
+#: above this many units the AI (2016) adjustment's averages are taken over a fixed random
+#: subsample of this size (they are plain means over units; the subsample error is far below
+#: the sampling error of the variance itself).
+AI2016_MAX_UNITS = 100_000
+
+
+def _ai2016_adjustment(key, Z, y, d, p, tau, estimand, info, k, seed,
+                       pools: dict | None = None) -> float:
     """The Abadie-Imbens (2016) adjustment to subtract from the AI (2006) variance.
 
-    cov(Z, Y | p) within each group is estimated from the J nearest units of that group in
-    the matching key (AI 2016, section 4); V_theta = (N I)^-1 with I the mean information of
-    the logit. ATE: c'Vc with c = mean f (cov1/p + cov0/(1-p)); ATT: c_t'Vc_t - d_t'Vd_t with
-    c_t = sum f (cov1 + p/(1-p) cov0) / N1, d_t = sum f (effect - tau) Z / N1, f = p(1-p).
+    cov(Z, Y | p) within each group w is estimated from the two nearest units of group w in
+    the matching key (AI 2016, section 4: with L = 2, (z_a - z_b)(y_a - y_b) / 2);
+    V_theta = (N I)^-1 with I the mean information of the logit. ATE: c'Vc with
+    c = mean f (cov1/p + cov0/(1-p)); ATT: c_t'Vc_t - d_t'Vd_t with
+    c_t = sum f (cov1 + p/(1-p) cov0) / N1, d_t = sum f (Y1hat - Y0hat - tau) Z / N1,
+    f = p(1-p) (the logistic density). Person-level imputations here use k matches and no
+    caliper.
     """
     n, kz = Z.shape
+    S = np.arange(n) if n <= AI2016_MAX_UNITS else np.sort(
+        np.random.default_rng(seed).choice(n, AI2016_MAX_UNITS, replace=False))
+    scale = n / len(S)
     zero = np.zeros(n, dtype=np.int64)
-    vals = np.column_stack([Z, y, Z * y[:, None]])
-    cov = np.zeros((2, n, kz))
+    pos = np.empty(n, dtype=np.int64)
+    cov = {}
+    imputed = {}
     for w in (0, 1):
         g = np.flatnonzero(d == w)
-        pool = SortedPool(key[g], zero[g])
-        for level in (0, 1):
-            q = np.flatnonzero(d == level)
-            excl = None
-            if level == w:
-                excl = np.arange(len(g))  # pool positions of the queries themselves
-            idx, _ = pool.query(key[q], zero[q], J, exclude=excl)
-            valid = idx >= 0
-            cnt = valid.sum(1)
-            safe = np.where(valid, idx, 0)
-            s = np.where(valid[:, :, None], vals[g][safe], 0.0).sum(1)
-            sx, sy, sxy = s[:, :kz], s[:, kz:kz + 1], s[:, kz + 1:]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                c = (sxy - sx * sy / cnt[:, None]) / (cnt[:, None] - 1)
-            cov[w, q] = np.where(cnt[:, None] > 1, c, 0.0)
-    f = p * (1 - p)
+        pos[g] = np.arange(len(g))
+        pool = SortedPool(key[g], zero[g]) if pools is None else pools[w]
+        excl = np.where(d[S] == w, pos[S], -1)
+        idx, _ = pool.query(key[S], zero[S], max(2, k), exclude=excl)
+        ok = (idx[:, :2] >= 0).all(1)
+        a, b = g[idx[ok, 0]], g[idx[ok, 1]]
+        cw = np.zeros((len(S), kz))
+        cw[ok] = (Z[a] - Z[b]) * ((y[a] - y[b]) / 2.0)[:, None]
+        cov[w] = cw
+        # the other group's k nearest give this group's counterfactual for units not in w
+        kk = idx[:, :k]
+        s_, c_ = _neighbour_sums(kk, y[g][:, None])
+        imputed[w] = np.where(d[S] == w, y[S], s_[:, 0] / np.maximum(c_, 1))
+    f = p[S] * (1 - p[S])
+    pS = p[S]
     V = np.linalg.inv(info) / n
     if estimand == "ATE":
-        c = (f[:, None] * (cov[1] / p[:, None] + cov[0] / (1 - p)[:, None])).sum(0) / n
+        c = scale * (f[:, None] * (cov[1] / pS[:, None] + cov[0] / (1 - pS)[:, None])).sum(0) / n
         return float(c @ V @ c)
     n1 = float(d.sum())
-    c = (f[:, None] * (cov[1] + (p / (1 - p))[:, None] * cov[0])).sum(0) / n1
-    dt = (f * (effect - tau)) @ Z / n1
+    c = scale * (f[:, None] * (cov[1] + (pS / (1 - pS))[:, None] * cov[0])).sum(0) / n1
+    eff = imputed[1] - imputed[0]
+    dt = scale * ((f * (eff - tau)) @ Z[S]) / n1
     return float(c @ V @ c - dt @ V @ dt)
 
 
@@ -309,8 +355,11 @@ def refuse_outcome_selected(study, flag: bool) -> None:
             "known sampling fractions no net effect can be estimated")
     if study.spec.is_binary:
         y, d = study.y(), study.d()
-        yc = y[d == 0]
-        if len(yc) >= 20 and np.all(yc == yc[0]) and np.unique(y[d == 1]).size > 1:
+        yc, yt = y[d == 0], y[d == 1]
+        # all non-participants share one outcome while participants vary, and that is very
+        # unlikely by chance at the participants' rate of the other outcome (< 1 in 10,000)
+        other = float(np.mean(yt != yc[0])) if len(yc) and len(yt) else 0.0
+        if len(yc) and np.all(yc == yc[0]) and 0 < other and (1 - other) ** len(yc) < 1e-4:
             raise NotIdentified(
                 f"every one of the {len(yc)} non-participants has the same outcome "
                 f"({yc[0] / study.scale:.0f}): a comparison group that looks chosen by its "
@@ -342,14 +391,19 @@ def propensity_matching(study, options: MatchingOptions) -> list[Estimate]:
     scale_name = "logit of the propensity score" if options.match_on == "logit" else \
         "propensity score"
     out: list[Estimate] = []
+    # each group sorted once; reused for matching, variances and the AI (2016) terms
+    pool_c = SortedPool(key[ci], strata[ci])
+    pool_t = SortedPool(key[ti], strata[ti])
+    pools = {0: pool_c, 1: pool_t}
     for estimand in options.estimands:
         # participants -> non-participants (Y(0) for the treated)
         match = match_with_replacement if options.replace else match_without_replacement
-        idx_t, dist_t = match(key[ti], strata[ti], key[ci], strata[ci], options.k, caliper)
+        idx_t, dist_t = match(key[ti], strata[ti], key[ci], strata[ci], options.k, caliper,
+                              pool=pool_c)
         y0_t = _imputed(idx_t, y[ci])
         if estimand == "ATE":
             idx_c, dist_c = match_with_replacement(key[ci], strata[ci], key[ti], strata[ti],
-                                                   options.k, caliper)
+                                                   options.k, caliper, pool=pool_t)
             y1_c = _imputed(idx_c, y[ti])
         # who stays, and why others went
         no_stratum_t = _no_partner_in_stratum(strata[ti], strata[ci])
@@ -382,9 +436,11 @@ def propensity_matching(study, options: MatchingOptions) -> list[Estimate]:
             Kall[ti], K2all[ti] = K_t, K2_t
         sig2 = np.zeros(len(y))
         J = options.var_neighbours or (8 if study.spec.is_binary else 2)
-        for grp in (ti, ci):
+        for grp, pool in ((ti, pool_t), (ci, pool_c)):
+            # ATT: only re-used non-participants enter the variance through sigma^2
+            need = None if estimand == "ATE" else np.flatnonzero(Kall[grp] > 0)
             sig2[grp] = _sigma2(key[grp], strata[grp], y[grp], J,
-                                study.scale if study.spec.is_binary else None)
+                                study.scale if study.spec.is_binary else None, need, pool)
         if estimand == "ATT":
             v_ai = (((effect[use] - tau) ** 2).sum()
                     + ((Kall[ci] ** 2 - K2all[ci]) * sig2[ci]).sum()) / n_use ** 2
@@ -397,17 +453,8 @@ def propensity_matching(study, options: MatchingOptions) -> list[Estimate]:
         can_adjust = (options.variance == "ai2016" and ps.info is not None and options.replace
                       and not exact_cols)
         if can_adjust:
-            # AI (2016) needs both directions' imputations for the ATT's d_t term
-            if estimand == "ATT":
-                idx_c2, _ = match_with_replacement(key[ci], strata[ci], key[ti], strata[ti],
-                                                   options.k, np.inf)
-                eff_all = effect.copy()
-                eff_all[ci] = _imputed(idx_c2, y[ti]) - y[ci]
-                eff_all[ti] = np.where(kept_t, eff_all[ti], tau)
-            else:
-                eff_all = np.where(np.isnan(effect), tau, effect)
-            adj = _ai2016_terms(key, ps.Z, y, d, ps.p, eff_all, tau, estimand,
-                                max(2, J), ps.info)
+            adj = _ai2016_adjustment(key, ps.Z, y, d, ps.p, tau, estimand, ps.info, options.k,
+                                     options.seed, pools)  # no exact strata: pools unstratified
             if var - adj > 0:
                 var = var - adj
                 var_note = ("Abadie-Imbens (2006) variance with the Abadie-Imbens (2016) "
@@ -428,7 +475,11 @@ def propensity_matching(study, options: MatchingOptions) -> list[Estimate]:
         else:
             w_after[use] = 1.0  # each unit in its own arm, plus as a match in the other
             w_after += Kall
-        tab = balance_table(Xdf, d, w_after)
+        if ps.Z is not None:  # the standardised design: no second copy of the data
+            tab = balance_table(ps.Z[:, 1:], d, w_after, names=list(Xdf.columns),
+                                loc=ps.loc, scale=ps.scale)
+        else:
+            tab = balance_table(Xdf, d, w_after)
         warns = list(ov_warn) + balance_warnings(tab, "matching") + list(ps.notes)
         share_matched = float(kept_t.mean())
         dropped = len(ti) - int(kept_t.sum())
