@@ -14,6 +14,7 @@ import pandas as pd
 from causal.errors import DataError
 from causal.spec import Spec
 
+
 def _plain(values) -> list:
     """Values as plain Python scalars, for messages (no 'np.int64(1)')."""
     return [v.item() if hasattr(v, "item") else v for v in values]
@@ -173,6 +174,19 @@ def validate(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
             raise DataError(source, f"{n_missing} of {len(out)} rows have no value for this "
                             "confounder; impute or filter them explicitly before the run",
                             column=c)
+        col = out[c]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+                or isinstance(col.dtype, pd.CategoricalDtype)
+                or pd.api.types.is_datetime64_any_dtype(col)):
+            # text: a category (fine), unless it is mostly numbers with a few stray words,
+            # which would silently turn a number into hundreds of categories
+            num = pd.to_numeric(col, errors="coerce")
+            bad = num.isna()
+            if 0 < int(bad.sum()) and num.notna().mean() > 0.5:
+                raise DataError(source, f"looks numeric, but {int(bad.sum())} of {len(out)} "
+                                f"values are not numbers (first: {col[bad].iloc[0]!r}); fix "
+                                "them, or the confounder would be read as text categories",
+                                column=c)
     if spec.region and spec.region in out.columns:
         n_missing = int(out[spec.region].isna().sum())
         if n_missing:

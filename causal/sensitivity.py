@@ -38,8 +38,11 @@ import pandas as pd
 
 from causal.result import Estimate
 
-#: designs whose estimates rest on "no unmeasured confounding" and get E-values and refuters.
-OBSERVATIONAL = ("observational", "dose")
+#: designs whose estimates rest on "no unmeasured confounding" and get E-values and refuters
+#: (a dose design's estimand is a dose-response slope, which has no risk ratio).
+OBSERVATIONAL = ("observational",)
+#: designs in which everyone received the measure (at most its dose varies).
+EVERYONE = ("universal", "dose")
 #: dowhy refutations per Study (refuters are slow; every estimate of a Study shares them).
 _REFUTED: dict[int, tuple[weakref.ref, list[dict[str, Any]]]] = {}
 #: rows above which the refuters run on a (deterministic) random subsample.
@@ -298,7 +301,13 @@ def annotate(study, estimates: list[Estimate], refute: bool | None = None) -> li
         ev = e_value(e, sd)
         if ev:
             e.diagnostics.update({k: v for k, v in ev.items() if k not in e.diagnostics})
-    if refute_enabled(refute):
+    if not refute_enabled(refute):
+        off = {"name": "refutation tests", "value": None, "passed": None,
+               "reading": "Switched off for this run (NETTO_REFUTE=0 or refute=False); rerun "
+                          "without it (with --force when results are cached) to see them."}
+        for e in targets:
+            e.diagnostics.setdefault("refutations", [dict(off)])
+    else:
         try:
             refs = refutations(study)
         except Exception as exc:  # noqa: BLE001 - a library failure must not lose the estimate
@@ -351,12 +360,14 @@ def design_warnings(study) -> list[dict[str, Any]]:
     # 2. a treatment that everyone or no one received (seed notes 004)
     d = study.d()
     n, n1 = len(d), int((d == 1).sum())
-    if spec.treatment.assignment == "universal":
+    if spec.treatment.assignment in EVERYONE:
         out.append(_w("universal_treatment",
-                      "Everyone received the measure (assignment 'universal'), so there is no "
-                      "untreated comparison group: a net effect can only come from differences "
-                      "in dose or timing, as with Perspectief op Werk in all 35 regions "
-                      "(seed notes 004)."))
+                      f"Everyone received the measure (assignment '{spec.treatment.assignment}'),"
+                      " so there is no untreated comparison group and the effect of having the "
+                      "measure at all is not identified: what can be estimated rests on "
+                      "differences in dose or timing, and on the assumption that units with "
+                      "more of it would otherwise have fared alike, as with Perspectief op Werk "
+                      "in all 35 regions (seed notes 004)."))
     elif n and (n1 / n > 0.98 or n1 / n < 0.02):
         who = "Almost everyone" if n1 / n > 0.98 else "Almost no one"
         out.append(_w("treatment_share",
@@ -373,7 +384,7 @@ def design_warnings(study) -> list[dict[str, Any]]:
                           f"All persons are in one region ({df[reg].iloc[0]!r}): region "
                           "effects, regional conjunctuur and region-level estimates cannot "
                           "vary, and the result may not carry over to other regions."))
-        elif levels > 1 and spec.treatment.assignment != "universal":
+        elif levels > 1 and spec.treatment.assignment not in EVERYONE:
             within = df.groupby(reg, observed=True)[tc].agg(["min", "max"])
             if (within["min"] == within["max"]).all():
                 out.append(_w("treatment_by_region",
@@ -474,13 +485,34 @@ def disagreement_warnings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _estimator_overlap(rows: list[dict[str, Any]]) -> tuple[str, float] | None:
+    """An estimator's own overlap diagnostic (propensity matching and weighting report
+    ``diagnostics["overlap"]["share_outside_0.1_0.9"]``): (estimator name, share)."""
+    for r in rows:
+        ov = (r.get("diagnostics") or {}).get("overlap")
+        share = ov.get("share_outside_0.1_0.9") if isinstance(ov, dict) else None
+        if isinstance(share, (int, float)) and not isinstance(share, bool):
+            return str(r.get("name") or r.get("estimator")), float(share)
+    return None
+
+
 def measure_warnings(info: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """All warnings for one measure's summary: the study's design warnings (an overlap
-    warning only when no estimator already reports one) and estimator disagreement."""
+    """All warnings for one measure's summary: the study's design warnings and estimator
+    disagreement. Overlap is judged once: from an estimator's own propensity diagnostics when
+    one reports them, else from the study-level check; not at all when an estimator already
+    warns about it."""
     design = list(info.get("design_warnings") or [])
-    has_overlap = any("overlap" in w.lower() for r in rows for w in (r.get("warnings") or []))
-    if has_overlap:
+    warned = any("overlap" in w.lower() for r in rows for w in (r.get("warnings") or []))
+    own = _estimator_overlap(rows)
+    if warned or own is not None:
         design = [w for w in design if w.get("kind") != "overlap"]
+    if own is not None and not warned and own[1] > 0.10:
+        design.append(_w("overlap",
+                         f"Poor overlap of propensity scores: {own[1]:.0%} of persons have an "
+                         "estimated chance of taking part below 0.1 or above 0.9 (propensity "
+                         f"model of {own[0]}; Crump et al. 2009). For them there is hardly "
+                         "anyone comparable in the other group, so the estimate extrapolates.",
+                         share_outside=own[1], source=own[0]))
     return design + disagreement_warnings(rows)
 
 

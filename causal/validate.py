@@ -157,6 +157,12 @@ def run_validation(spec: Spec | str | Path, replications: int = 100, *, workers:
     plan, skipped = _plan(spec, estimators, max_cost)
     seeds = replication_seeds(spec, replications)
     target: Spec | str = str(spec.path) if spec.path else spec
+    if spec.data is not None and spec.data.path:  # simulate the twin, not the spec's data file
+        path = spec.path
+        spec = spec.model_copy(deep=True, update={"data": spec.data.model_copy(
+            update={"path": None})})
+        spec._path = path
+        target = spec
     records: list[dict[str, Any]] = []
     done = 0
     if workers <= 1 or replications == 1:
@@ -277,8 +283,8 @@ def _check(row: dict[str, Any], coverage_min: float, bias_max: float | None,
         row.pop("covered", None), row.pop("with_interval", None)
         return
     if row["with_number"] == 0:
-        what = ("not identified in every replication" if row["not_identified"]
-                else "no estimates")
+        what = (f"not identified ({row['not_identified']} of {row['replications']} "
+                "replications)" if row["not_identified"] else "no estimates")
         row["status"] = "; ".join(problems) if problems else what
         row["failed"] = bool(problems)
         row.pop("covered", None), row.pop("with_interval", None)

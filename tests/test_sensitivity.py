@@ -104,8 +104,11 @@ def test_observational_estimates_get_e_values_and_refutations(observational, mon
     # switched off: E-value stays, refutations go
     monkeypatch.setenv("NETTO_REFUTE", "0")
     off = run_estimator(prepare(observational), "rct_difference")[0]
-    assert "refutations" not in off.diagnostics and "e_value" in off.diagnostics
-    assert "refutations" not in run_estimator(study, "rct_difference", refute=False)[0].diagnostics
+    assert "e_value" in off.diagnostics
+    assert [r["name"] for r in off.diagnostics["refutations"]] == ["refutation tests"]
+    assert "Switched off" in off.diagnostics["refutations"][0]["reading"]
+    quiet = run_estimator(study, "rct_difference", refute=False)[0]
+    assert "Switched off" in quiet.diagnostics["refutations"][0]["reading"]
 
 
 def test_randomised_designs_get_no_e_value():
@@ -250,3 +253,21 @@ def test_estimators_that_disagree_beyond_their_intervals():
     rows[0]["warnings"] = ["poor overlap: 12% of treated outside the common support"]
     kinds = [x["kind"] for x in measure_warnings(info, rows)]
     assert kinds == ["small_cells", "estimators_disagree"]
+
+
+def test_overlap_is_judged_once_from_the_estimators_own_diagnostics():
+    info = {"design_warnings": [{"kind": "overlap", "message": "study-level poor overlap"}]}
+    rows = [{"estimator": "ipw", "name": "ipw (ATT)", "estimand": "ATT", "net": 4.0,
+             "ci_low": 1.0, "ci_high": 7.0, "warnings": [],
+             "diagnostics": {"overlap": {"share_outside_0.1_0.9": 0.3}}}]
+    w = measure_warnings(info, rows)
+    assert len(w) == 1 and "ipw (ATT)" in w[0]["message"] and "30%" in w[0]["message"]
+    rows[0]["diagnostics"]["overlap"]["share_outside_0.1_0.9"] = 0.04
+    assert measure_warnings(info, rows) == []
+
+
+def test_a_dose_design_says_everyone_was_treated(spec_copy):
+    p = spec_copy()
+    treat = _study(p).spec.treatment.model_copy(update={"assignment": "dose"})
+    w = design_warnings(_study(p, spec_changes={"treatment": treat}))
+    assert any(x["kind"] == "universal_treatment" and "'dose'" in x["message"] for x in w)

@@ -184,3 +184,10 @@ def test_validate_runs_on_every_spec(spec):
                 assert np.isfinite(r["bias"]) and np.isfinite(r["rmse"]), r
             if not np.isnan(r["coverage"]):
                 assert 0 <= r["coverage"] <= 1 and np.isfinite(r["mean_width"]), r
+
+
+def test_validation_simulates_the_twin_even_when_the_spec_names_a_data_file(spec_copy):
+    p = spec_copy()
+    p.write_text(p.read_text() + "\ndata:\n  path: ../extract_that_is_not_here.csv\n")
+    tab = run_validation(p, 2, n=200)
+    assert (tab["errors"] == 0).all() and (tab["with_number"] == 2).all()

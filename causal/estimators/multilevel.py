@@ -9,7 +9,8 @@ Model (Gelman and Hill 2007, ch. 11-14), person i in group g, treatment d_i:
                                                    optional region-level predictors w_g (dose)
 
 Covariates and the context confounders (``months_to_aow``, ``conjunctuur``) are fixed
-effects: categorical ones reference-coded (first level dropped, no redundant intercept),
+effects: categorical ones reference-coded (the most frequent level is the reference, so no
+redundant intercept and the least correlated coefficients),
 numeric ones standardised, every column centred on its mean so the intercept is the mean
 logit (this decorrelates alpha and beta and keeps the sampler fast). Weakly informative
 priors (Gelman et al. 2008), all overridable in ``options.priors``: alpha ~ N(0, 2.5),
@@ -31,17 +32,21 @@ on the cells: exact, and the cost depends on the number of cells, not rows. A co
 outcome collapses exactly too (cell count, mean and within-cell sum of squares). Continuous
 covariates are binned where ``options.bin`` allows (the bins are then the covariate's levels);
 a numeric covariate with at most ``max_levels`` distinct values is used exactly; any other
-continuous covariate makes the model run on rows, with a warning. The likelihood is written
-as a pm.Potential without its constant (the binomial kernel y eta - n log(1 + e^eta)): the
-same posterior as pm.Binomial at half the cost.
+continuous covariate makes the model run on rows, with a warning. The likelihood enters the
+pymc model as a pm.Potential (the binomial kernel y eta - n log(1 + e^eta), without its
+constant: the same posterior as pm.Binomial) computed by a small PyTensor Op whose value and
+gradient come from one fused numba loop over the cells that releases the GIL
+(causal.estimators.multilevel_kernels, written by hand: PyTensor's own C code took several
+passes over the cells and held the GIL, so chains could not run side by side).
 
-Sampling: nutpie's NUTS (Hoffman and Gelman 2014; Seyboldt et al., nutpie), fed the log
-density and gradient that PyTensor compiles from the pymc model with its C backend. Why not
-``nutpie.compile_pymc_model``: its numba compilation took 16-50 s per new process on this
-2-core machine and its gradients were slower here; PyTensor's C code is cached on disk
-across processes (about 2 s warm). The compiled functions are cached per model structure
-(family, number of groups, columns and predictors, priors) for the whole process; the
-data are inputs of the compiled function, so a new data set of the same structure reuses it.
+Sampling: nutpie's NUTS (Hoffman and Gelman 2014; nutpie, Seyboldt et al.) with its low-rank
+mass-matrix adaptation, fed the log density and gradient that PyTensor compiles from the pymc
+model (C backend). Why not ``nutpie.compile_pymc_model``: its numba compilation took 16-50 s per
+new process on this 2-core machine and its gradients were slower here, while PyTensor's C code
+and the numba kernels are cached on disk (a few seconds in a new process). The compiled
+functions are cached per model structure (family, number of groups, columns and predictors,
+priors) for the whole process; the data, including which groups are sampled centred, are
+inputs of the compiled function, so a new data set of the same structure reuses it.
 
 Reported on the outcome's scale: the national net effect is the average over the treated of
 P(y | treated) - P(y | untreated) computed from every posterior draw (pp for a binary
@@ -52,7 +57,7 @@ shown. With region-level predictors the dose-response is reported too: the point
 would gain from one more unit of the predictor, holding the rest of their region's effect.
 
 Diagnostics (arviz; Vehtari et al. 2021): R-hat, bulk and tail ESS of the national effect and
-the worst over all parameters, divergences; R-hat above 1.01, any divergence or a bulk ESS
+the worst over the model's quantities (not the sampler's raw coordinates), divergences; R-hat above 1.01, any divergence or a bulk ESS
 under 400 gives a warning on the estimate.
 
 Assumed: no unmeasured confounding given the covariates (the model adjusts, it does not
@@ -122,10 +127,16 @@ class MultilevelOptions(Options):
     #: why the treated-vs-untreated contrast is no net effect in this design (every region
     #: received the measure, say); the ATT is then reported without a number, with this reason.
     att_not_identified: str | None = None
-    draws: int = Field(1000, ge=20)
+    #: draws and tuning steps per chain: 2 x 500 draws gave a bulk ESS of the national effect
+    #: well above 400 in every model tried here (the benchmark prints it); raise them for
+    #: tail quantities or when the diagnostics warn.
+    draws: int = Field(500, ge=20)
     tune: int = Field(500, ge=20)
     chains: int = Field(2, ge=1, le=16)
     target_accept: float = Field(0.8, gt=0.5, lt=1.0)
+    #: nutpie's mass matrix: low_rank adapts to correlated parameters (covariate levels),
+    #: which halved the sampling time here; diag is the classic diagonal adaptation.
+    mass_matrix: Literal["low_rank", "diag"] = "low_rank"
     seed: int = 0
 
 
@@ -285,11 +296,16 @@ def make_design(study, options: MultilevelOptions) -> Design:
             if L < 2:
                 notes.append(f"'{c}' has one value only; left out")
                 continue
+            # reference level: the most frequent one (least correlated coefficients)
+            ref = int(np.argmax(np.bincount(k, minlength=L)))
+            others = [j for j in range(L) if j != ref]
+            col = np.full(L, -1)
+            col[others] = np.arange(L - 1)
             onehot = np.zeros((len(k), L - 1))
-            rows = np.flatnonzero(k > 0)
-            onehot[rows, k[rows] - 1] = 1.0
+            rows = np.flatnonzero(k != ref)
+            onehot[rows, col[k[rows]]] = 1.0
             blocks.append(onehot)
-            colnames += [f"{c}[{lv}]" for lv in list(cat.categories)[1:]]
+            colnames += [f"{c}[{cat.categories[j]}]" for j in others]
             codes.append(k)
         else:
             v = s.to_numpy(float)
@@ -317,15 +333,19 @@ def make_design(study, options: MultilevelOptions) -> Design:
         g, dd, X, n = gcode, d.astype(float), Xrow, np.ones(len(df))
         yc, ss = ys.astype(float), np.zeros(len(df))
     else:
-        key = np.column_stack([gcode, d.astype(np.int64), *codes]) if codes else \
-            np.column_stack([gcode, d.astype(np.int64)])
-        uniq, first, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        # one integer key per row (mixed radix over group, treatment and covariate codes),
+        # then a 1-d unique: much faster than np.unique(axis=0) on millions of rows
+        parts = [gcode, d.astype(np.int64), *codes]
+        key = np.zeros(len(df), np.int64)
+        for part in parts:
+            key = key * (int(part.max()) + 1) + part
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
-        C = len(uniq)
+        C = len(first)
         n = np.bincount(inv, minlength=C).astype(float)
         s1 = np.bincount(inv, weights=ys, minlength=C)
-        g = uniq[:, 0].astype(np.int64)
-        dd = uniq[:, 1].astype(float)
+        g = gcode[first]
+        dd = d[first].astype(float)
         X = Xrow[first]
         if binary:
             yc, ss = s1, np.zeros(C)
@@ -366,6 +386,51 @@ class Structure:
 DATA_INPUTS = ("g", "d", "X", "n", "y", "ss", "W", "wi", "we")
 
 
+def _op_class():
+    """A PyTensor Op computing the cell likelihood and its gradient in one fused pass
+    (causal.estimators.multilevel_kernels); defined lazily so that validating a spec does
+    not import pytensor."""
+    global CellLikelihoodOp
+    if "CellLikelihoodOp" in globals():
+        return CellLikelihoodOp
+    import pytensor.tensor as pt
+    from pytensor.gradient import grad_not_implemented
+    from pytensor.graph.basic import Apply
+    from pytensor.graph.op import Op
+
+    from causal.estimators.multilevel_kernels import evaluate
+
+    class CellLikelihoodOp(Op):
+        """(mu, tau, beta, g, d, X, n, y) -> (value, d/dmu, d/dtau, d/dbeta)."""
+
+        __props__ = ("kind",)
+
+        def __init__(self, kind: str):
+            self.kind = kind
+
+        def make_node(self, mu, tau, beta, g, d, X, n, y):
+            ins = [pt.as_tensor_variable(v) for v in (mu, tau, beta, g, d, X, n, y)]
+            outs = [pt.dscalar(), pt.dvector(), pt.dvector(), pt.dvector()]
+            return Apply(self, ins, outs)
+
+        def perform(self, node, inputs, outputs):
+            v, dmu, dtau, dbeta = evaluate(self.kind, *inputs)
+            outputs[0][0] = np.asarray(v, dtype=float)
+            outputs[1][0], outputs[2][0], outputs[3][0] = dmu, dtau, dbeta
+
+        def grad(self, inputs, output_grads):
+            _, dmu, dtau, dbeta = self(*inputs)
+            gz = output_grads[0]
+            return [gz * dmu, gz * dtau, gz * dbeta] + [
+                grad_not_implemented(self, i, inputs[i]) for i in range(3, 8)]
+
+    return CellLikelihoodOp
+
+
+def CellLikelihood(kind: str):
+    return _op_class()(kind)
+
+
 def build_model(s: Structure):
     """The pymc model for a structure; data enter as symbolic inputs (returned with it).
 
@@ -397,18 +462,17 @@ def build_model(s: Structure):
         mu = pm.Deterministic("group_intercept", alpha + sa ** (1 - wi) * (z_mu - wi * alpha))
         tau = pm.Deterministic("group_effect",
                                mean_tau + sb ** (1 - we) * (z_tau - we * mean_tau))
-        eta = mu[data["g"]] + data["d"] * tau[data["g"]]
-        if s.n_coef:
-            beta = pm.Normal("beta", 0.0, pr.coef_sd, shape=s.n_coef)
-            eta = eta + pt.dot(data["X"], beta)
+        beta = (pm.Normal("beta", 0.0, pr.coef_sd, shape=s.n_coef) if s.n_coef
+                else pt.zeros(0))
+        cells = [data[k] for k in ("g", "d", "X", "n", "y")]
         if s.family == "binomial":
             # binomial kernel on cells (Bernoulli on rows when n = 1); constant left out
-            pm.Potential("loglik", pt.sum(data["y"] * eta - data["n"] * pt.softplus(eta)))
+            pm.Potential("loglik", CellLikelihood("binomial")(mu, tau, beta, *cells)[0])
         else:
             sigma = pm.HalfNormal("sigma", pr.sigma_sd)
-            resid = data["n"] * pt.sqr(data["y"] - eta) + data["ss"]
-            pm.Potential("loglik", pt.sum(-data["n"] * pt.log(sigma)
-                                          - resid / (2.0 * pt.sqr(sigma))))
+            sse = CellLikelihood("squared_error")(mu, tau, beta, *cells)[0]
+            pm.Potential("loglik", -pt.sum(data["n"]) * pt.log(sigma)
+                         - (sse + pt.sum(data["ss"])) / (2.0 * pt.sqr(sigma)))
     return model, data
 
 
@@ -472,7 +536,7 @@ def compiled(s: Structure) -> Compiled:
         return _CACHE[s]
 
 
-def _structure(design: Design, options: MultilevelOptions) -> tuple[Structure, np.ndarray,
+def model_structure(design: Design, options: MultilevelOptions) -> tuple[Structure, np.ndarray,
                                                                     np.ndarray]:
     """Model structure, and per group whether its intercept and effect are sampled centred
     (1) or non-centred (0): centred where the data alone give the parameter a standard error
@@ -504,7 +568,7 @@ def sample(design: Design, options: MultilevelOptions):
     import nutpie
     from nutpie.compiled_pyfunc import from_pyfunc
 
-    s, wi, we = _structure(design, options)
+    s, wi, we = model_structure(design, options)
     c = compiled(s)
     data = [design.g, design.d, design.X, design.n, design.y, design.ss, design.W, wi, we]
     x0 = c.x0.copy()
@@ -543,7 +607,8 @@ def sample(design: Design, options: MultilevelOptions):
     idata = nutpie.sample(model, draws=options.draws, tune=options.tune, chains=options.chains,
                           cores=min(options.chains, os.cpu_count() or 1), seed=options.seed,
                           save_warmup=False, progress_bar=False,
-                          target_accept=options.target_accept)
+                          target_accept=options.target_accept,
+                          low_rank_modified_mass_matrix=options.mass_matrix == "low_rank")
     return idata, (wi, we)
 
 
@@ -565,8 +630,12 @@ class Effects:
     raw_se: np.ndarray
 
 
-def effects(idata, design: Design, scale: float, chunk: int = 250) -> Effects:
-    """National, per-group and dose-response effects for every draw (pp for binary)."""
+def effects(idata, design: Design, scale: float, budget: int = 5_000_000) -> Effects:
+    """National, per-group and dose-response effects for every draw (pp for binary).
+    Draws are processed in chunks of about ``budget`` cell evaluations (bounded memory even
+    on the row-level model)."""
+    from scipy import sparse
+
     post = idata.posterior
     ch, dr = post.sizes["chain"], post.sizes["draw"]
     S, G = ch * dr, len(design.groups)
@@ -583,8 +652,8 @@ def effects(idata, design: Design, scale: float, chunk: int = 250) -> Effects:
     nat = np.empty(S)
     reg = np.empty((S, G))
     dose = np.empty((S, Q))
-    M = np.zeros((len(gt), G))
-    M[np.arange(len(gt)), gt] = 1.0
+    M = sparse.csr_matrix((np.ones(len(gt)), (np.arange(len(gt)), gt)), shape=(len(gt), G))
+    chunk = int(max(1, min(S, budget // max(1, len(gt)))))
     for a in range(0, S, chunk):
         b = min(S, a + chunk)
         if design.family == "binomial":
@@ -601,7 +670,7 @@ def effects(idata, design: Design, scale: float, chunk: int = 250) -> Effects:
                 dose[a:b, q] = gamma[a:b, q] / design.w_sd[q] * design.y_sd
         nat[a:b] = e.sum(axis=1) / nt.sum()
         with np.errstate(invalid="ignore", divide="ignore"):
-            reg[a:b] = (e @ M) / n_treated
+            reg[a:b] = np.asarray((M.T @ e.T).T) / n_treated
     # raw treated-minus-untreated difference per group, with a normal-approximation se
     y1 = np.bincount(gt, weights=design.y[t] * (1 if design.family == "binomial" else nt),
                      minlength=G)
@@ -644,7 +713,9 @@ def convergence(idata, national: np.ndarray) -> dict[str, Any]:
     rhat = float(az.rhat(da)["national_effect"])
     ess_b = float(az.ess(da, method="bulk")["national_effect"])
     ess_t = float(az.ess(da, method="tail")["national_effect"])
-    params = [v for v in idata.posterior.data_vars]
+    # the model's quantities (not the sampler's raw z and log-sd coordinates)
+    params = [v for v in idata.posterior.data_vars
+              if not v.endswith(("_z", "_log__"))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r_all = az.rhat(idata.posterior[params])
@@ -715,7 +786,7 @@ def posterior_figure(draws: np.ndarray, lo: float, hi: float, unit: str, what: s
 
     fig = Figure(figsize=(6, 3.2))
     ax = fig.add_subplot(1, 1, 1)
-    ax.hist(draws.ravel(), bins=60, color="C0", alpha=0.75, density=True)
+    ax.hist(draws.ravel(), bins=40, color="C0", alpha=0.75, density=True)
     for v in (lo, hi):
         ax.axvline(v, color="C0", ls="--", lw=1)
     ax.axvline(float(np.mean(draws)), color="C0", lw=1.5, label=f"mean {np.mean(draws):.2f}")
@@ -736,12 +807,12 @@ def dose_figure(rows: list[dict[str, Any]], predictor: str, unit: str, group: st
     fig = Figure(figsize=(6.5, 3.6))
     ax = fig.add_subplot(1, 1, 1)
     for r in rows:
-        ax.plot([r["dose"]] * 2, [r["pooled_low"], r["pooled_high"]], color="C0", lw=0.8,
+        ax.plot([r[predictor]] * 2, [r["pooled_low"], r["pooled_high"]], color="C0", lw=0.8,
                 alpha=0.6)
-    ax.plot([r["dose"] for r in rows], [r["pooled"] for r in rows], "o", color="C0", ms=4,
+    ax.plot([r[predictor] for r in rows], [r["pooled"] for r in rows], "o", color="C0", ms=4,
             label="pooled contrast (95%)")
     raw = [r for r in rows if r["raw"] is not None]
-    ax.plot([r["dose"] for r in raw], [r["raw"] for r in raw], "o", mfc="white", mec="0.4",
+    ax.plot([r[predictor] for r in raw], [r["raw"] for r in raw], "o", mfc="white", mec="0.4",
             ms=3.5, label="raw contrast")
     ax.set_xlabel(predictor)
     ax.set_ylabel(f"treated minus untreated ({unit})")
@@ -797,7 +868,7 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
                "raw_low": raw - 1.96 * float(eff.raw_se[j]) if math.isfinite(raw) else None,
                "raw_high": raw + 1.96 * float(eff.raw_se[j]) if math.isfinite(raw) else None}
         for q, pname in enumerate(design.predictors):
-            row["dose" if q == 0 else pname] = float(design.w_raw[j, q])
+            row[pname] = float(design.w_raw[j, q])
         rows.append(row)
     disclosure = (f"{suppressed} of {len(design.groups)} {group} groups have fewer than {k} "
                   "treated or untreated persons: they are pooled in the estimate but not shown"
@@ -838,7 +909,7 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
     if "ATT" in want or options.att_not_identified:
         if options.att_not_identified:
             out.append(study.estimate(
-                NAME, "ATT", None, label=f"pooled by {group}",
+                NAME, "ATT", None, label=f"pooled by {group}", interval="95% credible interval",
                 reason=options.att_not_identified, method=method,
                 diagnostics={**diag, "contrast_not_an_effect": {
                     "mean": float(nat.mean()), "ci": [lo, hi],
@@ -873,7 +944,7 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
             est = study.estimate(
                 NAME, "dose_response", float(draws.mean()), (dlo, dhi), float(draws.std()),
                 gross=None, truth_key=key, unit=f"{unit} per {per}",
-                label=f"dose-response, {pname}", interval="95% credible interval",
+                label=f"dose-response {pname}", interval="95% credible interval",
                 method=method + (f" Dose-response: the change in the treated's outcome from "
                                  f"one more {per} in their {group} ({pname} predicts the "
                                  f"{group} effects), averaged over the treated; assumes "

@@ -9,18 +9,21 @@ resumed; ``--table`` only rebuilds the table from the files that exist.
 
 Run everything (long; slow estimators included):
 
-    .venv/bin/python benchmarks/coverage.py -R 200 --workers 2
+    .venv/bin/python benchmarks/coverage_study.py -R 200 --workers 2
 
 One spec in the background (log beside the results):
 
-    nohup .venv/bin/python benchmarks/coverage.py data_specs/almere_aanpak45plus.yaml \
+    nohup .venv/bin/python benchmarks/coverage_study.py data_specs/almere_aanpak45plus.yaml \
         -R 200 --workers 2 > benchmarks/results/coverage/almere_aanpak45plus.log 2>&1 &
 
 Smaller twins for the slow designs (the check is about the method, not the sample size):
 
-    .venv/bin/python benchmarks/coverage.py data_specs/ontwikkeladvies_staggered.yaml -R 200 --n 1000
+    .venv/bin/python benchmarks/coverage_study.py data_specs/ontwikkeladvies_staggered.yaml -R 200 --n 1000
 
-Then ``.venv/bin/python benchmarks/coverage.py --table`` and read coverage.md.
+Then ``.venv/bin/python benchmarks/coverage_study.py --table`` and read coverage.md.
+
+(Not named ``coverage.py``: the folder of a script comes first on ``sys.path`` in the worker
+processes too, and numba imports the ``coverage`` package.)
 """
 from __future__ import annotations
 
@@ -81,7 +84,7 @@ def build_table() -> str:
             rows.append((st, r))
     lines = ["# Coverage of every estimator on its spec's twin", "",
              "95% interval coverage, bias and RMSE (outcome units: pp for binary outcomes) "
-             "over R twins; MC = Monte Carlo standard error. Made by benchmarks/coverage.py "
+             "over R twins; MC = Monte Carlo standard error. Made by benchmarks/coverage_study.py "
              "(see its docstring for the commands).", "",
              "| spec | estimator | estimand | R | n | mean truth | bias (MC) | RMSE | coverage "
              "(MC) | power | mean width | s/rep | status |",

@@ -1,0 +1,248 @@
+"""Benchmark: bayesian_multilevel (cells, nutpie) against the same model written the plain
+way (Bernoulli likelihood on rows, pymc's default NUTS sampler), in one script.
+
+Stages (each fit runs in a fresh subprocess, so compilation and peak memory are counted):
+
+1. agreement at a size where both finish: national effect means within 0.1 posterior sd;
+2. speed at 100,000 rows: wall-time ratio plain / ours (target >= 20); the plain model is
+   stopped after ``--timeout`` seconds (default 600) and the ratio printed as a lower bound;
+3. ours at 1,000,000 rows and 35 regions: wall time including compilation (target < 30 s),
+   R-hat <= 1.01 and bulk ESS >= 400 of the national effect, peak memory < 2 GiB.
+
+Data: a participation twin (causal.twins.regions) over the 35 arbeidsmarktregio's, binary
+outcome, covariates sex, education, health limitation, months to the AOW date (binned) and
+conjunctuur. ``--quick`` runs small sizes (a minute or two). Prints ``uptime`` before and
+after: the machine is shared, so read the figures with the load.
+
+    .venv/bin/python benchmarks/multilevel.py [--quick] [--timeout 600]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# run as a script, this folder comes first on sys.path; its other benchmark files (say
+# coverage.py) must not shadow installed packages that numba imports
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+sys.path.insert(0, str(ROOT))
+
+BINS = {"months_to_aow": [0, 12, 24, 36, 48, 60, 120]}
+COVS = ["sex", "education", "health_limitation", "months_to_aow", "conjunctuur"]
+
+
+def bench_spec(n: int, seed: int = 1):
+    from causal.spec import Spec
+
+    return Spec.model_validate({
+        "measure": "bench_regions", "title": "benchmark", "source": {"report": "benchmark"},
+        "treatment": {"column": "treated", "assignment": "observational"},
+        "outcome": {"column": "work_12m", "kind": "binary", "horizon_months": 12},
+        "confounders": COVS, "region": "region",
+        "estimators": [{"name": "bayesian_multilevel"}],
+        "simulation": {"generator": "regions", "n": n, "seed": seed, "age": [50, 67],
+                       "below_aow": True, "inflow": ["2017-01-01", "2018-12-31"],
+                       "base_rate": 0.5, "true_effect_pp": 4.0, "effect_sd": 0.2,
+                       "selection": {"education": 0.3, "health_limitation": -0.3},
+                       "outcome_effects": {"education": 0.15, "health_limitation": -0.5,
+                                           "sex": 0.05}}})
+
+
+def make_data(n: int, path: Path) -> float:
+    from causal.twins import make_twin
+
+    tw = make_twin(bench_spec(n))
+    tw.data.to_parquet(path)
+    return tw.truth["ATT"]
+
+
+def study(path: Path, n: int):
+    import pandas as pd
+
+    from causal.pipeline import prepare
+
+    return prepare(bench_spec(n), data=pd.read_parquet(path))
+
+
+# --------------------------------------------------------------------------------------
+# workers (run in subprocesses)
+# --------------------------------------------------------------------------------------
+def worker_ours(path: Path, n: int) -> dict:
+    t0 = time.perf_counter()
+    st = study(path, n)
+    t1 = time.perf_counter()
+    from causal.estimators.multilevel import MultilevelOptions, bayesian_multilevel
+
+    (est,) = bayesian_multilevel(st, MultilevelOptions(bin=BINS))
+    t2 = time.perf_counter()
+    c = est.diagnostics["convergence"]
+    return {"seconds": t2 - t1, "seconds_prepare_data": t1 - t0, "mean": est.net, "sd": est.se,
+            "ci": [est.ci_low, est.ci_high], "rhat": c["rhat"], "ess_bulk": c["ess_bulk"],
+            "ess_tail": c["ess_tail"], "divergences": c["divergences"],
+            "rhat_max_all": c["rhat_max_all"], "cells": est.diagnostics["n_cells"],
+            "rows": est.diagnostics["rows"], "breakdown": est.diagnostics["seconds"]}
+
+
+def worker_plain(path: Path, n: int) -> dict:
+    """The same model, written the plain way: Bernoulli on rows, pm.sample defaults."""
+    import numpy as np
+
+    st = study(path, n)
+    t1 = time.perf_counter()
+    import arviz as az
+    import pymc as pm
+    import xarray as xr
+
+    from causal.estimators.multilevel import MultilevelOptions, Priors, make_design
+
+    d = make_design(st, MultilevelOptions(bin=BINS, collapse=False))
+    pr = Priors()
+    G = len(d.groups)
+    with pm.Model():
+        alpha = pm.Normal("intercept", 0, pr.intercept_sd)
+        theta = pm.Normal("effect", 0, pr.effect_sd)
+        sa = pm.HalfNormal("sd_intercept", pr.group_sd_intercept)
+        sb = pm.HalfNormal("sd_effect", pr.group_sd_effect)
+        za = pm.Normal("za", 0, 1, shape=G)
+        zb = pm.Normal("zb", 0, 1, shape=G)
+        beta = pm.Normal("beta", 0, pr.coef_sd, shape=d.X.shape[1])
+        mu = pm.Deterministic("group_intercept", alpha + sa * za)
+        tau = pm.Deterministic("group_effect", theta + sb * zb)
+        eta = mu[d.g] + pm.math.dot(d.X, beta) + d.d * tau[d.g]
+        pm.Bernoulli("y", logit_p=eta, observed=d.y.astype(int))
+        idata = pm.sample(draws=1000, tune=1000, chains=2, cores=2, random_seed=1,
+                          progressbar=False, compute_convergence_checks=False)
+    post = idata.posterior
+    S = post.sizes["chain"] * post.sizes["draw"]
+    mu_s = post["group_intercept"].values.reshape(S, G)
+    tau_s = post["group_effect"].values.reshape(S, G)
+    b_s = post["beta"].values.reshape(S, -1)
+    t = d.d == 1
+    nat = np.empty(S)
+    for a in range(0, S, 100):
+        eta0 = mu_s[a:a + 100][:, d.g[t]] + b_s[a:a + 100] @ d.X[t].T
+        eta1 = eta0 + tau_s[a:a + 100][:, d.g[t]]
+        nat[a:a + 100] = (1 / (1 + np.exp(-eta1)) - 1 / (1 + np.exp(-eta0))).mean(axis=1) * 100
+    nat = nat.reshape(post.sizes["chain"], post.sizes["draw"])
+    ds = xr.Dataset({"x": xr.DataArray(nat, dims=("chain", "draw"))})
+    t2 = time.perf_counter()
+    return {"seconds": t2 - t1, "mean": float(nat.mean()), "sd": float(nat.std()),
+            "rhat": float(az.rhat(ds)["x"]), "ess_bulk": float(az.ess(ds)["x"]),
+            "divergences": int(idata.sample_stats["diverging"].values.sum())}
+
+
+# --------------------------------------------------------------------------------------
+# driver
+# --------------------------------------------------------------------------------------
+def run(kind: str, path: Path, n: int, timeout: float) -> dict:
+    """Run one worker in a fresh process; returns its result, peak memory and wall time."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out = Path(f.name)
+    cmd = [sys.executable, __file__, "--worker", kind, "--data", str(path), "--n", str(n),
+           "--out", str(out)]
+    t0 = time.perf_counter()
+    try:
+        subprocess.run(cmd, check=True, timeout=timeout, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"timeout": True, "wall": time.perf_counter() - t0}
+    wall = time.perf_counter() - t0
+    res = json.loads(out.read_text())
+    out.unlink()
+    res["wall"] = wall
+    return res
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
+    ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--worker", choices=["ours", "plain"])
+    ap.add_argument("--data")
+    ap.add_argument("--n", type=int)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    if a.worker:
+        import warnings
+
+        warnings.simplefilter("ignore")
+        fn = worker_ours if a.worker == "ours" else worker_plain
+        res = fn(Path(a.data), a.n)
+        # this process's peak resident memory (KiB on Linux)
+        res["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+        Path(a.out).write_text(json.dumps(res))
+        return
+
+    n_agree, n_ratio, n_big = (3_000, 10_000, 100_000) if a.quick else (
+        10_000, 100_000, 1_000_000)
+    print(f"uptime before: {uptime()}", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="netto_bench_"))
+    files = {}
+    for n in sorted({n_agree, n_ratio, n_big}):
+        t = time.perf_counter()
+        files[n] = tmp / f"twin_{n}.parquet"
+        truth = make_data(n, files[n])
+        print(f"twin {n:>9,} rows: made in {time.perf_counter() - t:5.1f} s, true ATT "
+              f"{truth:.2f} pp", flush=True)
+
+    # 1. agreement where both finish
+    o = run("ours", files[n_agree], n_agree, a.timeout)
+    p = run("plain", files[n_agree], n_agree, a.timeout)
+    print(f"\n[1] agreement at {n_agree:,} rows")
+    if p.get("timeout"):
+        print(f"    plain model did not finish in {a.timeout:.0f} s")
+    else:
+        gap = abs(o["mean"] - p["mean"]) / p["sd"]
+        print(f"    ours : mean {o['mean']:.3f} pp, sd {o['sd']:.3f}, {o['wall']:.1f} s")
+        print(f"    plain: mean {p['mean']:.3f} pp, sd {p['sd']:.3f}, {p['wall']:.1f} s "
+              f"(R-hat {p['rhat']:.3f}, ESS {p['ess_bulk']:.0f})")
+        print(f"    difference {gap:.3f} posterior sd (target < 0.1): "
+              f"{'OK' if gap < 0.1 else 'NOT MET'}")
+
+    # 2. speed ratio
+    o = run("ours", files[n_ratio], n_ratio, a.timeout)
+    p = run("plain", files[n_ratio], n_ratio, a.timeout)
+    print(f"\n[2] speed at {n_ratio:,} rows (wall time of a fresh process, incl. compilation)")
+    print(f"    ours : {o['wall']:.1f} s ({o['cells']} cells; estimator {o['seconds']:.1f} s)")
+    if p.get("timeout"):
+        print(f"    plain: did not finish in {a.timeout:.0f} s")
+        print(f"    ratio plain/ours >= {a.timeout / o['wall']:.0f}x (target >= 20x)")
+    else:
+        gap = abs(o["mean"] - p["mean"]) / p["sd"]
+        print(f"    plain: {p['wall']:.1f} s; national means differ by {gap:.3f} sd")
+        r = p["wall"] / o["wall"]
+        print(f"    ratio plain/ours = {r:.1f}x (target >= 20x): {'OK' if r >= 20 else 'NOT MET'}")
+
+    # 3. ours at the large size
+    o = run("ours", files[n_big], n_big, a.timeout)
+    print(f"\n[3] ours at {n_big:,} rows, 35 regions")
+    print(f"    wall {o['wall']:.1f} s in a fresh process (estimator {o['seconds']:.1f} s: "
+          f"{o['breakdown']}; reading the data and adding context {o['seconds_prepare_data']:.1f}"
+          f" s); target < 30 s: {'OK' if o['wall'] < 30 else 'NOT MET'}")
+    print(f"    {o['cells']} cells; national effect {o['mean']:.2f} pp "
+          f"[{o['ci'][0]:.2f}, {o['ci'][1]:.2f}]")
+    print(f"    R-hat {o['rhat']:.4f} (<= 1.01: {'OK' if o['rhat'] <= 1.01 else 'NOT MET'}), "
+          f"bulk ESS {o['ess_bulk']:.0f} (>= 400: {'OK' if o['ess_bulk'] >= 400 else 'NOT MET'}),"
+          f" tail ESS {o['ess_tail']:.0f}, divergences {o['divergences']}, worst R-hat of all "
+          f"parameters {o['rhat_max_all']:.4f}")
+    print(f"    peak memory {o['peak_gib']:.2f} GiB (< 2 GiB: "
+          f"{'OK' if o['peak_gib'] < 2 else 'NOT MET'})")
+    print(f"\nuptime after: {uptime()}")
+    for f in files.values():
+        f.unlink(missing_ok=True)
+    os.rmdir(tmp)
+
+
+if __name__ == "__main__":
+    main()
