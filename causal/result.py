@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-ESTIMANDS = ("ATE", "ATT", "ITT", "LATE", "ATT_pooled", "LATE_cutoff", "naive")
+ESTIMANDS = ("ATE", "ATT", "ITT", "LATE", "LATE_cutoff", "ATT_dynamic", "dose_response", "naive")
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:
