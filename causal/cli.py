@@ -77,21 +77,11 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
 def simulate(spec: Path, out: Path = typer.Option(..., "--out", help=".csv or .parquet"),
              seed: int | None = typer.Option(None), n: int | None = typer.Option(None)):
     """Write the spec's synthetic twin to a file (the truth goes in a .truth.json beside it)."""
-    import json
+    from causal.simulate import simulate as make
+    from causal.simulate import write_twin
 
-    from causal.spec import load_spec
-    from causal.twins import make_twin
-
-    tw = make_twin(load_spec(spec), seed=seed, n=n)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        tw.data.to_parquet(out, index=False)
-    elif out.suffix == ".csv":
-        tw.data.to_csv(out, index=False)
-    else:
-        raise NettoError(f"{out}: expected a .csv or .parquet output file")
-    truth = out.with_suffix(".truth.json")
-    truth.write_text(json.dumps(tw.truth, indent=2, sort_keys=True) + "\n")
+    tw = make(spec, seed=seed, n=n)
+    truth = write_twin(tw, out)
     console.print(f"wrote {out} ({len(tw.data)} rows) and {truth}: {tw.description}")
 
 

@@ -263,3 +263,15 @@ def test_cli_conjunctuur_errors():
     assert r.exit_code == 0 and "not covered" in r.output
     r = runner.invoke(app, ["conjunctuur", "2018", "--series", "/nonexistent/x.csv"])
     assert r.exit_code == 2 and "does not exist" in r.output
+
+
+def test_text_dates_iso_or_dutch_day_first_never_swapped():
+    from causal.context import as_dates
+
+    iso = as_dates(pd.Series(["2018-03-01", "2019-12-31"]), "x.csv", "inflow_date")
+    dutch = as_dates(pd.Series(["01-03-2018", "31-12-2019"]), "x.csv", "inflow_date")
+    slash = as_dates(pd.Series(["01/03/2018", "31/12/2019"]), "x.csv", "inflow_date")
+    assert iso.tolist() == dutch.tolist() == slash.tolist()
+    assert iso.iloc[0].month == 3
+    with pytest.raises(DataError, match=r"'inflow_date'.*1 values are not dates.*'32-01-2018'"):
+        as_dates(pd.Series(["31-01-2018", "32-01-2018"]), "x.csv", "inflow_date")

@@ -77,3 +77,16 @@ def test_cli_lists_estimators():
     assert r.exit_code == 0
     for name in ("naive", "rct_difference"):
         assert name in r.stdout
+
+
+def test_simulate_module_takes_a_path_and_writes_the_truth(tmp_path):
+    import json
+
+    from causal.simulate import simulate, write_twin
+
+    a = simulate(ALMERE, seed=5, n=300)
+    b = make_twin(load_spec(ALMERE), seed=5, n=300)
+    pd.testing.assert_frame_equal(a.data, b.data)
+    truth = write_twin(a, tmp_path / "t.csv")
+    assert json.loads(truth.read_text()) == a.truth
+    assert len(pd.read_csv(tmp_path / "t.csv")) == 300

@@ -25,9 +25,9 @@ def add_context(df: pd.DataFrame, spec, source: str) -> pd.DataFrame:
             raise DataError(source, f"is needed to derive {', '.join(wanted)} "
                             f"(spec field context) but is not in the data", column=col)
     out = df.copy()
-    ref = _as_dates(out[ctx.reference_date], source, ctx.reference_date)
+    ref = as_dates(out[ctx.reference_date], source, ctx.reference_date)
     if {"months_to_aow", "reaches_aow_within_horizon"} & set(wanted):
-        birth = _as_dates(out[ctx.birth_date], source, ctx.birth_date)
+        birth = as_dates(out[ctx.birth_date], source, ctx.birth_date)
         mta = months_to_aow(birth, ref)
         if "months_to_aow" in wanted:
             out["months_to_aow"] = mta
@@ -43,16 +43,27 @@ def add_context(df: pd.DataFrame, spec, source: str) -> pd.DataFrame:
     return out
 
 
-def _as_dates(s: pd.Series, source: str, column: str) -> pd.Series:
+#: accepted text date formats, tried in turn; the one that parses most values wins.
+DATE_FORMATS = ("ISO8601", "%d-%m-%Y", "%d/%m/%Y")
+
+
+def as_dates(s: pd.Series, source: str, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(s):
         d = s
     else:
-        d = pd.to_datetime(s, errors="coerce")
+        # ISO dates (2018-03-01) or Dutch day-first dates (01-03-2018, 01/03/2018); one
+        # format for the whole column, never a per-value guess that could swap day and month
+        best = None
+        for fmt in DATE_FORMATS:
+            cand = pd.to_datetime(s.astype("string"), format=fmt, errors="coerce")
+            if best is None or cand.isna().sum() < best.isna().sum():
+                best = cand
+        d = best
     bad = d.isna() & s.notna()
     if bad.any():
         first = s[bad].iloc[0]
         raise DataError(source, f"{int(bad.sum())} values are not dates (first: {first!r}); "
-                        "expected dates such as 2018-03-01", column=column)
+                        "expected dates such as 2018-03-01 or 01-03-2018", column=column)
     if d.isna().any():
         raise DataError(source, f"{int(d.isna().sum())} rows have no date; every row needs one",
                         column=column)

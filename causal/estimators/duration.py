@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from causal.context import as_dates
 from causal.errors import DataError, EstimationError
 from causal.estimators import Options, estimator
 from causal.result import Estimate
@@ -79,12 +80,8 @@ def duration(study, options: DurationOptions) -> list[Estimate]:
         raise DataError(study.source, "spell durations (months) must be numbers >= 0",
                         column=dcol)
     ev = _col(study, o.event, "event").astype("string").fillna("").to_numpy(dtype=object)
-    birth = pd.to_datetime(_col(study, o.birth_date, "birth_date"), errors="coerce")
-    start = pd.to_datetime(_col(study, o.start, "start"), errors="coerce")
-    for s, name in ((birth, o.birth_date), (start, o.start)):
-        if s.isna().any():
-            raise DataError(study.source, f"{int(s.isna().sum())} rows have no date",
-                            column=name)
+    birth = as_dates(_col(study, o.birth_date, "birth_date"), study.source, o.birth_date)
+    start = as_dates(_col(study, o.start, "start"), study.source, o.start)
     d = study.d()
     n = len(dur)
     mta = months_to_aow(birth, start).to_numpy(float)

@@ -39,6 +39,7 @@ import pandas as pd
 from pydantic import Field
 from scipy import stats
 
+from causal.context import as_dates
 from causal.errors import EstimationError, NotIdentified
 from causal.estimators import Options, estimator
 from causal.estimators.balance import (
@@ -335,7 +336,7 @@ def strata_codes(study, columns: list[str]) -> tuple[np.ndarray, list[str]]:
             if ref not in df.columns:
                 raise EstimationError(f"option exact: 'inflow_year' needs the inflow date "
                                       f"column '{ref}' (spec field context.reference_date)")
-            parts.append(pd.to_datetime(df[ref]).dt.year.astype(str).to_numpy())
+            parts.append(as_dates(df[ref], study.source, ref).dt.year.astype(str).to_numpy())
         else:
             raise EstimationError(f"option exact: column '{c}' is not in the data (columns: "
                                   f"{', '.join(map(str, df.columns))})")

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from causal.errors import EstimationError
 
@@ -93,14 +94,14 @@ def logit_mle(Z: np.ndarray, d: np.ndarray, beta0: np.ndarray | None = None,
         # 100,000 rows, accurate to a fraction of a percent, which is all the variance
         # formulas that use it need.
         S = Z[np.random.default_rng(0).choice(n, 100_000, replace=False)]
-        pS = 1.0 / (1.0 + np.exp(-(S @ beta)))
+        pS = expit(S @ beta)
         Hs = (S.T * (pS * (1 - pS))) @ S / len(S) + ridge
         for _ in range(max_iter):
-            p = 1.0 / (1.0 + np.exp(-(Z @ beta)))
+            p = expit(Z @ beta)
             step = np.linalg.solve(Hs, Z.T @ (d - p) / n)
             beta = beta + step
             if np.max(np.abs(step)) < tol:
-                pS = 1.0 / (1.0 + np.exp(-(S @ beta)))
+                pS = expit(S @ beta)
                 return beta, (S.T * (pS * (1 - pS))) @ S / len(S) + ridge, True
     prev_beta, prev_ll, step = None, -np.inf, None
     converged = False
@@ -116,7 +117,7 @@ def logit_mle(Z: np.ndarray, d: np.ndarray, beta0: np.ndarray | None = None,
         if step is not None and np.max(np.abs(step)) < tol:
             converged = True
             break
-        p = 1.0 / (1.0 + np.exp(-eta))
+        p = expit(eta)
         w = p * (1.0 - p)
         H = (Z.T * w) @ Z / n + ridge
         g = Z.T @ (d - p) / n
@@ -146,7 +147,7 @@ class Logit:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         Z = np.column_stack([np.ones(len(X)), (X - self.mu) / self.sd])
-        return np.clip(1.0 / (1.0 + np.exp(-(Z @ self.beta))), EPS, 1 - EPS)
+        return np.clip(expit(Z @ self.beta), EPS, 1 - EPS)
 
 
 class GBM:
@@ -186,7 +187,7 @@ def fit_propensity(X: pd.DataFrame | np.ndarray, d: np.ndarray,
         return PropensityFit(p, "constant (no covariates)", notes=["no covariates to adjust for"])
     m = make_model(kind, seed).fit(Xa, d)
     if kind == "logistic":
-        p = np.clip(1.0 / (1.0 + np.exp(-(m.Z @ m.beta))), EPS, 1 - EPS)
+        p = np.clip(expit(m.Z @ m.beta), EPS, 1 - EPS)
         if not m.converged:
             notes.append("the logistic propensity model did not fully converge (possible "
                          "separation: some covariate pattern predicts participation perfectly)")
