@@ -16,6 +16,21 @@ import pandas as pd
 from causal.result import Estimate
 from causal.spec import Spec
 
+#: the age groups the reports and the dml subgroup effects use (left-closed bins).
+AGE_BINS = [-np.inf, 50, 55, 60, np.inf]
+AGE_LABELS = ["45-49", "50-54", "55-59", "60+"]
+
+
+def age_group(age: pd.Series) -> pd.Series:
+    """Age group label (45-49, 50-54, 55-59, 60+) per person, as strings."""
+    g = pd.cut(pd.Series(age, dtype=float), AGE_BINS, right=False, labels=AGE_LABELS)
+    return g.astype(str).reset_index(drop=True)
+
+
+def subgroup_key(estimand: str, dim: str, level: str) -> str:
+    """Key of a subgroup truth in a twin's truth dict, e.g. ``ATE[age_group=50-54]``."""
+    return f"{estimand}[{dim}={level}]"
+
 
 @dataclass
 class Study:

@@ -10,15 +10,24 @@ from tests.test_matching import twin_spec
 
 def test_dml_covers_the_ate_and_att():
     """LinearDML with linear nuisances and 3 folds (fast), effects by age group: 100 twins
-    of 1,500 persons; require >= 88 covering for the ATE and the ATT."""
+    of 1,500 persons; require >= 88 covering for the ATE and the ATT, and 88% of the shown
+    age-group intervals covering their group's true average effect."""
     spec = twin_spec(n=1500, true_effect_pp=6.0, effect_age_gradient=1.0)
     cov = {"ATE": 0, "ATT": 0}
+    groups = {"covered": 0, "shown": 0}
     for s in range(100):
         st = prepare(spec, seed=500 + s)
         for e in run_estimator(st, "dml", {"estimands": ["ATE", "ATT"], "nuisance": "linear",
                                            "folds": 3}, refute=False):
             cov[e.estimand] += bool(e.covers_truth)
+        # the age-group effects (shared by both estimands) against each group's own truth
+        for r in e.diagnostics["subgroups"]["age_group"]:
+            if r["effect"] is not None:
+                groups["shown"] += 1
+                groups["covered"] += r["ci_low"] <= r["truth"] <= r["ci_high"]
     assert cov["ATE"] >= 88 and cov["ATT"] >= 88, cov
+    print("dml coverage", cov, groups)
+    assert groups["shown"] >= 300 and groups["covered"] / groups["shown"] >= 0.88, groups
 
 
 def test_effects_by_age_group_and_region_with_suppression():

@@ -30,9 +30,7 @@ from causal.estimators import Options, estimator
 from causal.estimators.matching import refuse_outcome_selected
 from causal.estimators.propensity import covariate_matrix
 from causal.result import Estimate
-
-AGE_BINS = [-np.inf, 50, 55, 60, np.inf]
-AGE_LABELS = ["45-49", "50-54", "55-59", "60+"]
+from causal.study import age_group, subgroup_key
 
 
 class DMLOptions(Options):
@@ -51,8 +49,7 @@ def _groups(study, dim: str) -> pd.Series:
     if dim == "age_group":
         if "age" not in df.columns:
             raise EstimationError("dml by age_group needs an 'age' column in the data")
-        g = pd.cut(df["age"].astype(float), AGE_BINS, right=False, labels=AGE_LABELS)
-        return g.astype(str).reset_index(drop=True)
+        return age_group(df["age"])
     col = study.region
     if not col or col not in df.columns:
         raise EstimationError("dml by region needs the spec's region column (field region)")
@@ -134,6 +131,9 @@ def dml(study, options: DMLOptions) -> list[Estimate]:
             m = (g == lev).to_numpy()
             n_t, n_c = int(d[m].sum()), int((1 - d[m]).sum())
             row = {"group": lev, "n_treated": n_t, "n_control": n_c}
+            truth = study.truth.get(subgroup_key("ATE", dim, lev))
+            if truth is not None:  # a twin knows each group's true average effect
+                row["truth"] = truth
             if n_t < k or n_c < k:
                 row.update(effect=None, ci_low=None, ci_high=None,
                            note=f"suppressed: fewer than {k} participants or non-participants")
@@ -189,6 +189,11 @@ def _forest(rows: list[dict], dim: str, unit: str):
                     xerr=[[r["effect"] - r["ci_low"] for r in shown],
                           [r["ci_high"] - r["effect"] for r in shown]],
                     fmt="o", color="#2166ac", ecolor="#92c5de", capsize=2)
+        truths = [(y, r["truth"]) for y, r in zip(yy, shown) if r.get("truth") is not None]
+        if truths:  # a twin: each group's true effect
+            ax.scatter([t for _, t in truths], [y for y, _ in truths], marker="x",
+                       color="#b2182b", zorder=3, label="true effect (twin)")
+            ax.legend(fontsize=8, loc="best")
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(yy)
         ax.set_yticklabels([f"{r['group']} ({r['n_treated']} participants)" for r in shown],

@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 
+from causal.study import AGE_LABELS, age_group, subgroup_key
 from causal.twins import Twin, TwinParams, twin
 from causal.twins.population import (
     context_terms,
@@ -127,6 +128,10 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
     else:
         truth["ITT"] = truth["ATE"]
     truth["naive"] = truth["ITT"] if spec.treatment.received else truth["ATT"]
+    groups = age_group(x["age"]).to_numpy()
+    for lev in AGE_LABELS:  # the true average effect per age group (dml's subgroups)
+        if (groups == lev).any():
+            truth[subgroup_key("ATE", "age_group", lev)] = float(eff[groups == lev].mean())
     desc = (f"{p.n} persons, {assignment} assignment, true average effect "
             f"{truth['ATE']:.2f} pp (seed {p.seed})")
     if p.outcome_sample is not None:
