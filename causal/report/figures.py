@@ -16,7 +16,7 @@ def decomposition(rows: list[dict], title: str, reported: float | None = None) -
     import textwrap
 
     rows = [r for r in rows if r.get("net") is not None and r.get("gross") is not None]
-    fig = Figure(figsize=(9, 1.6 + 0.5 * max(1, len(rows))))
+    fig = Figure(figsize=(9, 1.9 + 0.5 * max(1, len(rows))), layout="constrained")
     if not rows:
         ax = fig.add_subplot()
         ax.text(0.5, 0.5, "no identified estimate", ha="center", va="center")
@@ -42,10 +42,14 @@ def decomposition(rows: list[dict], title: str, reported: float | None = None) -
     ax.set_xlabel("bruto = counterfactual + netto" + (" (% of participants)" if pct else ""))
     bx.set_xlabel("netto effect, 95% interval" + (" (pp)" if pct else ""))
     fig.suptitle(textwrap.shorten(title, 95), fontsize=10)
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
-    if any(r.get("truth") is not None for r in rows):
-        bx.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
-    fig.tight_layout()
+    # one legend under both panels, outside the axes, so it never covers the axis labels
+    handles, labels = [], []
+    for a in (ax, bx):
+        h, lab = a.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    fig.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=len(labels),
+               frameon=False)
     return fig
 
 
