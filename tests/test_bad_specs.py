@@ -2,8 +2,8 @@
 
 Hypothesis derives specs from the bundled ones and breaks them: missing fields, wrong types,
 unknown keys, huge numbers, empty lists, unicode, paths outside the project, deep nesting,
-and broken YAML text. Each goes to ``causal check`` (many examples, cheap) and ``causal run``
-(fewer; a small twin and one cheap estimator), in-process through typer's CliRunner. Every one
+and broken YAML text. Each goes to ``causal check`` (2,000 examples, cheap) and ``causal run``
+(60; a small twin and one cheap estimator), in-process through typer's CliRunner. Every one
 must end in a clear message and a non-zero exit, or exit 0 for a mutation that stays valid;
 never a traceback, never an internal error (exit 3).
 
@@ -163,9 +163,9 @@ def _assert_clean(r, what: str, path: Path) -> None:
         assert "error" in out.lower() or "failed" in out.lower(), (what, out[-2000:])
 
 
-CHECK = settings(max_examples=int(400 * SCALE), deadline=None, derandomize=True,
+CHECK = settings(max_examples=int(2000 * SCALE), deadline=None, derandomize=True,
                  suppress_health_check=list(HealthCheck))
-RUN = settings(max_examples=int(20 * SCALE), deadline=None, derandomize=True,
+RUN = settings(max_examples=int(60 * SCALE), deadline=None, derandomize=True,
                suppress_health_check=list(HealthCheck))
 
 
