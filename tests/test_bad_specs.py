@@ -214,7 +214,7 @@ def test_alias_bomb_is_refused_quickly(workdir):
 
 @pytest.mark.parametrize("raw", [b"\xff\xfe\x00m\x00e", b"measure: \xe9t\xe9\n", b"\x00\x01\x02",
                                  b"", b"---\n...\n", b"- a\n- b\n", b"just a string",
-                                 b"[" * 5000, b"{a: " * 3000])
+                                 b"[" * 5000, b"{a: " * 3000, b"- []:\n", b"measure: x\n[a, b]: 1\n"])
 def test_raw_bytes(workdir, raw):
     p = workdir / "data_specs" / f"raw{next(_COUNTER)}.yaml"
     p.write_bytes(raw)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -38,6 +38,45 @@ class TwinParams(BaseModel):
     generator: str
     n: int
     seed: int
+
+
+class PopulationParams(TwinParams):
+    """Who is in a twin: the parameters of :func:`causal.twins.population.population`."""
+
+    age: tuple[float, float] = (45, 67)
+    inflow: tuple[str, str] = ("2017-01-01", "2018-12-31")
+    female_share: float = 0.45
+    education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
+    health_share: float = 0.30
+    benefit_months_mean: float = 18.0
+    below_aow: bool = False
+
+    def draw_population(self, rng) -> pd.DataFrame:
+        """``n`` persons with these parameters (deterministic given ``rng``)."""
+        from causal.twins.population import population
+
+        return population(self.n, rng, age=self.age, inflow=self.inflow,
+                          female_share=self.female_share,
+                          education_shares=self.education_shares,
+                          health_share=self.health_share,
+                          benefit_months_mean=self.benefit_months_mean,
+                          below_aow=self.below_aow)
+
+
+class OutcomeParams(BaseModel):
+    """The outcome model the individual and regions twins share. Calibrated to seed notes
+    000 §6/§7: regional WW exit to work 2016 -> 2018 rose for ages 50-60 from 55-67% to
+    64-76%, for 60+ from 25-34% to 35-42%, which gives logit -0.18 per point of unemployment
+    and -1.0 per year within 5 years of the AOW date (checked in
+    tests/test_context_twins.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cycle_effect: float = -0.18
+    aow_effect: float = -1.0
+    outcome_effects: dict[str, float] = {"education": 0.15, "health_limitation": -0.5,
+                                         "benefit_months": -0.02, "sex": 0.0}
+    continuous_sd: float = 10.0
+    kind: Literal["binary", "continuous"] | None = None
 
 
 @dataclass

@@ -28,16 +28,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from causal.twins import Twin, TwinParams, twin
-from causal.twins.population import logistic, population, solve_intercept
+from causal.twins import PopulationParams, Twin, twin
+from causal.twins.population import logistic, solve_intercept
 
 
-class DurationParams(TwinParams):
+class DurationParams(PopulationParams):
     age: tuple[float, float] = (50, 66)
-    inflow: tuple[str, str] = ("2017-01-01", "2018-12-31")
-    female_share: float = 0.45
-    education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
-    health_share: float = 0.30
+    below_aow: bool = True
     months: int = 24
     base_hazard: float = 0.02
     spell_decay: float = -0.03
@@ -70,9 +67,7 @@ def make(p: DurationParams, spec, rng: np.random.Generator) -> Twin:
 
     H = spec.outcome.horizon_months or 12
     M = max(p.months, H)
-    df = population(p.n, rng, age=p.age, inflow=p.inflow, female_share=p.female_share,
-                    education_shares=p.education_shares, health_share=p.health_share,
-                    below_aow=True)
+    df = p.draw_population(rng)
     n = p.n
     mta = months_to_aow(df["birth_date"], df["inflow_date"]).to_numpy()
     t = np.arange(M)

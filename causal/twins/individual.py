@@ -13,29 +13,19 @@ cycle and an unobserved motivation (which also raises the outcome) unless
 """
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
 from causal.study import AGE_LABELS, age_group, subgroup_key
-from causal.twins import Twin, TwinParams, twin
+from causal.twins import OutcomeParams, PopulationParams, Twin, twin
 from causal.twins.population import (
     context_terms,
     logistic,
-    population,
     solve_intercept,
     standardise,
 )
 
 
-class IndividualParams(TwinParams):
-    age: tuple[float, float] = (45, 67)
-    inflow: tuple[str, str] = ("2017-01-01", "2018-12-31")
-    female_share: float = 0.45
-    education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
-    health_share: float = 0.30
-    benefit_months_mean: float = 18.0
-    below_aow: bool = False
+class IndividualParams(PopulationParams, OutcomeParams):
     base_rate: float = 0.30
     true_effect_pp: float = 5.0
     effect_age_gradient: float = 0.0
@@ -51,22 +41,11 @@ class IndividualParams(TwinParams):
     #: (with outcome 1, with outcome 0): keep only this many persons of each outcome, as in a
     #: case-control sample (seed notes 002 fn 2); the truth stays that of the population.
     outcome_sample: tuple[int, int] | None = None
-    # Calibrated to seed notes 000 §6/§7 (regional WW exit to work 2016 -> 2018: ages 50-60
-    # 55-67% -> 64-76%, 60+ 25-34% -> 35-42%): logit -0.18 per point of unemployment and
-    # -1.0 per year within 5 years of the AOW date; checked in tests/test_context_twins.py.
-    cycle_effect: float = -0.18
-    aow_effect: float = -1.0
-    outcome_effects: dict[str, float] = {"education": 0.15, "health_limitation": -0.5,
-                                         "benefit_months": -0.02, "sex": 0.0}
-    continuous_sd: float = 10.0
-    kind: Literal["binary", "continuous"] | None = None
 
 
 @twin("individual", IndividualParams)
 def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
-    df = population(p.n, rng, age=p.age, inflow=p.inflow, female_share=p.female_share,
-                    education_shares=p.education_shares, health_share=p.health_share,
-                    benefit_months_mean=p.benefit_months_mean, below_aow=p.below_aow)
+    df = p.draw_population(rng)
     horizon = spec.outcome.horizon_months or 12
     ctx = context_terms(df, horizon)
     motivation = rng.normal(size=p.n)

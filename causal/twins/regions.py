@@ -43,12 +43,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from causal.twins import Twin, TwinParams, twin
+from causal.twins import OutcomeParams, PopulationParams, Twin, twin
 from causal.twins.population import (
     REGIONS,
     context_terms,
     logistic,
-    population,
     solve_intercept,
     standardise,
 )
@@ -81,18 +80,12 @@ class FlatBudget(BaseModel):
     unit: float = 1.0             # dose unit, e.g. 100 (euro): dose = euro per member / unit
 
 
-class RegionsParams(TwinParams):
+class RegionsParams(PopulationParams, OutcomeParams):
     design: Literal["participation", "period"] = "participation"
     group_column: str = "region"
     #: named groups; empty: the 35 arbeidsmarktregio's, sized as in population.REGIONS.
     groups: dict[str, GroupSpec] = {}
-    age: tuple[float, float] = (45, 67)
-    inflow: tuple[str, str] = ("2017-01-01", "2018-12-31")
     below_aow: bool = True
-    female_share: float = 0.45
-    education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
-    health_share: float = 0.30
-    benefit_months_mean: float = 18.0
     #: untreated outcome rate for groups without their own calibration.
     base_rate: float = 0.30
     intercept_sd: float = 0.3
@@ -115,12 +108,6 @@ class RegionsParams(TwinParams):
     #: comes with it and is in no column.
     period_start: str | None = None
     period_shock: float = 0.0
-    cycle_effect: float = -0.18
-    aow_effect: float = -1.0
-    outcome_effects: dict[str, float] = {"education": 0.15, "health_limitation": -0.5,
-                                         "benefit_months": -0.02, "sex": 0.0}
-    continuous_sd: float = 10.0
-    kind: Literal["binary", "continuous"] | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -185,9 +172,7 @@ def _doses(p: RegionsParams, names: list[str], sizes: np.ndarray,
 def make(p: RegionsParams, spec, rng: np.random.Generator) -> Twin:
     names, sizes, treated_share = _group_sizes(p)
     G = len(names)
-    df = population(p.n, rng, age=p.age, inflow=p.inflow, female_share=p.female_share,
-                    education_shares=p.education_shares, health_share=p.health_share,
-                    benefit_months_mean=p.benefit_months_mean, below_aow=p.below_aow)
+    df = p.draw_population(rng)
     n = len(df)
     if p.group_column != "region":  # named groups: draw each person's group, then region
         gi = rng.choice(G, size=n, p=sizes / sizes.sum())
