@@ -182,9 +182,11 @@ def run_task(task: Task, cache_root: str) -> TaskResult:
     except NettoError as e:
         return TaskResult(task, seconds=time.perf_counter() - t0, error=str(e))
     except Exception as e:  # a bug or a library failure: keep the batch going, say what
-        tb = traceback.format_exc(limit=3)
+        where = (f"\n{traceback.format_exc(limit=3)}" if os.environ.get("NETTO_DEBUG") else
+                 " (an internal error in netto or a library it uses; rerun with NETTO_DEBUG=1 "
+                 "for the traceback)")
         return TaskResult(task, seconds=time.perf_counter() - t0,
-                          error=f"{type(e).__name__}: {e}\n{tb}")
+                          error=f"{type(e).__name__}: {e}{where}")
 
 
 def _est_state(e: Estimate) -> dict[str, Any]:

@@ -59,4 +59,5 @@ def first_error(e: ValidationError) -> tuple[str, str, str, object]:
     """(field path, error type, message, offending input) of a pydantic error's first item."""
     err = e.errors()[0]
     loc = ".".join(str(x) for x in err["loc"])
-    return loc, err["type"], err["msg"], (None if err["type"] == "missing" else err.get("input"))
+    msg = err["msg"].removeprefix("Value error, ")  # our own validators' messages stand alone
+    return loc, err["type"], msg, (None if err["type"] == "missing" else err.get("input"))

@@ -288,6 +288,8 @@ def _expected(err: dict) -> str:
         return "is not a known field (check the spelling; unknown keys are not allowed)"
     if t == "literal_error":
         return "expected " + msg.replace("Input should be ", "one of ")
+    if t == "value_error":  # our own validators: the message says what was expected
+        return "expected " + msg.removeprefix("Value error, ")
     return "expected " + msg[0].lower() + msg[1:] if msg else "invalid value"
 
 

@@ -158,6 +158,7 @@ def _assert_clean(r, what: str, path: Path) -> None:
     assert r.exception is None or isinstance(r.exception, SystemExit), (
         what, type(r.exception), r.exception, path.read_text(errors="replace")[:2000])
     assert "Traceback" not in out, (what, out[-3000:])
+    assert "internal error" not in out, (what, out[-3000:])  # a bug, even inside a batch task
     assert r.exit_code != 3, (what, out[-3000:])
     if r.exit_code != 0:
         assert "error" in out.lower() or "failed" in out.lower(), (what, out[-2000:])

@@ -88,6 +88,25 @@ def test_one_failing_measure_does_not_stop_the_batch(tmp_path, two_specs):
     assert "Traceback" not in shown
 
 
+def test_an_internal_error_is_one_line_unless_debugging(tmp_path, two_specs, monkeypatch):
+    import causal.pipeline
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(causal.pipeline, "run_estimator", broken)
+    monkeypatch.delenv("NETTO_DEBUG", raising=False)
+    quiet = run_batch([two_specs / "almere_copy.yaml"], out=tmp_path / "a", workers=1, n=300,
+                      force=True)
+    err = quiet.failed[0].error
+    assert err.startswith("RuntimeError: boom") and "NETTO_DEBUG=1" in err
+    assert "Traceback" not in err
+    monkeypatch.setenv("NETTO_DEBUG", "1")
+    loud = run_batch([two_specs / "almere_copy.yaml"], out=tmp_path / "b", workers=1, n=300,
+                     force=True)
+    assert "Traceback" in loud.failed[0].error
+
+
 def test_portfolio_rows_and_csv(tmp_path, two_specs):
     out = tmp_path / "r"
     batch = run_batch([two_specs], out=out, workers=1, n=600)

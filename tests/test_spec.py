@@ -84,6 +84,18 @@ def test_unknown_simulation_parameter(spec_copy):
         load_spec(p)
 
 
+@pytest.mark.parametrize("field", ["selection", "outcome_effects"])
+def test_unknown_twin_trait_names_the_field_and_the_known_traits(spec_copy, field):
+    """A trait the generator does not have is a spec error at check time, not a KeyError
+    when the twin is drawn (found by the fuzz test)."""
+    p = spec_copy()
+    _edit(p, lambda d: d["simulation"].setdefault(field, {}).update(colour=0.5))
+    with pytest.raises(SpecError, match=rf"simulation\.{field}.*'colour' is not a person "
+                                        r"trait.*expected one of: age, education") as e:
+        load_spec(p)
+    assert "Value error" not in str(e.value)
+
+
 def test_broken_yaml_gives_line(spec_copy):
     p = spec_copy()
     p.write_text(p.read_text().replace("title: Almere", "title: [Almere"))

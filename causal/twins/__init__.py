@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from causal.errors import SpecError
 from causal.registry import LazyRegistry, first_error
@@ -38,6 +38,17 @@ class TwinParams(BaseModel):
     generator: str
     n: int
     seed: int
+    #: the person traits this generator's ``selection`` and ``outcome_effects`` may name.
+    TRAITS: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("selection", "outcome_effects", check_fields=False)
+    @classmethod
+    def _known_traits(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = [k for k in value if k not in cls.TRAITS]
+        if unknown:
+            raise ValueError(f"'{unknown[0]}' is not a person trait of this twin; expected "
+                             f"one of: {', '.join(cls.TRAITS)}")
+        return value
 
 
 class PopulationParams(TwinParams):

@@ -25,6 +25,8 @@ CIF among the assigned and the controls under their own arm.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
@@ -33,6 +35,7 @@ from causal.twins.population import logistic, solve_intercept
 
 
 class DurationParams(PopulationParams):
+    TRAITS: ClassVar[tuple[str, ...]] = ("education", "health_limitation", "sex")
     age: tuple[float, float] = (50, 66)
     below_aow: bool = True
     months: int = 24

@@ -13,6 +13,8 @@ cycle and an unobserved motivation (which also raises the outcome) unless
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from causal.study import AGE_LABELS, age_group, subgroup_key
@@ -26,6 +28,8 @@ from causal.twins.population import (
 
 
 class IndividualParams(PopulationParams, OutcomeParams):
+    TRAITS: ClassVar[tuple[str, ...]] = ("age", "education", "benefit_months", "health_limitation",
+                                         "sex", "cycle", "months_to_aow", "motivation")
     base_rate: float = 0.30
     true_effect_pp: float = 5.0
     effect_age_gradient: float = 0.0

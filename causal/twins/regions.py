@@ -37,7 +37,7 @@ the effect parameters in outcome units.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,8 @@ class FlatBudget(BaseModel):
 
 
 class RegionsParams(PopulationParams, OutcomeParams):
+    TRAITS: ClassVar[tuple[str, ...]] = ("age", "education", "benefit_months", "health_limitation",
+                                         "sex", "cycle", "months_to_aow")
     design: Literal["participation", "period"] = "participation"
     group_column: str = "region"
     #: named groups; empty: the 35 arbeidsmarktregio's, sized as in population.REGIONS.

@@ -26,7 +26,7 @@
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ from causal.twins.population import logistic, population, solve_intercept
 
 
 class ThresholdParams(TwinParams):
+    TRAITS: ClassVar[tuple[str, ...]] = ("education", "health_limitation")
     design: Literal["rdd", "ddd"] = "rdd"
     age: tuple[float, float] = (51, 61)
     inflow: tuple[str, str] = ("2016-01-01", "2019-12-31")
