@@ -96,6 +96,23 @@ def test_unknown_twin_trait_names_the_field_and_the_known_traits(spec_copy, fiel
     assert "Value error" not in str(e.value)
 
 
+@pytest.mark.parametrize("spec_name, edit, message", [
+    ("almere_aanpak45plus.yaml", {"inflow": ["", "2018-12-31"]},
+     r"simulation\.inflow\.0.*expected a date such as 2018-01-01"),
+    ("almere_aanpak45plus.yaml", {"inflow": ["2019-01-01", "2018-12-31"]},
+     r"simulation\.inflow.*2019-01-01\) is after the second"),
+    ("sectorplan_did.yaml", {"periods": ["2016Q1", "x"]},
+     r"simulation.*periods: 'x' is not a period of frequency"),
+])
+def test_bad_twin_dates_are_spec_errors(spec_copy, spec_name, edit, message):
+    """Dates and periods in a simulation block are checked when the spec loads (the fuzz test
+    found an empty inflow date that crashed the twin)."""
+    p = spec_copy(spec_name)
+    _edit(p, lambda d: d["simulation"].update(edit))
+    with pytest.raises(SpecError, match=message):
+        load_spec(p)
+
+
 def test_broken_yaml_gives_line(spec_copy):
     p = spec_copy()
     p.write_text(p.read_text().replace("title: Almere", "title: [Almere"))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
 
 from causal.errors import SpecError
 from causal.registry import LazyRegistry, first_error
@@ -29,6 +29,28 @@ MODULES: dict[str, str] = {
     "duration": "causal.twins.duration",
     "regions": "causal.twins.regions",
 }
+
+
+def _date(v: str) -> str:
+    try:
+        ts = pd.Timestamp(v)
+    except (ValueError, TypeError):
+        ts = pd.NaT
+    if pd.isna(ts):
+        raise ValueError("expected a date such as 2018-01-01")
+    return v
+
+
+def _ordered(v: tuple[str, str]) -> tuple[str, str]:
+    if pd.Timestamp(v[0]) > pd.Timestamp(v[1]):
+        raise ValueError(f"the first date ({v[0]}) is after the second ({v[1]})")
+    return v
+
+
+#: a date in a generator's parameters, e.g. ``2018-01-01``
+DateStr = Annotated[str, AfterValidator(_date)]
+#: a (first, last) pair of dates, first not after last
+DateRange = Annotated[tuple[DateStr, DateStr], AfterValidator(_ordered)]
 
 
 class TwinParams(BaseModel):
@@ -55,7 +77,7 @@ class PopulationParams(TwinParams):
     """Who is in a twin: the parameters of :func:`causal.twins.population.population`."""
 
     age: tuple[float, float] = (45, 67)
-    inflow: tuple[str, str] = ("2017-01-01", "2018-12-31")
+    inflow: DateRange = ("2017-01-01", "2018-12-31")
     female_share: float = 0.45
     education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
     health_share: float = 0.30

@@ -76,18 +76,29 @@ class PanelParams(TwinParams):
         if total > 1.0 + 1e-9:
             raise ValueError(f"the group shares add up to {total:.3f}; at most 1 (the rest is "
                              "never treated)")
+        first, last = (_period(lab, self.freq, "periods") for lab in self.periods)
+        if first > last:
+            raise ValueError(f"periods: {self.periods[0]} is after {self.periods[1]}")
         periods = _periods(self.periods, self.freq)
         for name, g in self.groups.items():
             for lab in (g.first, g.last or g.first):
-                try:
-                    p = pd.Period(lab, freq=self.freq)
-                except ValueError:
-                    raise ValueError(f"group '{name}': '{lab}' is not a period of frequency "
-                                     f"{self.freq} (e.g. 2018Q1, 2018, 2018-03)") from None
+                p = _period(lab, self.freq, f"group '{name}'")
                 if p < periods[0] or p > periods[-1]:
                     raise ValueError(f"group '{name}': period {lab} is outside the panel "
                                      f"{self.periods[0]}..{self.periods[1]}")
         return self
+
+
+def _period(lab: str, freq: str, where: str) -> pd.Period:
+    """``lab`` as a period of frequency ``freq``, or a ValueError that says what was expected."""
+    try:
+        p = pd.Period(lab, freq=freq)
+    except ValueError:
+        p = pd.NaT
+    if pd.isna(p):
+        raise ValueError(f"{where}: {lab!r} is not a period of frequency {freq} (e.g. 2018Q1, "
+                         "2018, 2018-03)")
+    return p
 
 
 def _periods(span: tuple[str, str], freq: str) -> pd.PeriodIndex:

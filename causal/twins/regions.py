@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from causal.twins import OutcomeParams, PopulationParams, Twin, twin
+from causal.twins import DateStr, OutcomeParams, PopulationParams, Twin, twin
 from causal.twins.population import (
     REGIONS,
     context_terms,
@@ -108,7 +108,7 @@ class RegionsParams(PopulationParams, OutcomeParams):
                                    "benefit_months": -0.3}
     #: period design: first day of the treated period, and the common shock (logit) that
     #: comes with it and is in no column.
-    period_start: str | None = None
+    period_start: DateStr | None = None
     period_shock: float = 0.0
 
     @model_validator(mode="after")

@@ -31,7 +31,7 @@ from typing import ClassVar, Literal
 import numpy as np
 import pandas as pd
 
-from causal.twins import Twin, TwinParams, twin
+from causal.twins import DateRange, Twin, TwinParams, twin
 from causal.twins.population import logistic, population, solve_intercept
 
 
@@ -39,7 +39,7 @@ class ThresholdParams(TwinParams):
     TRAITS: ClassVar[tuple[str, ...]] = ("education", "health_limitation")
     design: Literal["rdd", "ddd"] = "rdd"
     age: tuple[float, float] = (51, 61)
-    inflow: tuple[str, str] = ("2016-01-01", "2019-12-31")
+    inflow: DateRange = ("2016-01-01", "2019-12-31")
     cutoff: float = 56.0
     # rdd
     months: int = 24
