@@ -75,7 +75,7 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
 @app.command()
 @user_errors
 def simulate(spec: Path, out: Path = typer.Option(..., "--out", help=".csv or .parquet"),
-             seed: int | None = typer.Option(None), n: int | None = typer.Option(None)):
+             seed: int | None = typer.Option(None), n: int | None = typer.Option(None, min=1)):
     """Write the spec's synthetic twin to a file (the truth goes in a .truth.json beside it)."""
     from causal.simulate import simulate as make
     from causal.simulate import write_twin
@@ -94,7 +94,7 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
         scheduler: str | None = typer.Option(None, "--scheduler", help="Dask scheduler address."),
         force: bool = typer.Option(False, "--force", help="Recompute cached results."),
         seed: int | None = typer.Option(None, help="Twin seed (default: the spec's)."),
-        n: int | None = typer.Option(None, help="Twin size (default: the spec's)."),
+        n: int | None = typer.Option(None, min=1, help="Twin size (default: the spec's)."),
         conjunctuur: Path | None = typer.Option(None, "--conjunctuur", help="CSV series replacing the spec's."),
         estimator: list[str] | None = typer.Option(None, "--estimator", "-e", help="Run only these estimators."),
         quiet: bool = typer.Option(False, "--quiet", "-q")):
@@ -194,7 +194,7 @@ def power(p0: float = typer.Option(0.1167, help="Control-group rate (Almere: 11.
           alpha: float = typer.Option(0.05), target_power: float = typer.Option(0.8, "--power"),
           one_sided: bool = typer.Option(True, "--one-sided/--two-sided"),
           compliance: float = typer.Option(1.0, help="Share of the assigned actually treated."),
-          n: int | None = typer.Option(None, help="Persons per arm: report power and MDE.")):
+          n: int | None = typer.Option(None, min=2, help="Persons per arm: report power and MDE.")):
     """Sample size, power and minimum detectable effect for a two-arm design."""
     from causal import power as pw
 

@@ -379,7 +379,7 @@ def validate_command(
         replications: int = typer.Option(100, "--replications", "-R", help="Number of twins."),
         workers: int | None = typer.Option(None, "--workers", "-w",
                                            help="Processes (default: up to 2)."),
-        n: int | None = typer.Option(None, "--n", help="Twin size (default: the spec's)."),
+        n: int | None = typer.Option(None, "--n", min=1, help="Twin size (default: the spec's)."),
         coverage_min: float = typer.Option(0.90, "--coverage-min",
                                            help="Fail below this coverage (beyond MC error)."),
         bias_max: float | None = typer.Option(

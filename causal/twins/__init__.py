@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from causal.errors import SpecError
 from causal.registry import LazyRegistry, first_error
@@ -47,6 +47,8 @@ def _ordered(v: tuple[str, str]) -> tuple[str, str]:
     return v
 
 
+#: a share or probability, 0 to 1
+Share = Annotated[float, Field(ge=0, le=1)]
 #: a date in a generator's parameters, e.g. ``2018-01-01``
 DateStr = Annotated[str, AfterValidator(_date)]
 #: a (first, last) pair of dates, first not after last
@@ -58,8 +60,8 @@ class TwinParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     generator: str
-    n: int
-    seed: int
+    n: Annotated[int, Field(gt=0)]
+    seed: Annotated[int, Field(ge=0)]
     #: the person traits this generator's ``selection`` and ``outcome_effects`` may name.
     TRAITS: ClassVar[tuple[str, ...]] = ()
 
@@ -78,9 +80,9 @@ class PopulationParams(TwinParams):
 
     age: tuple[float, float] = (45, 67)
     inflow: DateRange = ("2017-01-01", "2018-12-31")
-    female_share: float = 0.45
+    female_share: Share = 0.45
     education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
-    health_share: float = 0.30
+    health_share: Share = 0.30
     benefit_months_mean: float = 18.0
     below_aow: bool = False
 
@@ -182,6 +184,16 @@ def make_twin(spec: "Spec", seed: int | None = None, n: int | None = None,
         raw["n"] = n
     raw.update(overrides)
     info = get(raw["generator"])
-    params = info.params.model_validate(raw)
+    try:
+        params = info.params.model_validate(raw)
+    except ValidationError as e:  # an override (n, seed) the spec's own check did not see
+        loc, _, msg, got = first_error(e)
+        raise SpecError(str(spec.path), f"simulation.{loc}", msg, got=got) from None
     rng = np.random.default_rng(params.seed)
-    return info.make(params, spec, rng)
+    try:
+        return info.make(params, spec, rng)
+    except (ValueError, ZeroDivisionError, OverflowError) as e:
+        # parameters that pass their checks one by one but cannot make a twin together
+        # (an age range past the AOW age, a period with nobody before it, ...)
+        raise SpecError(str(spec.path), "simulation",
+                        f"these parameters cannot make a '{params.generator}' twin: {e}") from None

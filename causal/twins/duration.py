@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from causal.twins import PopulationParams, Twin, twin
+from causal.twins import PopulationParams, Share, Twin, twin
 from causal.twins.population import logistic, solve_intercept
 
 
@@ -45,7 +45,7 @@ class DurationParams(PopulationParams):
     cycle_effect: float = -0.15
     outcome_effects: dict[str, float] = {"education": 0.10, "health_limitation": -0.40,
                                          "sex": -0.10}
-    share_treated: float = 0.8
+    share_treated: Share = 0.8
     true_effect_pp: float = 2.0
     censor_hazard: float = 0.01
     bsn_control_digits: tuple[int, ...] = (8, 9)

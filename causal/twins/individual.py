@@ -18,7 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from causal.study import AGE_LABELS, age_group, subgroup_key
-from causal.twins import OutcomeParams, PopulationParams, Twin, twin
+from causal.twins import OutcomeParams, PopulationParams, Share, Twin, twin
 from causal.twins.population import (
     context_terms,
     logistic,
@@ -33,9 +33,9 @@ class IndividualParams(PopulationParams, OutcomeParams):
     base_rate: float = 0.30
     true_effect_pp: float = 5.0
     effect_age_gradient: float = 0.0
-    share_treated: float = 0.5
-    compliance: float = 1.0
-    always_takers: float = 0.0
+    share_treated: Share = 0.5
+    compliance: Share = 1.0
+    always_takers: Share = 0.0
     selection: dict[str, float] = {}
     motivation_effect: float = 0.0
     motivation_observed: bool = False

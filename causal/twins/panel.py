@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from causal.twins import Twin, TwinParams, twin
+from causal.twins import Share, Twin, TwinParams, twin
 from causal.twins.population import population
 
 
@@ -58,7 +58,7 @@ class PanelParams(TwinParams):
     period_column: str = "period"
     first_treated_column: str | None = "first_treated"
     age: tuple[float, float] = (45, 64)
-    female_share: float = 0.45
+    female_share: Share = 0.45
     education_shares: tuple[float, float, float, float, float] = (0.30, 0.38, 0.07, 0.18, 0.07)
     base_rate: float = 0.07
     unit_sd_pp: float = 2.0

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from causal.twins import DateStr, OutcomeParams, PopulationParams, Twin, twin
+from causal.twins import DateStr, OutcomeParams, PopulationParams, Share, Twin, twin
 from causal.twins.population import (
     REGIONS,
     context_terms,
@@ -102,7 +102,7 @@ class RegionsParams(PopulationParams, OutcomeParams):
     flat_budget: FlatBudget | None = None
     #: participation design: treated share (groups without n_treated), its logit sd across
     #: groups, and selection on standardised observed traits (logit per SD).
-    share_treated: float = 0.3
+    share_treated: Share = 0.3
     share_treated_sd: float = 0.5
     selection: dict[str, float] = {"education": 0.3, "health_limitation": -0.3,
                                    "benefit_months": -0.3}
