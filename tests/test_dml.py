@@ -50,3 +50,14 @@ def test_effects_by_age_group_and_region_with_suppression():
     assert any("suppressed" in w for w in e.warnings)
     fig = e.figures["effects_by_region"]()
     assert fig.axes and np.isfinite(e.net)
+
+
+def test_a_single_region_gives_the_overall_effect_and_says_why_no_regions():
+    spec = twin_spec(n=800, true_effect_pp=6.0)
+    st = prepare(spec, seed=3)
+    st.data[st.region] = st.data[st.region].astype(str).iloc[0]  # everyone in one region
+    e, = run_estimator(st, "dml", {"by": ["age_group", "region"], "nuisance": "linear",
+                                    "folds": 3}, refute=False)
+    assert np.isfinite(e.net) and "region" not in e.diagnostics["subgroups"]
+    assert "age_group" in e.diagnostics["subgroups"]
+    assert any("only one region" in w for w in e.warnings)

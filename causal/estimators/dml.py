@@ -105,7 +105,9 @@ def dml(study, options: DMLOptions) -> list[Estimate]:
     W = covariate_matrix(study).to_numpy(float)
     k = study.spec.disclosure.min_cell
     alpha = options.alpha
-    dims = list(options.by)
+    dims, single = [], []
+    for dim in options.by:  # a dimension with one level has no effects to split
+        (dims if _groups(study, dim).nunique() > 1 else single).append(dim)
     subgroups: dict[str, list[dict]] = {}
     main_est = None
     main_X = None
@@ -155,7 +157,8 @@ def dml(study, options: DMLOptions) -> list[Estimate]:
             inf = main_est.ate_inference(X=main_X[mask])
         lo, hi = inf.conf_int_mean(alpha=alpha)
         tau, se = float(inf.mean_point), float(inf.stderr_mean)
-        warns = []
+        warns = [f"only one {x.replace('_', ' ')} in the data: no effects by {x.replace('_', ' ')}"
+                 for x in single]
         if suppressed_total:
             warns.append(f"{suppressed_total} subgroup estimate(s) suppressed: fewer than {k} "
                          "participants or non-participants in the group (disclosure control)")
