@@ -94,6 +94,25 @@ def test_missing_running_variable_named():
         fit(study_of(4), running="agex")
 
 
+def test_constant_outcome_and_unfittable_data_are_clear_errors():
+    st = study_of(4)
+    st.data[st.outcome] = 0
+    with pytest.raises(EstimationError, match="same value for everyone"):
+        fit(st)
+
+
+
+def test_an_rdrobust_failure_becomes_an_estimation_error(monkeypatch):
+    import rdrobust
+
+    def refuse(*a, **k):  # rdrobust raises bare Exceptions, e.g. for mass points
+        raise Exception("Not enough variability in the running variable")
+
+    monkeypatch.setattr(rdrobust, "rdrobust", refuse)
+    with pytest.raises(EstimationError, match="rdrobust could not fit these data: Not enough"):
+        fit(study_of(4))
+
+
 def test_spec_end_to_end():
     from causal.pipeline import estimate, prepare
 

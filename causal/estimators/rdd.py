@@ -89,10 +89,16 @@ def rdd(study, options: RDDOptions) -> list[Estimate]:
         kw["h"] = o.bandwidth
     else:
         kw["bwselect"] = o.bwselect
+    if np.ptp(y) == 0:
+        raise EstimationError(f"the outcome '{study.outcome}' has the same value for everyone "
+                              f"({y[0]:g}): there is no jump to estimate")
     notes = io.StringIO()
     with warnings.catch_warnings(), contextlib.redirect_stdout(notes):
         warnings.simplefilter("ignore")
-        r = rdrobust(y, x, **kw)
+        try:
+            r = rdrobust(y, x, **kw)
+        except Exception as e:  # rdrobust raises bare Exceptions for data it cannot fit
+            raise EstimationError(f"rdrobust could not fit these data: {e}") from None
     net = float(r.coef.iloc[0, 0])                 # conventional local linear jump
     lo, hi = (float(v) for v in r.ci.iloc[2])      # robust bias-corrected interval
     se_rb = float(r.se.iloc[2, 0])
