@@ -120,6 +120,14 @@ def test_triple_difference_covers_truth():
     assert cover >= 90, f"DDD covered in {cover}/100 seeds"
 
 
+def test_clustering_by_a_single_region_is_a_clear_error():
+    st = study_of(NRP, 1, 2000)
+    st.data["region"] = st.data["region"].astype(str).iloc[0]
+    with pytest.raises(EstimationError, match="clusters its standard errors by 'region', but "
+                                              "the data have only 1 value"):
+        fit(st, "triple_difference", period=None, cluster="region")
+
+
 def test_plain_did_in_long_term_group_is_biased_but_ddd_is_not():
     """The cycle pulls the older band more after 2018: band x after alone is off."""
     st = study_of(NRP, 7, 60000, true_effect_pp=0.0, cycle_band_pp=-6.0)

@@ -95,6 +95,20 @@ def _need(study, col: str, option: str, est: str) -> None:
                         f"{', '.join(map(str, study.data.columns[:25]))})", column=col)
 
 
+def _clusters(study, col: str, est: str) -> np.ndarray:
+    """Cluster codes from column ``col``; cluster-robust errors need at least two clusters
+    (and are unreliable with few: Cameron, Gelbach and Miller 2008)."""
+    _need(study, col, "cluster", est)
+    codes = pd.factorize(study.data[col], sort=True)[0]
+    k = len(np.unique(codes))
+    if k < 2:
+        raise EstimationError(f"the {est} estimator clusters its standard errors by '{col}', "
+                              f"but the data have only {k} value of it; cluster-robust errors "
+                              "need many clusters: drop the option 'cluster' or cluster by a "
+                              "finer column")
+    return codes
+
+
 def _period_codes(values: pd.Series, order: list) -> np.ndarray:
     pos = {v: i + 1 for i, v in enumerate(order)}
     return np.array([pos.get(v, 0) for v in values], dtype=int)
@@ -139,8 +153,7 @@ def build_panel(study, o: DiDOptions, est: str) -> Panel:
             f"({int(bad.sum())} rows disagree); difference in differences here needs "
             "treatment that stays on once it starts")
     if o.cluster:
-        _need(study, o.cluster, "cluster", est)
-        cl = pd.factorize(df[o.cluster], sort=True)[0]
+        cl = _clusters(study, o.cluster, est)
     else:
         cl = ucodes
     return Panel(unit=ucodes, t=t, g=g.astype(int), y=study.y(), d=d, labels=order,
@@ -441,8 +454,7 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
                     "after; the estimate is for the band x group x after cell")
     X = np.column_stack([np.ones_like(y), A, G, T, A * G, A * T, G * T, A * G * T])
     if o.cluster:
-        _need(study, o.cluster, "cluster", "triple_difference")
-        groups = pd.factorize(df[o.cluster], sort=True)[0]
+        groups = _clusters(study, o.cluster, "triple_difference")
         fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
         how = f"clustered by {o.cluster} ({len(np.unique(groups))} clusters)"
     else:
@@ -493,7 +505,7 @@ def _ddd_by_period(study, o: DDDOptions, A, G, T, y):
                          D * AG[:, None]])
     kcols = slice(X.shape[1] - len(others), X.shape[1])
     if o.cluster:
-        groups = pd.factorize(study.data[o.cluster], sort=True)[0]
+        groups = _clusters(study, o.cluster, "triple_difference")
         fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
     else:
         fit = sm.OLS(y, X).fit(cov_type="HC1")
