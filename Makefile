@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(PY)
 ## demo: install, run every bundled spec on its synthetic twin, write reports/, print the table
 demo: $(STAMP)
 	$(VENV)/bin/causal run data_specs/ --out reports
-	@if [ -f causal/context/demo.py ]; then $(PY) -m causal.context.demo; fi
+	$(PY) -m causal.context.demo
 
 ## test: install with test extras, run the whole suite (notebooks included)
 test: $(STAMP)
@@ -26,7 +26,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check causal tests benchmarks
 
+## bench: speed against a peer in the same run (matching vs dowhy, multilevel vs plain pymc, AOW dates)
 bench: $(STAMP)
+	$(PY) benchmarks/aow.py
 	$(PY) benchmarks/matching.py
 	$(PY) benchmarks/multilevel.py
 
