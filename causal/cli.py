@@ -60,11 +60,13 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
             if data is not None:
                 st = prepare(s, data)
                 console.print(f"[green]ok[/] {p}: {len(st.data)} rows, "
-                              f"{int(st.d().sum())} treated; adjusting for {', '.join(st.covariates) or 'nothing'}")
+                              f"{int(st.d().sum())} treated; adjusting for "
+                              f"{', '.join(st.covariates) or 'nothing'}", soft_wrap=True)
                 for n in st.notes:
                     console.print(f"   note: {n}")
             else:
-                console.print(f"[green]ok[/] {p} ({s.measure}: {len(s.estimators)} estimators)")
+                k = len(s.estimators)
+                console.print(f"[green]ok[/] {p} ({s.measure}: {k} estimator{'s' * (k != 1)})")
         except NettoError as e:
             err.print(f"[bold red]error:[/] {e}")
             bad += 1
