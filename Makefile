@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(VENV)/bin/pytest -n 2 --dist loadfile -q tests/ $(if $(wildcard notebooks/*.ipynb),--nbmake notebooks/,)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check causal tests benchmarks
+	$(VENV)/bin/ruff check .
 
 ## bench: speed against a peer in the same run (matching vs dowhy, multilevel vs plain pymc, AOW dates)
 bench: $(STAMP)
