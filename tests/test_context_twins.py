@@ -83,6 +83,8 @@ def test_cycle_and_aow_calibrated_to_seed_notes_000_section_6():
     df["year"] = df["inflow_date"].dt.year
     df["band"] = np.where(df["age"] < 60, "50-60", "60+")
     rate = 100 * df.groupby(["band", "year"])["y"].mean().unstack()
+    print("calibration: exit to work by age band and inflow year (%)\n"
+          + rate[[2016, 2018]].round(1).to_string())
     ranges = {("50-60", 2016): (55, 67), ("50-60", 2018): (64, 76),
               ("60+", 2016): (25, 34), ("60+", 2018): (35, 42)}
     for (band, year), (lo, hi) in ranges.items():

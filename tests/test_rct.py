@@ -32,6 +32,7 @@ def coverage():
 
 def test_itt_and_late_cover_truth(coverage):
     hits, hits_plain, _ = coverage
+    print(f"coverage: rct ITT {sum(hits['ITT'])}/100, LATE {sum(hits['LATE'])}/100")
     for k in ("ITT", "LATE"):
         assert sum(hits[k]) >= 90, f"{k} covered the truth in {sum(hits[k])} of 100 seeds"
         assert sum(hits[k]) <= 100
