@@ -57,8 +57,8 @@ shown. With region-level predictors the dose-response is reported too: the point
 would gain from one more unit of the predictor, holding the rest of their region's effect.
 
 Diagnostics (arviz; Vehtari et al. 2021): R-hat, bulk and tail ESS of the national effect and
-the worst over the model's quantities (not the sampler's raw coordinates), divergences; R-hat above 1.01, any divergence or a bulk ESS
-under 400 gives a warning on the estimate.
+the worst over the model's quantities (not the sampler's raw coordinates), divergences; R-hat
+above 1.01, any divergence or a bulk ESS under 400 gives a warning on the estimate.
 
 Assumed: no unmeasured confounding given the covariates (the model adjusts, it does not
 randomise); the logit (or normal) model with these covariates is adequate; effects vary
@@ -66,6 +66,7 @@ between groups as a normal distribution around the mean (plus the predictors).
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -386,13 +387,11 @@ class Structure:
 DATA_INPUTS = ("g", "d", "X", "n", "y", "ss", "W", "wi", "we")
 
 
+@functools.cache
 def _op_class():
     """A PyTensor Op computing the cell likelihood and its gradient in one fused pass
     (causal.estimators.multilevel_kernels); defined lazily so that validating a spec does
     not import pytensor."""
-    global CellLikelihoodOp
-    if "CellLikelihoodOp" in globals():
-        return CellLikelihoodOp
     import pytensor.tensor as pt
     from pytensor.gradient import grad_not_implemented
     from pytensor.graph.basic import Apply
@@ -536,8 +535,8 @@ def compiled(s: Structure) -> Compiled:
         return _CACHE[s]
 
 
-def model_structure(design: Design, options: MultilevelOptions) -> tuple[Structure, np.ndarray,
-                                                                    np.ndarray]:
+def model_structure(design: Design, options: MultilevelOptions
+                    ) -> tuple[Structure, np.ndarray, np.ndarray]:
     """Model structure, and per group whether its intercept and effect are sampled centred
     (1) or non-centred (0): centred where the data alone give the parameter a standard error
     below CENTRED_SE."""

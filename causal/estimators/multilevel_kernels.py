@@ -24,51 +24,41 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def binomial(mu, tau, beta, g, d, X, n, y, dmu, dtau, dbeta):  # pragma: no cover - jitted
+def _cells(mu, tau, beta, g, d, X, n, y, dmu, dtau, dbeta, binomial):  # pragma: no cover
+    """One pass over the cells: the kernel's value, and its gradient added to dmu, dtau and
+    dbeta. ``binomial``: the binomial kernel; else the weighted squared error."""
     C, P = X.shape
-    ll = 0.0
+    total = 0.0
     for c in range(C):
         k = g[c]
         e = mu[k] + d[c] * tau[k]
         for p in range(P):
             e += X[c, p] * beta[p]
-        z = math.exp(-abs(e))
-        sp = (e if e > 0.0 else 0.0) + math.log1p(z)
-        sig = 1.0 / (1.0 + z) if e >= 0.0 else z / (1.0 + z)
-        ll += y[c] * e - n[c] * sp
-        r = y[c] - n[c] * sig
+        if binomial:
+            z = math.exp(-abs(e))
+            sp = (e if e > 0.0 else 0.0) + math.log1p(z)
+            sig = 1.0 / (1.0 + z) if e >= 0.0 else z / (1.0 + z)
+            total += y[c] * e - n[c] * sp
+            r = y[c] - n[c] * sig
+        else:
+            u = y[c] - e
+            total += n[c] * u * u
+            r = -2.0 * n[c] * u
         dmu[k] += r
         dtau[k] += r * d[c]
         for p in range(P):
             dbeta[p] += r * X[c, p]
-    return ll
+    return total
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def squared_error(mu, tau, beta, g, d, X, n, y, dmu, dtau, dbeta):  # pragma: no cover
-    C, P = X.shape
-    s = 0.0
-    for c in range(C):
-        k = g[c]
-        e = mu[k] + d[c] * tau[k]
-        for p in range(P):
-            e += X[c, p] * beta[p]
-        u = y[c] - e
-        s += n[c] * u * u
-        r = -2.0 * n[c] * u
-        dmu[k] += r
-        dtau[k] += r * d[c]
-        for p in range(P):
-            dbeta[p] += r * X[c, p]
-    return s
-
-
-KERNELS = {"binomial": binomial, "squared_error": squared_error}
+KINDS = ("binomial", "squared_error")
 
 
 def evaluate(kind: str, mu: np.ndarray, tau: np.ndarray, beta: np.ndarray, g: np.ndarray,
              d: np.ndarray, X: np.ndarray, n: np.ndarray, y: np.ndarray):
-    """Value and gradients (mu, tau, beta) of the kernel ``kind``."""
+    """Value and gradients (mu, tau, beta) of the kernel ``kind`` (one of KINDS)."""
+    if kind not in KINDS:
+        raise KeyError(kind)
     dmu, dtau, dbeta = np.zeros_like(mu), np.zeros_like(tau), np.zeros_like(beta)
-    v = KERNELS[kind](mu, tau, beta, g, d, X, n, y, dmu, dtau, dbeta)
+    v = _cells(mu, tau, beta, g, d, X, n, y, dmu, dtau, dbeta, kind == "binomial")
     return v, dmu, dtau, dbeta
