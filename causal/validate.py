@@ -158,10 +158,9 @@ def run_validation(spec: Spec | str | Path, replications: int = 100, *, workers:
     seeds = replication_seeds(spec, replications)
     target: Spec | str = str(spec.path) if spec.path else spec
     if spec.data is not None and spec.data.path:  # simulate the twin, not the spec's data file
-        path = spec.path
+        # (model_copy keeps the private file path, so messages still name the spec's file)
         spec = spec.model_copy(deep=True, update={"data": spec.data.model_copy(
             update={"path": None})})
-        spec._path = path
         target = spec
     records: list[dict[str, Any]] = []
     done = 0

@@ -53,12 +53,15 @@ def as_dates(s: pd.Series, source: str, column: str) -> pd.Series:
     else:
         # ISO dates (2018-03-01) or Dutch day-first dates (01-03-2018, 01/03/2018); one
         # format for the whole column, never a per-value guess that could swap day and month
-        best = None
+        text = s.astype("string")
+        d, missing = None, None
         for fmt in DATE_FORMATS:
-            cand = pd.to_datetime(s.astype("string"), format=fmt, errors="coerce")
-            if best is None or cand.isna().sum() < best.isna().sum():
-                best = cand
-        d = best
+            cand = pd.to_datetime(text, format=fmt, errors="coerce")
+            n_missing = int(cand.isna().sum())
+            if d is None or n_missing < missing:
+                d, missing = cand, n_missing
+            if missing == int(s.isna().sum()):  # every value parsed: no need to try more
+                break
     bad = d.isna() & s.notna()
     if bad.any():
         first = s[bad].iloc[0]

@@ -4,8 +4,9 @@
   steps written here by hand: a few lines that give the exact MLE together with its
   information matrix, which the Abadie-Imbens (2016) matching variance and the weighting
   estimators' influence functions need. Large data: the MLE of a 100,000-row subsample
-  starts Newton steps on all rows that use the subsample's Hessian and the exact gradient. (statsmodels' Logit took about 10 s at 1,000,000
-  rows and 20 covariates on the 2-core machine; this takes about 1 s.)
+  starts Newton steps on all rows that use the subsample's Hessian and the exact gradient.
+  (statsmodels' Logit took about 10 s at 1,000,000 rows and 20 covariates on the 2-core
+  machine; this takes about 1 s.)
 - ``gbm``: scikit-learn's HistGradientBoostingClassifier, for selection that is not linear
   in the logit. No information matrix: intervals then treat the score as known.
 
@@ -61,11 +62,17 @@ class PropensityFit:
         return np.log(self.p) - np.log1p(-self.p)
 
 
-def _standardise(X: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: above this many rows the logit fit works from a random subsample of SUBSAMPLE rows where
+#: an approximation is enough (centring, the Newton Hessian, the warm start).
+LARGE, SUBSAMPLE = 200_000, 100_000
+
+
+def _standardise(X: np.ndarray, sub: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Intercept plus centred, scaled columns. Scale only conditions the fit (Newton is
-    affine invariant), so on large data the centre and scale come from a subsample."""
+    affine invariant), so on large data the centre and scale come from the rows ``sub``."""
     n = len(X)
-    S = X if n <= 200_000 else X[np.random.default_rng(seed).choice(n, 100_000, replace=False)]
+    S = X if sub is None else X[sub]
     mu = S.mean(0)
     sd = S.std(0)
     sd = np.where(sd > 0, sd, 1.0)
@@ -78,7 +85,8 @@ def _standardise(X: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, 
 
 
 def logit_mle(Z: np.ndarray, d: np.ndarray, beta0: np.ndarray | None = None,
-              max_iter: int = 30, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray, bool]:
+              max_iter: int = 30, tol: float = 1e-6, Zsub: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Newton-Raphson for the logit MLE on design ``Z`` (with intercept). Returns beta, the
     mean information matrix at the solution and whether it converged. A step that lowers the
     log-likelihood is halved (checked at the next iterate, so each iteration costs one pass
@@ -86,14 +94,13 @@ def logit_mle(Z: np.ndarray, d: np.ndarray, beta0: np.ndarray | None = None,
     n, k = Z.shape
     beta = np.zeros(k) if beta0 is None else beta0.astype(float).copy()
     ridge = 1e-8 * np.eye(k)
-    if n > 200_000 and beta0 is not None:
-        # Large data: Newton steps with the Hessian of a 100,000-row subsample (one cheap
+    if beta0 is not None and Zsub is not None:
+        # Large data: Newton steps with the Hessian of the subsample rows ``Zsub`` (one cheap
         # matrix) and the exact full-data gradient; converges fast from the warm start.
-        # The exact information is computed once at the end.
         # The information matrix reported is the subsample's at the solution: a mean over
         # 100,000 rows, accurate to a fraction of a percent, which is all the variance
         # formulas that use it need.
-        S = Z[np.random.default_rng(0).choice(n, 100_000, replace=False)]
+        S = Zsub
         pS = expit(S @ beta)
         Hs = (S.T * (pS * (1 - pS))) @ S / len(S) + ridge
         for _ in range(max_iter):
@@ -135,13 +142,15 @@ class Logit:
         self.seed = seed
 
     def fit(self, X: np.ndarray, d: np.ndarray) -> "Logit":
-        self.mu, self.sd, Z = _standardise(X, self.seed)
-        beta0 = None
         n = len(d)
-        if n > 200_000:  # warm start: the MLE on a subsample, then few full-data steps
-            idx = np.random.default_rng(self.seed).choice(n, 100_000, replace=False)
-            beta0, _, _ = logit_mle(Z[idx], d[idx])
-        self.beta, self.info, self.converged = logit_mle(Z, d, beta0)
+        sub = (np.random.default_rng(self.seed).choice(n, SUBSAMPLE, replace=False)
+               if n > LARGE else None)
+        self.mu, self.sd, Z = _standardise(X, sub)
+        beta0 = Zsub = None
+        if sub is not None:  # warm start: the MLE on the subsample, then few full-data steps
+            Zsub = Z[sub]
+            beta0, _, _ = logit_mle(Zsub, d[sub])
+        self.beta, self.info, self.converged = logit_mle(Z, d, beta0, Zsub=Zsub)
         self.Z = Z
         return self
 
