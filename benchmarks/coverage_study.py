@@ -11,10 +11,10 @@ Run everything (long; slow estimators included):
 
     .venv/bin/python benchmarks/coverage_study.py -R 200 --workers 2
 
-One spec in the background (log beside the results):
+One spec in the background (the log is progress only; the results go to the json):
 
     nohup .venv/bin/python benchmarks/coverage_study.py data_specs/almere_aanpak45plus.yaml \
-        -R 200 --workers 2 > benchmarks/results/coverage/almere_aanpak45plus.log 2>&1 &
+        -R 200 --workers 2 > /tmp/almere_aanpak45plus.log 2>&1 &
 
 Smaller twins for the slow designs (the check is about the method, not the sample size):
 
