@@ -77,12 +77,15 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
 @app.command()
 @user_errors
 def simulate(spec: Path, out: Path = typer.Option(..., "--out", help=".csv or .parquet"),
-             seed: int | None = typer.Option(None), n: int | None = typer.Option(None, min=1)):
+             seed: int | None = typer.Option(None), n: int | None = typer.Option(None, min=1),
+             stress: list[str] | None = typer.Option(
+                 None, "--stress", help="Stress scenario NAME or NAME:key=value,... "
+                                        "(repeatable; causal.twins.stress).")):
     """Write the spec's synthetic twin to a file (the truth goes in a .truth.json beside it)."""
     from causal.simulate import simulate as make
     from causal.simulate import write_twin
 
-    tw = make(spec, seed=seed, n=n)
+    tw = make(spec, seed=seed, n=n, stress=stress)
     truth = write_twin(tw, out)
     console.print(f"wrote {out} ({len(tw.data)} rows) and {truth}: {tw.description}")
 

@@ -24,10 +24,11 @@ from causal.study import Study
 
 def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = None, *,
             seed: int | None = None, n: int | None = None,
-            conjunctuur: str | Path | None = None) -> Study:
+            conjunctuur: str | Path | None = None, stress: list | None = None) -> Study:
     """Build the Study for a spec on a data file, a DataFrame, or (default) its twin.
 
-    ``conjunctuur`` points to a CSV series that replaces the spec's (``--conjunctuur FILE``).
+    ``conjunctuur`` points to a CSV series that replaces the spec's (``--conjunctuur FILE``);
+    ``stress`` adds stress scenarios to the twin's (:mod:`causal.twins.stress`).
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
@@ -38,12 +39,14 @@ def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = No
         spec._path = spec.path
     truth: dict[str, float] = {}
     notes: list[str] = []
-    if data is None and spec.data is not None and spec.data.path:
+    if data is None and spec.data is not None and spec.data.path and not stress:
         data = (spec.path.parent / spec.data.path) if spec.path else spec.data.path
+    if stress and data is not None:
+        raise NettoError("--stress changes the synthetic twin; it cannot apply to a data file")
     if data is None:
         from causal.twins import make_twin
 
-        tw = make_twin(spec, seed=seed, n=n)
+        tw = make_twin(spec, seed=seed, n=n, stress=stress)
         df, truth = tw.data, tw.truth
         source = f"synthetic twin of {spec.measure} (seed {seed if seed is not None else spec.simulation.seed})"
         check_columns(df, spec, source)

@@ -25,13 +25,14 @@ __all__ = ["Twin", "simulate", "write_twin"]
 
 
 def simulate(spec: "Spec | str | Path", seed: int | None = None, n: int | None = None,
-             **overrides: Any) -> Twin:
-    """The spec's twin; ``seed``, ``n`` and generator ``overrides`` replace the spec's values."""
+             stress: list | None = None, **overrides: Any) -> Twin:
+    """The spec's twin; ``seed``, ``n`` and generator ``overrides`` replace the spec's values;
+    ``stress`` adds stress scenarios (:mod:`causal.twins.stress`)."""
     if not hasattr(spec, "simulation"):
         from causal.spec import load_spec
 
         spec = load_spec(Path(spec))
-    return make_twin(spec, seed=seed, n=n, **overrides)
+    return make_twin(spec, seed=seed, n=n, stress=stress, **overrides)
 
 
 def write_twin(tw: Twin, out: Path) -> Path:

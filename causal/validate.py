@@ -67,9 +67,14 @@ def replication_seeds(spec: Spec, replications: int) -> list[int]:
     return [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(base).spawn(replications)]
 
 
-def _plan(spec: Spec, estimators: list[str] | None, max_cost: str) -> tuple[
+def _plan(spec: Spec, estimators: list[str] | None, max_cost: str,
+          stress: list | None = None) -> tuple[
         list[tuple[str, str, dict]], list[tuple[str, str]]]:
-    """(key, name, options) of the estimators to run, and (key, reason) of those skipped."""
+    """(key, name, options) of the estimators to run, and (key, reason) of those skipped.
+
+    Under ``stress``, an estimator whose options a scenario can mend (clustering at the
+    level of a shock: :meth:`causal.twins.stress.Stress.remedy`) runs twice: with the spec's
+    options and, keyed ``name [option=value]``, with the mended ones."""
     entries = [(e.name, dict(e.options)) for e in spec.estimators]
     if estimators:
         unknown = [n for n in estimators if n != "naive" and n not in {x for x, _ in entries}]
@@ -90,17 +95,31 @@ def _plan(spec: Spec, estimators: list[str] | None, max_cost: str) -> tuple[
                                  f"--max-cost {max_cost}"))
         else:
             run.append((key, name, opts))
+            for fix in _remedies(spec, name, stress):
+                if any(opts.get(k) != v for k, v in fix.items()):
+                    tag = ", ".join(f"{k}={v}" for k, v in fix.items())
+                    run.append((f"{key} [{tag}]", name, {**opts, **fix}))
     return run, skipped
 
 
+def _remedies(spec: Spec, name: str, stress: list | None) -> list[dict]:
+    if spec.simulation is None:
+        return []
+    from causal.twins import twin_params
+
+    p = twin_params(spec, stress=stress)
+    return [r for s in p.stress if (r := s.remedy(name, p.generator))]
+
+
 def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,
-                    plan: list[tuple[str, str, dict]]) -> list[dict[str, Any]]:
+                    plan: list[tuple[str, str, dict]],
+                    stress: list | None = None) -> list[dict[str, Any]]:
     """One twin, every planned estimator; never raises (errors become records)."""
     from causal.pipeline import prepare, run_estimator
 
     base = {"replication": rep, "seed": seed}
     try:
-        study = prepare(spec, seed=seed, n=n)
+        study = prepare(spec, seed=seed, n=n, stress=stress)
     except Exception as e:  # noqa: BLE001 - a failed twin is a result of the study
         msg = _err(e)
         return [{**base, "estimator": key, "error": f"preparing the twin: {msg}"}
@@ -119,7 +138,7 @@ def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,
             out.append({**base, "estimator": key, "name": e.name.replace(name, key, 1),
                         "estimand": e.estimand, "net": e.net, "ci_low": e.ci_low,
                         "ci_high": e.ci_high, "se": e.se, "truth": e.truth,
-                        "reason": e.reason, "seconds": sec})
+                        "reason": e.reason, "seconds": sec, "warnings": list(e.warnings)})
     return out
 
 
@@ -135,8 +154,12 @@ def run_validation(spec: Spec | str | Path, replications: int = 100, *, workers:
                    n: int | None = None, estimators: list[str] | None = None,
                    max_cost: str = "slow", coverage_min: float = 0.90,
                    bias_max: float | None = None, bias_se: float = 0.5,
-                   progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+                   progress: Callable[[int, int], None] | None = None,
+                   stress: list | None = None) -> pd.DataFrame:
     """Run the simulation study; one row per estimator x estimate (see module doc).
+
+    ``stress`` adds stress scenarios to the twin (:mod:`causal.twins.stress`); estimators
+    whose options a scenario can mend also run with the mended options.
 
     ``progress(done, total)`` is called after every replication. The raw per-replication
     records are in ``table.attrs["records"]``; the settings in ``table.attrs["settings"]``.
@@ -154,7 +177,11 @@ def run_validation(spec: Spec | str | Path, replications: int = 100, *, workers:
                          "synthetic twin, and this spec has no simulation block")
     if n is not None and n < 20:
         raise NettoError(f"--n: expected a twin of at least 20 persons, got {n}")
-    plan, skipped = _plan(spec, estimators, max_cost)
+    if stress:  # fail early, with the spec's file in the message, on a bad scenario
+        from causal.twins import twin_params
+
+        twin_params(spec, n=n, stress=stress)
+    plan, skipped = _plan(spec, estimators, max_cost, stress)
     seeds = replication_seeds(spec, replications)
     target: Spec | str = str(spec.path) if spec.path else spec
     if spec.data is not None and spec.data.path:  # simulate the twin, not the spec's data file
@@ -166,13 +193,14 @@ def run_validation(spec: Spec | str | Path, replications: int = 100, *, workers:
     done = 0
     if workers <= 1 or replications == 1:
         for i, s in enumerate(seeds):
-            records += run_replication(target, i, s, n, plan)
+            records += run_replication(target, i, s, n, plan, stress)
             done += 1
             if progress:
                 progress(done, replications)
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
-            futs = [ex.submit(run_replication, target, i, s, n, plan) for i, s in enumerate(seeds)]
+            futs = [ex.submit(run_replication, target, i, s, n, plan, stress)
+                    for i, s in enumerate(seeds)]
             for f in as_completed(futs):
                 records += f.result()
                 done += 1
@@ -186,7 +214,7 @@ def run_validation(spec: Spec | str | Path, replications: int = 100, *, workers:
         "measure": spec.measure, "spec": str(spec.path) if spec.path else None,
         "replications": replications, "n": n if n is not None else spec.simulation.n,
         "base_seed": spec.simulation.seed, "coverage_min": coverage_min, "bias_max": bias_max,
-        "bias_se": bias_se, "max_cost": max_cost}
+        "bias_se": bias_se, "max_cost": max_cost, "stress": list(stress or [])}
     return table
 
 
@@ -343,6 +371,7 @@ def write_table(table: pd.DataFrame, out: Path) -> None:
 
 
 def print_table(table: pd.DataFrame, console) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     st = table.attrs.get("settings", {})
@@ -364,7 +393,7 @@ def print_table(table: pd.DataFrame, console) -> None:
             status = f"[red]{status}[/]"
         elif str(status).startswith("ok"):
             status = f"[green]{status}[/]"
-        t.add_row(str(r["name"]), str(r["estimand"]), str(r["cost"]), f(r["mean_truth"]),
+        t.add_row(escape(str(r["name"])), str(r["estimand"]), str(r["cost"]), f(r["mean_truth"]),
                   f(r["bias"]), f(r["rmse"]), f(r["coverage"]), f(r["power"]),
                   f(r["mean_width"]), f(r["seconds"], 1), status, style=style)
     console.print(t)
@@ -392,6 +421,9 @@ def validate_command(
                                      help="Leave out estimators above this cost class: "
                                           "fast, medium or slow."),
         out: Path | None = typer.Option(None, "--out", help="Also write the table (.json/.csv)."),
+        stress: list[str] | None = typer.Option(
+            None, "--stress", help="Stress the twin: a scenario name, or NAME:key=value,... "
+                                   "(repeatable; see causal.twins.stress)."),
         quiet: bool = typer.Option(False, "--quiet", "-q")):
     """Simulation check: bias, RMSE, coverage and power of every estimator on R twins.
 
@@ -418,7 +450,7 @@ def validate_command(
         task = prog.add_task("twins", total=replications)
         table = run_validation(s, replications, workers=w, n=n, estimators=estimator,
                                max_cost=max_cost, coverage_min=coverage_min, bias_max=bias_max,
-                               bias_se=bias_se,
+                               bias_se=bias_se, stress=stress,
                                progress=lambda d, t: prog.update(task, completed=d))
     print_table(table, console)
     if out is not None:

@@ -13,10 +13,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from causal.errors import SpecError
 from causal.registry import LazyRegistry, first_error
+from causal.twins.stress import AnyStress, check_applies
 
 if TYPE_CHECKING:
     from causal.spec import Simulation, Spec
@@ -62,6 +71,8 @@ class TwinParams(BaseModel):
     generator: str
     n: Annotated[int, Field(gt=0)]
     seed: Annotated[int, Field(ge=0)]
+    #: stress scenarios (causal.twins.stress): each breaks one assumption, as documented there.
+    stress: list[AnyStress] = []
     #: the person traits this generator's ``selection`` and ``outcome_effects`` may name.
     TRAITS: ClassVar[tuple[str, ...]] = ()
 
@@ -72,6 +83,12 @@ class TwinParams(BaseModel):
         if unknown:
             raise ValueError(f"'{unknown[0]}' is not a person trait of this twin; expected "
                              f"one of: {', '.join(cls.TRAITS)}")
+        return value
+
+    @field_validator("stress")
+    @classmethod
+    def _stress_applies(cls, value: list, info: ValidationInfo) -> list:
+        check_applies(value, str(info.data.get("generator", "")))
         return value
 
 
@@ -86,11 +103,12 @@ class PopulationParams(TwinParams):
     benefit_months_mean: float = 18.0
     below_aow: bool = False
 
-    def draw_population(self, rng) -> pd.DataFrame:
-        """``n`` persons with these parameters (deterministic given ``rng``)."""
+    def draw_population(self, rng, regions: list[str] | None = None) -> pd.DataFrame:
+        """``n`` persons with these parameters (deterministic given ``rng``); ``regions``
+        restricts them to those arbeidsmarktregio's."""
         from causal.twins.population import population
 
-        return population(self.n, rng, age=self.age, inflow=self.inflow,
+        return population(self.n, rng, age=self.age, inflow=self.inflow, regions=regions,
                           female_share=self.female_share,
                           education_shares=self.education_shares,
                           health_share=self.health_share,
@@ -168,11 +186,9 @@ def validate_simulation(sim: "Simulation", *, file: str, line: int | None = None
         raise SpecError(file, f"simulation.{loc}", what, line=line, got=got) from None
 
 
-def make_twin(spec: "Spec", seed: int | None = None, n: int | None = None,
-              **overrides: Any) -> Twin:
-    """Generate the spec's twin. ``seed``/``n``/``overrides`` replace the spec's values."""
-    import numpy as np
-
+def twin_params(spec: "Spec", seed: int | None = None, n: int | None = None,
+                stress: list[Any] | None = None, **overrides: Any) -> TwinParams:
+    """The validated generator parameters of the spec's twin (see :func:`make_twin`)."""
     if spec.simulation is None:
         raise SpecError(str(spec.path), "simulation",
                         "this spec has no simulation block, so it has no synthetic twin; "
@@ -183,15 +199,34 @@ def make_twin(spec: "Spec", seed: int | None = None, n: int | None = None,
     if n is not None:
         raw["n"] = n
     raw.update(overrides)
+    if stress:
+        raw["stress"] = [*(raw.get("stress") or []), *stress]
     info = get(raw["generator"])
     try:
-        params = info.params.model_validate(raw)
+        return info.params.model_validate(raw)
     except ValidationError as e:  # an override (n, seed) the spec's own check did not see
         loc, _, msg, got = first_error(e)
         raise SpecError(str(spec.path), f"simulation.{loc}", msg, got=got) from None
+
+
+def make_twin(spec: "Spec", seed: int | None = None, n: int | None = None,
+              stress: list[Any] | None = None, **overrides: Any) -> Twin:
+    """Generate the spec's twin. ``seed``/``n``/``overrides`` replace the spec's values;
+    ``stress`` (scenario names or dicts, :mod:`causal.twins.stress`) is added to the spec's
+    own stress scenarios."""
+    import numpy as np
+
+    params = twin_params(spec, seed, n, stress, **overrides)
+    info = get(params.generator)
     rng = np.random.default_rng(params.seed)
+    for s in params.stress:
+        params = s.adjust(params)
     try:
-        return info.make(params, spec, rng)
+        tw = info.make(params, spec, rng)
+        if params.stress:
+            tw.extras["stress"] = [s.model_dump() for s in params.stress]
+            tw.description += "; stressed: " + ", ".join(s.label() for s in params.stress)
+        return tw
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         # parameters that pass their checks one by one but cannot make a twin together
         # (an age range past the AOW age, a period with nobody before it, ...)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
 from causal.study import AGE_LABELS, age_group, subgroup_key
 from causal.twins import OutcomeParams, PopulationParams, Share, Twin, twin
@@ -25,6 +26,7 @@ from causal.twins.population import (
     solve_intercept,
     standardise,
 )
+from causal.twins.stress import active
 
 
 class IndividualParams(PopulationParams, OutcomeParams):
@@ -49,6 +51,7 @@ class IndividualParams(PopulationParams, OutcomeParams):
 
 @twin("individual", IndividualParams)
 def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
+    st = active(p.stress)  # stress scenarios (causal.twins.stress); none by default
     df = p.draw_population(rng)
     horizon = spec.outcome.horizon_months or 12
     ctx = context_terms(df, horizon)
@@ -69,6 +72,8 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
     else:
         eta_d = sum(coef * standardise(x[k]) for k, coef in p.selection.items())
         eta_d = np.asarray(eta_d, dtype=float) + np.zeros(p.n)
+        if "nonlinear" in st:
+            eta_d = eta_d + st["nonlinear"].selection_terms(x)
         a_d = solve_intercept(eta_d, p.share_treated)
         z = (rng.random(p.n) < logistic(a_d + eta_d)).astype(int)
     complier = rng.random(p.n) < p.compliance
@@ -80,8 +85,13 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
            + p.cycle_effect * ctx["cycle"] + p.aow_effect * ctx["aow_near"]
            + p.motivation_effect * motivation)
     eta = np.asarray(eta, dtype=float)
+    if "nonlinear" in st:
+        eta = eta + st["nonlinear"].outcome_terms(x)
     age_c = (x["age"] - 55.0) / 10.0
     tau = p.true_effect_pp / 100.0 * (1.0 - p.effect_age_gradient * age_c)
+    if "effect_heterogeneity" in st:  # who is likelier to take part gains more
+        index = (eta_d if assignment != "randomized" else x["education"])
+        tau = tau * st["effect_heterogeneity"].scale(index)
     kind = p.kind or ("binary" if spec.outcome.kind == "binary" else "continuous")
     d_eff = received if spec.treatment.received else z
     if kind == "binary":
@@ -89,19 +99,29 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
         a = solve_intercept(eta[control], p.base_rate, ctx["aow_share"][control])
         p0 = ctx["aow_share"] * logistic(a + eta)
         p1 = np.clip(p0 + tau * ctx["aow_share"], 0.0, 1.0)
-        y = (rng.random(p.n) < np.where(d_eff == 1, p1, p0)).astype(int)
         eff = (p1 - p0) * 100.0
+        if st:  # shocks on the probability scale; the truth (eff) stays without them
+            shift0, shift1 = _shifts(st, p, df, d_eff, ctx)
+            p0, p1 = np.clip(p0 + shift0, 0.0, 1.0), np.clip(p1 + shift1, 0.0, 1.0)
+        y = (rng.random(p.n) < np.where(d_eff == 1, p1, p0)).astype(int)
     else:
         mu0 = p.base_rate + p.continuous_sd * 0.3 * eta
         eff = tau * 100.0 + 0 * mu0
-        y = mu0 + eff * d_eff + rng.normal(0, p.continuous_sd, p.n)
+        shift0, shift1 = _shifts(st, p, df, d_eff, ctx) if st else (0.0, 0.0)
+        y = (mu0 + eff * d_eff + 100.0 * np.where(d_eff == 1, shift1, shift0)
+             + rng.normal(0, p.continuous_sd, p.n))
 
     df[spec.treatment.column] = z
     if spec.treatment.received:
-        df[spec.treatment.received] = received
+        df[spec.treatment.received] = (st["misrecorded_compliance"].record(received, p.seed)
+                                       if "misrecorded_compliance" in st else received)
     df[spec.outcome.column] = y
     if p.motivation_observed:
         df["motivation"] = np.round(motivation + rng.normal(0, p.motivation_proxy_sd, p.n), 2)
+
+    if "peer_effects" in st:
+        df[st["peer_effects"].column] = st["peer_effects"].groups(
+            d_eff == 1, df["region"].cat.codes.to_numpy(), df["inflow_date"].to_numpy())
 
     comp = complier & ~always
     truth = {"ATE": float(eff.mean()), "ATT": float(eff[d_eff == 1].mean())}
@@ -126,3 +146,33 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
         desc += (f"; then {len(keep[0])} persons with the outcome and {len(keep[1])} without "
                  "were sampled (case-control: the comparison is chosen by the outcome)")
     return Twin(df, truth, desc)
+
+
+def _shifts(st: dict, p: IndividualParams, df, d_eff: np.ndarray,
+            ctx: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome shifts (probability scale) of the untreated and treated outcome under the
+    stress scenarios that add shocks: region x inflow-year shocks (``group_period_shocks``),
+    trainer shocks and displacement (``peer_effects``). Scaled by the share of the horizon
+    before the AOW date (nobody finds work after it)."""
+    zero = np.zeros(p.n)
+    s0, s1 = zero.copy(), zero.copy()
+    if "group_period_shocks" in st:
+        g = st["group_period_shocks"]
+        if g.level("individual") != "region":
+            raise ValueError("group_period_shocks in a person-level twin fall on regions by "
+                             "inflow year (by: region)")
+        year = df["inflow_date"].dt.year.to_numpy()
+        cells = df["region"].cat.codes.to_numpy().astype(np.int64) * 10_000 + year
+        shock = g.shocks(cells, p.seed)
+        s0, s1 = s0 + shock, s1 + shock
+    if "peer_effects" in st:
+        pe = st["peer_effects"]
+        treated = d_eff == 1
+        group = pe.groups(treated, df["region"].cat.codes.to_numpy(), df["inflow_date"].to_numpy())
+        s1 = s1 + pe.shocks(group, treated, p.seed)
+        if pe.displacement_pp:
+            q = df["inflow_date"].dt.to_period("Q").astype(str).to_numpy()
+            cell = df["region"].astype(str).to_numpy() + "|" + q
+            share = pd.Series(treated.astype(float)).groupby(cell).transform("mean").to_numpy()
+            s0 = s0 - pe.displacement_pp / 100.0 * share
+    return s0 * ctx["aow_share"], s1 * ctx["aow_share"]

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from causal.twins import Share, Twin, TwinParams, twin
 from causal.twins.population import population
+from causal.twins.stress import active
 
 
 class Group(BaseModel):
@@ -150,6 +151,16 @@ def make(p: PanelParams, spec, rng: np.random.Generator) -> Twin:
     slope = np.where(ever, p.pretrend_pp / 100.0 * (1.0 - first_idx / T), 0.0)
     drift = slope[:, None] * (tt - np.where(ever, first_idx, 0)[:, None])
     p0 = p.base_rate + u[:, None] + level[:, None] + delta[None, :] + drift
+    st = active(p.stress)  # stress scenarios (causal.twins.stress); none by default
+    shock_col = None
+    if "group_period_shocks" in st:  # a common shock per sector (or region) and period
+        g = st["group_period_shocks"]
+        if g.level("panel") == "group":
+            shock_col = g.split(gidx, names + [p.never_label], p.seed)
+            codes = np.unique(shock_col, return_inverse=True)[1]
+        else:
+            codes = people["region"].cat.codes.to_numpy()
+        p0 = p0 + g.shocks(codes[:, None].astype(np.int64) * 10_000 + tt, p.seed)
     tau = np.where(treated, (p.effect_pp + p.effect_growth_pp * np.maximum(e, 0)) / 100.0, 0.0)
     if p.effect_max_pp is not None:
         tau = np.minimum(tau, p.effect_max_pp / 100.0)
@@ -185,6 +196,8 @@ def make(p: PanelParams, spec, rng: np.random.Generator) -> Twin:
     if p.first_treated_column:
         ft = np.where(ever, labels[np.maximum(first_idx, 0)], None)
         df[p.first_treated_column] = pd.array(np.repeat(ft, T), dtype="string")
+    if shock_col is not None:
+        df[st["group_period_shocks"].column] = pd.array(np.repeat(shock_col, T), dtype="string")
     df[spec.treatment.column] = treated.reshape(-1).astype(int)
     df[spec.outcome.column] = y.reshape(-1)
     desc = (f"{n} units x {T} periods ({p.periods[0]}..{p.periods[1]}), {int(ever.sum())} ever "

@@ -51,6 +51,7 @@ from causal.twins.population import (
     solve_intercept,
     standardise,
 )
+from causal.twins.stress import active
 
 
 class GroupSpec(BaseModel):
@@ -172,9 +173,15 @@ def _doses(p: RegionsParams, names: list[str], sizes: np.ndarray,
 
 @twin("regions", RegionsParams)
 def make(p: RegionsParams, spec, rng: np.random.Generator) -> Twin:
+    st = active(p.stress)  # stress scenarios (causal.twins.stress); none by default
     names, sizes, treated_share = _group_sizes(p)
+    if "few_groups" in st:  # keep only the largest groups
+        keep = st["few_groups"].keep(names, sizes)
+        names, sizes, treated_share = ([names[i] for i in keep], sizes[keep],
+                                       treated_share[keep])
     G = len(names)
-    df = p.draw_population(rng)
+    df = p.draw_population(rng, regions=names if p.group_column == "region" and "few_groups"
+                           in st else None)
     n = len(df)
     if p.group_column != "region":  # named groups: draw each person's group, then region
         gi = rng.choice(G, size=n, p=sizes / sizes.sum())
@@ -232,6 +239,9 @@ def make(p: RegionsParams, spec, rng: np.random.Generator) -> Twin:
     dose = _doses(p, names, sizes, rng) if p.dose_column else np.zeros(G)
     u = rng.normal(0, 1, G)
     u_a = rng.normal(0, 1, G)
+    shape = st.get("skewed_group_effects") or st.get("heavy_tailed_group_effects")
+    if shape is not None:  # group effects not normal (and perhaps tied to group size)
+        u = shape.effects(G, sizes, p.seed)
     kind = p.kind or ("binary" if spec.outcome.kind == "binary" else "continuous")
     treated = d == 1
 

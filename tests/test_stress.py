@@ -1,0 +1,166 @@
+"""Stress scenarios (causal.twins.stress): each changes the twin as documented, only as
+documented, deterministically, and never touches an unstressed twin."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causal.errors import SpecError
+from causal.spec import load_spec
+from causal.twins import make_twin
+from causal.twins.stress import SCENARIOS, describe, parse
+
+
+@pytest.fixture(scope="module")
+def specs():
+    names = ["sectorplan_training", "sectorplan_did", "uwv_intensive_services",
+             "experimenten_meer_werk", "werkgeversdienstverlening_regions"]
+    return {n: load_spec(f"data_specs/{n}.yaml") for n in names}
+
+
+def _changed(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    return [c for c in a.columns if c in b.columns and not a[c].equals(b[c])]
+
+
+def test_no_stress_is_the_plain_twin(specs):
+    s = specs["sectorplan_training"]
+    a, b = make_twin(s, n=800), make_twin(s, n=800, stress=[])
+    pd.testing.assert_frame_equal(a.data, b.data)
+    assert a.truth == b.truth and "stress" not in a.extras
+
+
+def test_every_scenario_is_documented():
+    for row in describe():
+        cls = SCENARIOS[row["name"]]
+        assert row["expect"] in ("unbiased", "widen", "warn", "refuse")
+        assert row["generators"] and row["what"] and row["honest"]
+        assert cls.__doc__ and "Honest" in cls.__doc__, row["name"]
+
+
+def test_hidden_confounding_adds_noise_to_the_proxy_only(specs):
+    s = specs["sectorplan_training"]
+    a = make_twin(s, n=4000)
+    b = make_twin(s, n=4000, stress=["hidden_confounding:reliability=0.5"])
+    assert _changed(a.data, b.data) == ["motivation"]
+    # the spec measures motivation exactly (variance 1); reliability 0.5 doubles it
+    assert a.data["motivation"].var() == pytest.approx(1.0, abs=0.1)
+    assert b.data["motivation"].var() == pytest.approx(2.0, abs=0.15)
+    assert b.truth == a.truth
+    # a twin whose motivation was not a confounder gets one (selection and outcome)
+    job = load_spec("data_specs/sectorplan_job_mobility.yaml")
+    c = make_twin(job, n=3000, stress=["hidden_confounding"])
+    d = c.data
+    assert "motivation" in d and d.groupby(job.treatment.column)["motivation"].mean().diff().iloc[-1] > 0.2
+
+
+def test_group_period_shocks_move_sector_years(specs):
+    s = specs["sectorplan_did"]
+    a = make_twin(s, n=2000)
+    b = make_twin(s, n=2000, stress=["group_period_shocks:sd_pp=4"])
+    assert _changed(a.data, b.data) == ["employed"]
+    assert b.data["sector_detail"].nunique() == 16  # 8 per adoption group
+    # the effect is unchanged but for the clip of probabilities at 0.999 (base rate 90%)
+    assert b.truth["ATT"] == pytest.approx(a.truth["ATT"], abs=0.05)
+
+    def cell_sd(df):  # SD of sector-year means around each sector's mean and year's mean
+        m = df.assign(c=b.data["sector_detail"]).groupby(["c", "year"])["employed"].mean()
+        m = m.unstack()
+        resid = m.sub(m.mean(axis=1), axis=0).sub(m.mean(axis=0) - m.values.mean(), axis=1)
+        return float(np.nanstd(resid.values))
+
+    assert cell_sd(b.data) > 1.5 * cell_sd(a.data)
+    # deterministic by seed
+    pd.testing.assert_frame_equal(b.data, make_twin(s, n=2000, stress=["group_period_shocks:sd_pp=4"]).data)
+    r = make_twin(s, n=2000, stress=["group_period_shocks:by=region"])
+    assert "sector_detail" not in r.data and _changed(a.data, r.data) == ["employed"]
+
+
+def test_nonlinear_selection_is_u_shaped_in_age(specs):
+    s = specs["sectorplan_training"]
+    b = make_twin(s, n=6000, stress=["nonlinear:strength=1"]).data
+    a = make_twin(s, n=6000).data
+    t = s.treatment.column
+
+    def ends_minus_middle(df):
+        q = pd.qcut(df["age"], 5, labels=False, duplicates="drop")
+        r = df.groupby(q)[t].mean()
+        return (r.iloc[0] + r.iloc[-1]) / 2 - r.iloc[len(r) // 2]
+
+    assert ends_minus_middle(b) > ends_minus_middle(a) + 0.05
+
+
+def test_effect_heterogeneity_separates_att_from_ate(specs):
+    s = specs["sectorplan_training"]
+    a, b = make_twin(s, n=4000), make_twin(s, n=4000, stress=["effect_heterogeneity"])
+    assert abs(a.truth["ATT"] - a.truth["ATE"]) < 0.3
+    assert b.truth["ATT"] - b.truth["ATE"] > 0.8
+    assert _changed(a.data, b.data) == [s.outcome.column]
+
+
+def test_misrecorded_compliance_flips_the_recorded_receipt(specs):
+    s = specs["uwv_intensive_services"]
+    a = make_twin(s, n=5000)
+    b = make_twin(s, n=5000, stress=["misrecorded_compliance:error=0.1"])
+    col = s.treatment.received
+    assert _changed(a.data, b.data) == [col]
+    assert (a.data[col] != b.data[col]).mean() == pytest.approx(0.1, abs=0.015)
+    assert b.truth == a.truth
+
+
+def test_peer_effects_group_the_treated(specs):
+    s = specs["sectorplan_training"]
+    b = make_twin(s, n=3000, stress=["peer_effects:group_size=10"]).data
+    t = b[s.treatment.column] == 1
+    sizes = b[t].groupby("training_group").size()
+    assert sizes.max() == 10 and sizes.min() >= 1
+    assert b.loc[~t, "training_group"].is_unique
+    assert not set(b.loc[t, "training_group"]) & set(b.loc[~t, "training_group"])
+
+
+def test_few_groups_and_group_effect_shapes(specs):
+    s = specs["werkgeversdienstverlening_regions"]
+    b = make_twin(s, n=4000, stress=["few_groups:groups=4"])
+    assert b.data["region"].nunique() == 4 and len(b.extras["group_effect_logit"]) == 4
+    e = specs["experimenten_meer_werk"]
+    assert make_twin(e, n=3000, stress=["few_groups:groups=3"]).data["project"].nunique() == 3
+    skew = SCENARIOS["skewed_group_effects"]().standard(20000, 1)
+    heavy = SCENARIOS["heavy_tailed_group_effects"]().standard(20000, 1)
+    from scipy import stats
+
+    assert stats.skew(skew) > 1.5 and abs(np.std(skew) - 1) < 0.05
+    assert stats.kurtosis(heavy) > 3 and abs(stats.skew(heavy)) < 1
+    u = SCENARIOS["skewed_group_effects"](size_correlation=0.9).effects(
+        200, np.exp(np.linspace(0, 3, 200)), 1)
+    assert np.corrcoef(u, np.linspace(0, 3, 200))[0, 1] > 0.8
+
+
+@pytest.mark.parametrize("bad, where", [
+    (["few_groups"], "does not apply to the 'individual' generator"),
+    (["no_such_thing"], "unknown stress scenario"),
+    (["nonlinear:power=2"], "simulation.stress.0"),
+    (["nonlinear", "nonlinear"], "given twice"),
+    (["hidden_confounding:reliability"], "expected key=value"),
+])
+def test_bad_stress_is_a_spec_error(specs, bad, where):
+    with pytest.raises(SpecError, match=where):
+        make_twin(specs["sectorplan_training"], n=100, stress=bad)
+
+
+def test_parse_and_label():
+    (s,) = parse(["group_period_shocks:sd_pp=3,by=region"])
+    assert s.sd_pp == 3 and s.by == "region"
+    assert s.label() == "group_period_shocks(by=region, sd_pp=3.0)"
+    assert s.remedy("did", "panel") == {"cluster": "region"}
+    assert s.remedy("propensity_matching", "individual") is None
+
+
+def test_validate_runs_the_remedy_beside_the_spec_options(specs):
+    from causal.validate import run_validation
+
+    t = run_validation(specs["sectorplan_did"], 2, n=300, estimators=["did"],
+                       stress=["group_period_shocks"])
+    names = list(t["name"])
+    assert any(nm.startswith("did [cluster=sector_detail]") for nm in names), names
+    assert t.attrs["settings"]["stress"] == ["group_period_shocks"]
+    assert not t["failed"].any() or (t["errors"] == 0).all()
