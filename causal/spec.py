@@ -14,13 +14,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from causal.errors import SpecError
 
 CONTEXT_NAMES = ("months_to_aow", "reaches_aow_within_horizon", "conjunctuur")
 Assignment = Literal["randomized", "observational", "threshold", "staggered", "policy_change",
-                     "dose", "universal"]
+                     "dose", "universal", "series", "groups"]
 
 
 class Strict(BaseModel):
@@ -127,6 +135,99 @@ class Simulation(BaseModel):
     seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
+class SeriesSpec(Strict):
+    """An aggregate series: a unit x period panel of rates or counts, one treated unit and a
+    donor pool (``treatment.assignment: series``). The treatment column, when the data lack
+    it, is derived: 1 for the treated unit's periods from the intervention on."""
+
+    unit: str = Field(description="Column naming the unit (age group, municipality, sector).")
+    period: str = Field(description="Column with the period's first day (a date).")
+    treated: str = Field(description="The treated unit's value in the unit column.")
+    intervention: str = Field(description="First treated period (a date such as 2016-10-01).")
+    population: str = Field(description="Column with the persons each rate rests on (the "
+                            "unit's population in that period): the output gate's count.")
+    frequency: Literal["month", "quarter", "year"] = "quarter"
+    kind: Literal["rate", "count"] = "rate"
+    covariates: list[str] = Field(default_factory=list, description="Columns of the treated "
+                                  "unit's series adjusted for in interrupted_time_series "
+                                  "(cycle, AOW age).")
+    donors: list[str] | None = Field(None, description="Units of the donor pool (default: all "
+                                     "other units).")
+
+    @field_validator("intervention")
+    @classmethod
+    def _a_date(cls, v: str) -> str:
+        try:
+            import pandas as pd
+
+            ok = not pd.isna(pd.Timestamp(v))
+        except (ValueError, TypeError):
+            ok = False
+        if not ok:
+            raise ValueError("a date such as 2016-10-01")
+        return v
+
+
+class GroupsSpec(Strict):
+    """Group-level evidence (``treatment.assignment: groups``): one row per group (project,
+    region, sector plan) with either an estimate and its standard error, or the persons and
+    successes per arm."""
+
+    column: str = Field(description="Column naming the group.")
+    estimate: str | None = Field(None, description="Column of the group's effect estimate "
+                                 "(on the outcome's scale: percentage points for a rate).")
+    se: str | None = Field(None, description="Column of its standard error.")
+    n: str | None = Field(None, description="Column of the persons the estimate rests on.")
+    n_treated: str | None = None
+    successes_treated: str | None = None
+    n_control: str | None = None
+    successes_control: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        """True when the rows hold persons and successes per arm."""
+        return self.n_treated is not None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> "GroupsSpec":
+        arms = [self.n_treated, self.successes_treated, self.n_control, self.successes_control]
+        if any(a is not None for a in arms):
+            if not all(a is not None for a in arms):
+                raise ValueError("counts need all four of n_treated, successes_treated, "
+                                 "n_control, successes_control")
+        elif self.estimate is None or self.se is None or self.n is None:
+            raise ValueError("either estimate, se and n, or the four count columns "
+                             "(n_treated, successes_treated, n_control, successes_control)")
+        return self
+
+
+class Costs(Strict):
+    """What the measure cost, for the cost per net outcome (cost / (net x n))."""
+
+    total: float | None = Field(None, gt=0, description="Total cost in euro.")
+    per_participant: float | None = Field(None, gt=0, description="Cost per participant, euro.")
+    participants: int | None = Field(
+        None, ge=1, description="Participants the total covers (default: the treated in the "
+        "data); a total for a whole programme needs it.")
+    year: int = Field(ge=1950, le=2100, description="Price level (year) of the amounts.")
+    citation: str
+    discount_rate: float | None = Field(
+        None, ge=0, lt=1, description="Yearly rate at which costs spread over years are "
+        "discounted to the first year.")
+    spread_years: int = Field(1, ge=1, le=50, description="Years the total is spent over "
+                              "(equal parts; discounted when discount_rate is given).")
+    desirable: Literal["increase", "decrease"] = Field(
+        "increase", description="Whether the measure aims to raise the outcome (work) or "
+        "lower it (unemployment, benefit receipt).")
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> "Costs":
+        if (self.total is None) == (self.per_participant is None):
+            raise ValueError("one of total or per_participant")
+        return self
+
+
 class Spec(Strict):
     """A validated measure spec. Load with :func:`load_spec`."""
 
@@ -146,6 +247,9 @@ class Spec(Strict):
     context: Context = Field(default_factory=Context)
     identification: Identification = Field(default_factory=Identification)
     disclosure: Disclosure = Field(default_factory=Disclosure)
+    series: SeriesSpec | None = None
+    groups: GroupsSpec | None = None
+    costs: Costs | None = None
     notes: str = ""
 
     _path: Path | None = PrivateAttr(None)
@@ -370,6 +474,11 @@ def _check_semantics(spec: Spec, path: Path, lines: dict) -> None:
         raise SpecError(str(path), "identification.adjustment_reason",
                         "an adjustment set that overrides the graph needs a reason",
                         line=lines.get(("identification",)))
+    for design, block in (("series", spec.series), ("groups", spec.groups)):
+        if (spec.treatment.assignment == design) != (block is not None):
+            raise SpecError(str(path), design if block is None else "treatment.assignment",
+                            f"a '{design}' block goes with treatment.assignment: {design}",
+                            line=lines.get((design,)) or lines.get(("treatment",)))
     if spec.identification.status == "not_identified" and not spec.identification.reason:
         raise SpecError(str(path), "identification.reason",
                         "say why the design does not identify the effect",

@@ -35,6 +35,9 @@ MODULES: dict[str, str] = {
     "triple_difference": "causal.estimators.did",
     "rdd": "causal.estimators.rdd",
     "duration": "causal.estimators.duration",
+    "interrupted_time_series": "causal.estimators.its",
+    "synthetic_control": "causal.estimators.synth",
+    "pooled_groups": "causal.estimators.pooling",
 }
 
 

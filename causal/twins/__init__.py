@@ -37,6 +37,7 @@ MODULES: dict[str, str] = {
     "threshold": "causal.twins.threshold",
     "duration": "causal.twins.duration",
     "regions": "causal.twins.regions",
+    "series": "causal.twins.series",
 }
 
 
