@@ -28,7 +28,8 @@ from causal.study import Study
 
 
 def prepare_aggregate(spec: Spec, data: str | Path | pd.DataFrame | None, *,
-                      seed: int | None = None, n: int | None = None) -> Study:
+                      seed: int | None = None, n: int | None = None,
+                      stress: list | None = None) -> Study:
     """The Study of a series or groups spec, on a file, a frame, or (default) its twin."""
     from causal.data import apply_population, map_columns, read_table
 
@@ -38,7 +39,7 @@ def prepare_aggregate(spec: Spec, data: str | Path | pd.DataFrame | None, *,
     if data is None:
         from causal.twins import make_twin
 
-        tw = make_twin(spec, seed=seed, n=n)
+        tw = make_twin(spec, seed=seed, n=n, stress=stress)
         df, truth = tw.data, tw.truth
         source = (f"synthetic twin of {spec.measure} "
                   f"(seed {seed if seed is not None else spec.simulation.seed})")

@@ -35,7 +35,7 @@ def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = No
     if spec.series is not None or spec.groups is not None:  # aggregate data, not persons
         from causal.aggregate import prepare_aggregate
 
-        return prepare_aggregate(spec, data, seed=seed, n=n)
+        return prepare_aggregate(spec, data, seed=seed, n=n, stress=stress)
     if conjunctuur is not None:
         spec = spec.model_copy(deep=True, update={"context": spec.context.model_copy(
             update={"conjunctuur": spec.context.conjunctuur.model_copy(
