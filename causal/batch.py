@@ -170,7 +170,7 @@ def run_task(task: Task, cache_root: str) -> TaskResult:
         ests = run_estimator(study, est_spec.name, est_spec.options)
         tmp = cdir.with_name(cdir.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        render_figures(ests, tmp)
+        render_figures(ests, tmp, study.spec.disclosure)
         res = TaskResult(task, [_est_state(e) for e in ests], study_info(study),
                          time.perf_counter() - t0, cache_dir=str(cdir))
         (tmp / "result.json").write_text(json.dumps(

@@ -242,9 +242,12 @@ def apply_population(df: pd.DataFrame, spec: Spec, source: str) -> tuple[pd.Data
         if cond.isin is not None:
             keep &= col.isin(cond.isin)
         dropped = int((~keep).sum())
-        if dropped:
-            notes.append(f"population condition on '{cond.column}' excluded {dropped} of "
-                         f"{len(df)} rows")
+        if dropped:  # counts as published: rounded, "fewer than 10" (disclosure control)
+            from causal.report.gate import fmt_count
+
+            notes.append(f"population condition on '{cond.column}' excluded "
+                         f"{fmt_count(dropped, spec.disclosure)} of "
+                         f"{fmt_count(len(df), spec.disclosure)} rows")
         df = df[keep]
     if len(df) == 0:
         raise DataError(source, "no rows are left after the spec's population conditions")

@@ -112,7 +112,8 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
                          gross=study.gross(), reason=str(e), unit=study.unit,
                          outcome_label=study.spec.outcome.label,
                          n_treated=int(study.d().sum()),
-                         n_control=int((study.d() == 0).sum()))]
+                         n_control=int((study.d() == 0).sum()),
+                         diagnostics={"_gate": study.gate_private()})]
 
 
 def estimate(study: Study, progress: Callable[[str], None] | None = None) -> list[Estimate]:

@@ -122,7 +122,15 @@ class Identification(Strict):
 
 
 class Disclosure(Strict):
-    min_cell: int = Field(10, ge=1, le=10_000)
+    """Output rules (causal/report/gate.py applies them; README "Output from a secure
+    environment"). Defaults follow the output-checking rules of thumb CBS applies to
+    microdata output (Brandt et al. 2010)."""
+
+    min_cell: int = Field(10, ge=1, le=10_000, description="Persons behind every published number.")
+    round_counts: int = Field(5, ge=1, le=1000, description="Counts are published rounded to this base.")
+    percent_decimals: int = Field(1, ge=0, le=4, description="Decimals of published percentages and effects.")
+    min_df: int = Field(10, ge=1, le=10_000, description="Residual degrees of freedom a model-based estimate needs.")
+    dominance_share: float = Field(0.5, gt=0, le=1, description="Largest share one person may hold of a group total (continuous outcomes).")
 
 
 class Simulation(BaseModel):

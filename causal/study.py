@@ -128,4 +128,26 @@ class Study:
         est = Estimate(**base)
         if self.adjustment_note and "adjustment" not in est.diagnostics:
             est.diagnostics["adjustment"] = self.adjustment_note
+        gate = {**self.gate_private(), "df_resid": int(len(d) - len(self.covariates) - 2)}
+        est.diagnostics["_gate"] = {**gate, **(est.diagnostics.get("_gate") or {})}
         return est
+
+    def gate_private(self) -> dict[str, Any]:
+        """What the output gate (causal/report/gate.py) needs about the treated and control
+        groups and must not publish: persons with and without a binary outcome per group,
+        or the largest share one person holds of a continuous outcome's group total."""
+        d, y = self.d(), self.y()
+        groups = {"n_treated": int((d == 1).sum()), "n_control": int((d == 0).sum())}
+        out: dict[str, Any] = {"groups": groups, "counts": {}, "dominance": {}}
+        for arm, m in (("treated", d == 1), ("control", d == 0)):
+            if not m.any():
+                continue
+            if self.spec.is_binary:
+                yes = int((y[m] > 0).sum())
+                out["counts"][f"n_{arm}_with_outcome"] = yes
+                out["counts"][f"n_{arm}_without_outcome"] = int(m.sum()) - yes
+            elif self.spec.outcome.kind == "continuous":
+                a = np.abs(y[m])
+                tot = float(a.sum())
+                out["dominance"][arm] = float(a.max() / tot) if tot > 0 else 0.0
+        return out

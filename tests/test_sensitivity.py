@@ -191,7 +191,8 @@ def test_everyone_or_no_one_treated(spec_copy):
 
     w = design_warnings(_study(p, few))
     msg = next(x["message"] for x in w if x["kind"] == "treatment_share")
-    assert msg.startswith("Almost no one") and "5 of 600" in msg
+    assert msg.startswith("Almost no one") and "fewer than 10 of about 600" in msg
+    assert "5 of" not in msg and "%" not in msg  # disclosure control: no small count, no share
 
 
 def test_single_region_constant_outcome_and_region_confounding(spec_copy):
@@ -213,7 +214,7 @@ def test_single_region_constant_outcome_and_region_confounding(spec_copy):
     assert "treatment_by_region" in _kinds(_study(p, by_region))
 
 
-def test_small_cells_are_named_without_their_counts(spec_copy):
+def test_small_cells_name_the_variable_not_the_cell_or_its_count(spec_copy):
     p = spec_copy()
 
     def rare(df):
@@ -222,8 +223,8 @@ def test_small_cells_are_named_without_their_counts(spec_copy):
         return df
 
     w = next(x for x in design_warnings(_study(p, rare)) if x["kind"] == "small_cells")
-    assert "education = phd" in w["message"]
-    assert ": 3" not in w["message"] and ": 2" not in w["message"]  # disclosure control
+    assert "education: " in w["message"] and "phd" not in w["message"]  # disclosure control
+    assert ": 3" not in w["message"] and ": 2" not in w["message"]
 
 
 def test_poor_overlap_for_observational_designs_only(observational, spec_copy):

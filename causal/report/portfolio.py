@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from causal.report import figures as figs
-from causal.report.writer import _ENV, _fmt, atomic_write
+from causal.report.writer import _ENV, _fmt, atomic_write, write_gated_figure
 from causal.spec import headline_reported
 
 COLUMNS = ["measure", "title", "design", "estimator", "estimand", "reported_gross",
@@ -53,11 +51,12 @@ def write_portfolio(batch, out: Path) -> None:
     for r in rows:
         w.writerow(r)
     atomic_write(out / "summary.csv", buf.getvalue())
-    fig = figs.forest([{**r, "estimator": r["estimator"].split(" ")[0]} for r in rows])
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=110, metadata={"Software": None})
-    os.replace(tmp, out / "forest.png")
+    strictest = max((s.get("disclosure") or {} for s in batch.summaries.values()),
+                    key=lambda d: d.get("min_cell", 0), default={})
+    write_gated_figure({"disclosure": strictest}, "forest",
+                       [{**r, "estimator": r["estimator"].split(" ")[0]} for r in rows],
+                       figs.forest, out, "netto effect and interval per measure and estimator "
+                       "(gated rows of each summary.json)")
     failed = [{"measure": r.task.measure, "estimator": r.task.estimator,
                "error": (r.error or "").splitlines()[0]} for r in batch.failed]
     failed += [{"measure": Path(p).stem, "estimator": "(spec)", "error": e}

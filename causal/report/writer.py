@@ -19,7 +19,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from causal import __version__
 from causal.report import figures as figs
-from causal.report.disclosure import check_estimate
 from causal.result import Estimate, _jsonable, _r
 from causal.sensitivity import design_warnings, measure_warnings
 
@@ -40,29 +39,29 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def render_figures(estimates: list[Estimate], outdir: Path) -> None:
-    """Render each estimate's figures to PNG (atomically) and record their file names in
-    ``diagnostics['figures']``; write its extra files. Clears the callables afterwards so the
-    Estimate can cross process boundaries."""
+def render_figures(estimates: list[Estimate], outdir: Path, rules: Any = None) -> None:
+    """Render each estimate's figures and files through the output gate (aggregates with
+    their counts; causal/report/gate_figures.py), each with its manifest, and record the
+    file names in ``diagnostics['files']`` and what was left out in the private
+    ``diagnostics['_gate']['left_out']``. Clears the callables afterwards so the Estimate can
+    cross process boundaries."""
+    from causal.report.gate import PRIVATE, Gate, Rules
+    from causal.report.gate_figures import save_figure, save_file
+
     outdir.mkdir(parents=True, exist_ok=True)
     for e in estimates:
-        names = []
-        for name, make in sorted(e.figures.items()):
-            fname = f"{e.estimator}_{e.label or e.estimand}_{name}".replace(" ", "_").replace("/", "-") + ".png"
-            fig = make()
-            fd, tmp = tempfile.mkstemp(dir=outdir, suffix=".png")
-            os.close(fd)
-            fig.savefig(tmp, dpi=110, metadata={"Software": None})
-            os.replace(tmp, outdir / fname)
-            names.append(fname)
-        for fname, write in sorted(e.files.items()):
-            fd, tmp = tempfile.mkstemp(dir=outdir, suffix=Path(fname).suffix)
-            os.close(fd)
-            write(tmp)
-            os.replace(tmp, outdir / fname)
-            names.append(fname)
+        gate = Gate(Rules.of(rules))
+        names: list[str] = []
+        for name, item in sorted(e.figures.items()):
+            stem = f"{e.estimator}_{e.label or e.estimand}_{name}".replace(" ", "_").replace("/", "-")
+            names += save_figure(gate, item, outdir, stem)
+        for fname, item in sorted(e.files.items()):
+            names += save_file(gate, item, outdir, fname)
         if names:
-            e.diagnostics["files"] = names
+            e.diagnostics["files"] = [n for n in names if not n.endswith(".manifest.json")]
+        if gate.suppressed:
+            priv = e.diagnostics.setdefault(PRIVATE, {})
+            priv["left_out"] = priv.get("left_out", []) + gate.suppressed
         e.figures, e.files = {}, {}
 
 
@@ -77,15 +76,19 @@ def fingerprint_frame(df) -> str:
 
 
 def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> dict[str, Any]:
-    """The machine-readable summary of one measure (stable keys, rounded numbers)."""
-    k = study_info["min_cell"]
-    rows, hidden = [], []
+    """The machine-readable summary of one measure (stable keys), through the output gate:
+    what this returns is what may be written (causal/report/gate.py)."""
+    from causal.report.gate import PRIVATE, Rules, gate_summary
+
+    rules = Rules.of(study_info.get("disclosure") or study_info["min_cell"])
+    rows, left_out = [], []
     for e in estimates:
-        d, h = check_estimate(e.to_dict(), k)
+        d = e.to_dict()
         d["name"] = e.name
+        left_out += [{**x, "where": f"{e.name}: {x['where']}"}
+                     for x in (d["diagnostics"].get(PRIVATE) or {}).pop("left_out", [])]
         rows.append(d)
-        hidden += [f"{e.name}: {x}" for x in h]
-    return {
+    raw = {
         "toolkit_version": __version__,
         "measure": study_info["measure"],
         "title": study_info["title"],
@@ -95,14 +98,23 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         "data": study_info["data"],
         "truth": _jsonable({k2: _r(v) for k2, v in (study_info.get("truth") or {}).items()}) or None,
         "reported": study_info["reported"],
-        "gross_on_data": _r(_headline_gross(rows, study_info.get("gross_on_data"))),
+        "gross_on_data": study_info.get("gross_on_data"),
         "adjustment": study_info.get("adjustment", ""),
         "identification": study_info.get("identification"),
         "notes": study_info.get("notes", []),
         "estimates": rows,
         "warnings": _jsonable(measure_warnings(study_info, rows)),
-        "disclosure": {"min_cell": k, "suppressed": hidden},
     }
+    priv = _treated_only(study_info.get("gate") or {})
+    out = gate_summary(raw, rules, priv, left_out)
+    out["gross_on_data"] = _headline_gross(out["estimates"], out["gross_on_data"])
+    return out
+
+
+def _treated_only(priv: dict[str, Any]) -> dict[str, Any]:
+    """The gate's private counts behind the treated mean (the bruto on the data)."""
+    return {key: {k: v for k, v in (priv.get(key) or {}).items() if "treated" in k}
+            for key in ("groups", "counts", "dominance")}
 
 
 def _headline_gross(rows: list[dict], fallback: float | None) -> float | None:
@@ -135,6 +147,8 @@ def study_info(study) -> dict[str, Any]:
                            "not_identified" else study.not_identified),
         "notes": list(study.notes),
         "min_cell": spec.disclosure.min_cell,
+        "disclosure": spec.disclosure.model_dump(),
+        "gate": study.gate_private(),
         "graph": spec.graph,
         "design_warnings": design_warnings(study),
     }
@@ -160,22 +174,36 @@ def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir
                       f"moved it to {aside}")
     outdir.mkdir(parents=True, exist_ok=True)
     old.unlink(missing_ok=True)  # incomplete until the new summary.json lands
-    render_figures(estimates, outdir)
+    render_figures(estimates, outdir, info.get("disclosure"))
     summary = measure_summary(info, estimates)
     rep = info.get("reported_headline")
-    fig = figs.decomposition(summary["estimates"], info["title"],
-                             reported=rep["value"] if rep and rep.get("unit") == "percent"
-                             and rep.get("comparable") else None)
-    fd, tmp = tempfile.mkstemp(dir=outdir, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp, dpi=110, metadata={"Software": None})
-    os.replace(tmp, outdir / "decomposition.png")
+    reported = (rep["value"] if rep and rep.get("unit") == "percent" and rep.get("comparable")
+                else None)
+    summary["figures"] = write_gated_figure(summary, "decomposition", summary["estimates"],
+                       lambda rows: figs.decomposition(rows, info["title"], reported=reported),
+                       outdir, "bruto, counterfactual and netto per estimator (gated rows of "
+                       "summary.json)")
     ctx = {"s": summary, "fmt": _fmt, "fmt_reported": fmt_reported}
     atomic_write(outdir / "report.md", _ENV.get_template("measure.md.j2").render(**ctx))
     atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
     atomic_write(outdir / "summary.json", json.dumps(summary, indent=2, sort_keys=True,
                                                      ensure_ascii=False) + "\n")
     return summary, notice
+
+
+def write_gated_figure(summary: dict[str, Any], stem: str, rows: list[dict[str, Any]],
+                       draw: Any, outdir: Path, what: str) -> list[str]:
+    """Draw a report figure from gated summary rows through the gate (with its manifest)."""
+    from causal.report.gate import Gate, Rules
+    from causal.report.gate_figures import GatedFigure, save_figure
+
+    keys = ("name", "estimator", "measure", "estimand", "unit", "gross", "net", "ci_low",
+            "ci_high", "truth", "n_treated", "n_control")
+    recs = [{k: r.get(k) for k in keys if k in r} for r in rows
+            if r.get("net") is not None]
+    rules = Rules.of({k: v for k, v in (summary.get("disclosure") or {}).items()
+                      if k != "suppressed"})
+    return save_figure(Gate(rules), GatedFigure(recs, draw, what=what), outdir, stem)
 
 
 def fmt_reported(r: dict[str, Any]) -> str:

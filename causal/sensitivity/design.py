@@ -62,10 +62,15 @@ def design_warnings(study) -> list[dict[str, Any]]:
                       "more of it would otherwise have fared alike, as with Perspectief op Werk "
                       "in all 35 regions (seed notes 004)."))
     elif n and (n1 / n > 0.98 or n1 / n < 0.02):
+        from causal.report.gate import fmt_count
+
         who = "Almost everyone" if n1 / n > 0.98 else "Almost no one"
+        few = min(n1, n - n1)
+        share = "" if few < k else f", {n1 / n:.1%}"  # a share of a small count tells it
         out.append(_w("treatment_share",
-                      f"{who} received the measure ({n1} of {n}, {n1 / n:.1%}): the comparison "
-                      f"rests on only {min(n1, n - n1)} persons in the smaller group, so the "
+                      f"{who} received the measure ({fmt_count(n1, spec.disclosure)} of "
+                      f"{fmt_count(n, spec.disclosure)}{share}): the comparison rests on "
+                      f"{fmt_count(few, spec.disclosure)} persons in the smaller group, so the "
                       "net effect is imprecise and leans heavily on the model."))
 
     # 3. region: a single one, or treatment constant within every region
@@ -96,11 +101,15 @@ def design_warnings(study) -> list[dict[str, Any]]:
     # 5. too few persons in a cell (treatment x each categorical covariate or region)
     small = _small_cells(study, k)
     if small:
-        shown = "; ".join(small[:6]) + (f"; and {len(small) - 6} more" if len(small) > 6 else "")
+        by_var: dict[str, int] = {}
+        for var in small:
+            by_var[var] = by_var.get(var, 0) + 1
+        shown = "; ".join(f"{v}: {c} cell{'s' * (c != 1)}" for v, c in by_var.items())
         out.append(_w("small_cells",
                       f"{len(small)} cell(s) of treatment by a covariate hold fewer than {k} "
-                      f"persons ({shown}). Estimates that lean on these cells are unreliable, "
-                      "and reports suppress them (disclosure control).", cells=len(small)))
+                      f"persons ({shown}; which level and arm is not said: disclosure "
+                      "control). Estimates that lean on these cells are unreliable, and "
+                      "reports suppress them.", cells=len(small)))
 
     # 6. poor overlap of propensity scores (observational designs only)
     if spec.treatment.assignment in OBSERVATIONAL:
@@ -128,10 +137,8 @@ def _small_cells(study, k: int) -> list[str]:
         if s.nunique() > 100:
             continue
         tab = pd.crosstab(s, df[tc])
-        for level, row in tab.iterrows():
-            for arm, cnt in row.items():
-                if 0 < cnt < k:  # the count itself is not shown (disclosure control)
-                    out.append(f"{c} = {level}, {'treated' if arm == 1 else 'untreated'}")
+        small = int(((tab > 0) & (tab < k)).to_numpy().sum())
+        out += [str(c)] * small  # neither the cell nor its count is named (disclosure)
     return out
 
 

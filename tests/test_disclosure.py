@@ -1,0 +1,155 @@
+"""Disclosure control as a guarantee (issue 13): the output gate and `causal audit`.
+
+Adversarial data for each leak class: nothing under the threshold anywhere in what is
+written, and the audit (which shares no code with the writer) agrees; a planted small figure
+makes the audit fail.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from causal.audit import audit
+from causal.cli import app
+from causal.pipeline import prepare, run_estimator
+from causal.report import writer
+from causal.report.gate import Gate, Rules, fmt_count, round_count
+from causal.report.gate_figures import GatedFigure, merge_adjacent
+from causal.simulate import simulate
+from tests.conftest import ALMERE
+
+
+def _write(study, names, out):
+    ests = []
+    for name in names:
+        ests += run_estimator(study, name, refute=False)
+    summary, _ = writer.write_measure_report(writer.study_info(study), ests, out)
+    return summary
+
+
+def _all_text(folder) -> str:
+    return "\n".join(p.read_text(errors="ignore") for p in folder.rglob("*")
+                     if p.is_file() and p.suffix in (".json", ".md", ".html", ".csv"))
+
+
+# -- the rules themselves --------------------------------------------------------------------
+def test_counts_are_rounded_or_said_to_be_small():
+    g = Gate(Rules())
+    assert [g.count(x) for x in (0, 3, 9, 10, 12, 13, 1203)] == [0, "<10", "<10", 10, 10, 15, 1205]
+    assert fmt_count(3) == "fewer than 10" and fmt_count(1203) == "about 1,205"
+    assert round_count(7, 5) == 5 and round_count(7.5, 5) == 10
+    assert "3" not in g.text("excluded 3 of 400 rows") and "400 rows" in g.text("3 of 400 rows")
+    assert g.text("n = 1203, 12.345%") == "n = 1,205, 12.3%"
+    assert g.text("6 of 6 group intercepts") == "6 of 6 group intercepts"  # not persons
+
+
+def test_a_record_under_the_threshold_is_withheld_with_its_reason():
+    g = Gate(Rules())
+    out = g.tree({"cells": [{"cell": "a", "n": 4, "mean": 61.2}, {"cell": "b", "n": 40, "mean": 3.14159}]},
+                 "diag")
+    assert out["cells"][0] == {"suppressed": "fewer than 10 persons"}
+    assert out["cells"][1] == {"cell": "b", "n": 40, "mean": 3.14}
+    assert g.suppressed == [{"where": "diag.cells[0]", "reason": "rests on fewer than 10 persons"}]
+
+
+def test_sparse_bins_are_merged_until_each_holds_min_cell():
+    recs = [{"side": "left", "x_lo": i, "x_hi": i + 1, "n": n, "mean": float(i)}
+            for i, n in enumerate([6, 9, 7, 30, 2])]
+    merged = merge_adjacent(recs, 10, "side")
+    assert all(r["n"] >= 10 for r in merged) and sum(r["n"] for r in merged) == 54
+    assert merged[0]["x_lo"] == 0 and merged[0]["x_hi"] == 2  # 6 + 9
+    assert merged[0]["mean"] == pytest.approx((0 * 6 + 1 * 9) / 15)
+
+
+def test_dominance_and_degrees_of_freedom():
+    g = Gate(Rules(dominance_share=0.5))
+    assert "dominance" in g.why_not({}, dominance={"treated": 0.6})
+    assert g.why_not({}, dominance={"treated": 0.4}) is None
+    assert "degrees of freedom" in g.why_not({"n_treated": 20}, df=4)
+    assert "fewer than 10" in g.why_not({"n_treated": 20}, {"n_treated_with_outcome": 0})
+
+
+# -- adversarial data, end to end ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def twin():
+    return simulate(ALMERE, n=2000, seed=3).data
+
+
+def test_five_treated_among_many(tmp_path, twin):
+    df = twin.copy()
+    df["assigned"] = 0
+    df.loc[:4, "assigned"] = 1
+    df["coached"] = df["assigned"]
+    df.loc[:2, "found_work"] = 1
+    df.loc[3:4, "found_work"] = 0
+    study = prepare(ALMERE, df)
+    s = _write(study, ["naive", "rct_difference"], tmp_path / "m")
+    assert s["gross_on_data"] is None
+    assert all(e["gross"] is None and e["net"] is None for e in s["estimates"])
+    assert all(e["n_treated"] == "<10" for e in s["estimates"])
+    text = _all_text(tmp_path / "m")
+    assert "60.0" not in text and '"n_treated": 5' not in text
+    assert any("fewer than 10" in x["reason"] for x in s["disclosure"]["suppressed"])
+    assert audit(tmp_path / "m") == []
+
+
+def test_population_filter_removing_three_rows(tmp_path, twin):
+    df = twin.copy()
+    df.loc[:2, "age"] = 30  # outside the population (age 45+)
+    study = prepare(ALMERE, df)
+    assert any("fewer than 10" in n for n in study.notes)
+    _write(study, ["naive"], tmp_path / "m")
+    text = _all_text(tmp_path / "m")
+    assert not re.search(r"excluded 3\b", text) and "1997" not in text
+    assert audit(tmp_path / "m") == []
+
+
+def test_the_audit_finds_a_planted_small_figure(tmp_path, twin):
+    study = prepare(ALMERE, twin)
+    _write(study, ["naive"], tmp_path / "m")
+    assert audit(tmp_path / "m") == []
+    summary = tmp_path / "m" / "summary.json"
+    s = json.loads(summary.read_text())
+    s["estimates"][0]["diagnostics"]["by_region"] = [{"region": "Zeeland", "n": 3, "mean": 66.7}]
+    summary.write_text(json.dumps(s))
+    md = tmp_path / "m" / "report.md"
+    md.write_text(md.read_text() + "\nOf the 4 persons in Zeeland, 3 of 4 found work (75.03%).\n")
+    (tmp_path / "m" / "stray.png").write_bytes(b"\x89PNG")
+    found = audit(tmp_path / "m")
+    where = {(v.file, v.problem.split(" ")[0]) for v in found}
+    assert any(v.file == "summary.json" and "by_region[0]" in v.where for v in found)
+    assert any(v.file == "report.md" and "3 of 4" in v.where for v in found)
+    assert any(v.file == "report.md" and "percentage" in v.problem for v in found)
+    assert ("stray.png", "no") in where
+    r = CliRunner().invoke(app, ["audit", str(tmp_path / "m")])
+    assert r.exit_code == 1 and "by_region" in r.output
+
+
+def test_audit_exit_codes(tmp_path):
+    r = CliRunner().invoke(app, ["audit", str(tmp_path / "nothing-here")])
+    assert r.exit_code == 2 and "not a folder" in r.output
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "ok" / "summary.json").write_text(json.dumps(
+        {"disclosure": {"min_cell": 10, "round_counts": 5}, "data": {"rows": 2000},
+         "estimates": [{"n_treated": 1005, "net": 2.5, "diagnostics": {"cells": [{"n": 20}]}}]}))
+    assert CliRunner().invoke(app, ["audit", str(tmp_path / "ok")]).exit_code == 0
+
+
+def test_a_figure_without_counts_is_not_drawn(tmp_path, twin):
+    study = prepare(ALMERE, twin)
+    ests = run_estimator(study, "naive")
+    from matplotlib.figure import Figure
+
+    ests[0].figures = {"bare": lambda: Figure(),
+                       "gated": GatedFigure([{"x": 1.0, "n": 4}, {"x": 2.0, "n": 50}],
+                                            lambda recs: Figure(), what="test")}
+    s, _ = writer.write_measure_report(writer.study_info(study), ests, tmp_path / "m")
+    files = {p.name for p in (tmp_path / "m").iterdir()}
+    assert "naive_naive_bare.png" not in files and "naive_naive_gated.png" in files
+    man = json.loads((tmp_path / "m" / "naive_naive_gated.manifest.json").read_text())
+    assert man["records"] == [{"x": 2.0, "n": 50}] and man["left_out"]
+    assert any("bare" in x["where"] for x in s["disclosure"]["suppressed"])
+    assert audit(tmp_path / "m") == []
