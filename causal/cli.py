@@ -159,6 +159,12 @@ def _short(e: dict) -> str:
     return f"{e['estimand']} {e['net']:.2f}{ci}"
 
 
+def _se_cell(r: dict) -> str:
+    """The standard-error flavour of a table row, with its number of clusters."""
+    se = r.get("se_type") or "-"
+    return se + (f" ({r['n_clusters']} clusters)" if r.get("n_clusters") else "")
+
+
 def print_table(batch) -> None:
     """The bruto/netto table: one row per measure x estimator."""
     from causal.report.portfolio import portfolio_rows
@@ -167,7 +173,8 @@ def print_table(batch) -> None:
     t = Table(title="Bruto and netto per measure", show_lines=False, header_style="bold")
     for col, j in [("measure", "left"), ("estimator", "left"), ("bruto reported", "right"),
                    ("bruto data", "right"), ("netto [95% interval]", "right"),
-                   ("true effect", "right"), ("deadweight", "right")]:
+                   ("true effect", "right"), ("deadweight", "right"),
+                   ("standard error", "left")]:
         t.add_column(col, justify=j)
     last = None
     for r in rows:
@@ -184,7 +191,7 @@ def print_table(batch) -> None:
         show = r["measure"] != last
         t.add_row(r["measure"] if show else "", r["estimator"], rep if show else "",
                   "-" if r["gross"] is None else f"{r['gross']:.1f}",
-                  net, truth, dw, style="dim" if r["estimator"].startswith("naive") else None)
+                  net, truth, dw, _se_cell(r), style="dim" if r["estimator"].startswith("naive") else None)
         last = r["measure"]
     console.print(t)
     if any(r["reported_gross"] is not None and not r["reported_comparable"] for r in rows):

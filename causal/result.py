@@ -48,6 +48,11 @@ class Estimate:
     interval: str = "95% confidence interval"
     method: str = ""
     reason: str | None = None
+    #: how the standard error and interval were computed ("HC2 robust", "CR1 clustered by
+    #: sector", "wild cluster bootstrap by sector ..."; see :mod:`causal.inference`)
+    se_type: str = ""
+    #: number of clusters behind a clustered standard error (None: not clustered)
+    n_clusters: int | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     #: name -> function returning a matplotlib Figure; the report renders each to
@@ -135,6 +140,9 @@ class Estimate:
         ]
         if self.truth is not None:
             rows.append(("True effect (twin)", _fmt(self.truth, self.unit)))
+        if self.se_type:
+            rows.append(("Standard error", self.se_type + (
+                f" ({self.n_clusters} clusters)" if self.n_clusters else "")))
         if self.method:
             rows.append(("Method", self.method))
         w = max(len(k) for k, _ in rows)

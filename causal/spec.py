@@ -61,6 +61,10 @@ class Treatment(Strict):
     column: str
     received: str | None = Field(None, description="Column of actual receipt (non-compliance).")
     assignment: Assignment
+    assigned_by: str | None = Field(
+        None, description="Column of the group at which treatment is assigned (sector, "
+        "region, project, training group); regression-type standard errors cluster there by "
+        "default (causal.inference).")
     description: str = ""
 
 

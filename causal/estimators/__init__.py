@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 MODULES: dict[str, str] = {
     "naive": "causal.estimators.naive",
     "rct_difference": "causal.estimators.rct",
+    "regression": "causal.estimators.regression",
     "propensity_matching": "causal.estimators.matching",
     "ipw": "causal.estimators.weighting",
     "aipw": "causal.estimators.weighting",

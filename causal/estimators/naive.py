@@ -1,30 +1,36 @@
 """The comparison a report's reader makes: participants' mean minus non-participants' mean.
 
-Shown beside every real estimator so users see how far it is off. It has an interval (Welch),
-but it estimates the ATT only when there is no confounding, which is rarely so here.
+Shown beside every real estimator so users see how far it is off. It has an interval (by
+default HC2, which for a difference in means is exactly Welch's; clustered at the spec's
+``treatment.assigned_by`` when declared, see :mod:`causal.inference`), but it estimates the
+ATT only when there is no confounding, which is rarely so here.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-from causal.estimators import Options, estimator
+from causal.estimators import estimator
+from causal.inference import InferenceOptions, for_study
 from causal.result import Estimate
 
 
-@estimator("naive", Options)
-def naive(study, options: Options) -> list[Estimate]:
-    """Difference in means, participants minus non-participants (Welch standard error)."""
+class NaiveOptions(InferenceOptions):
+    """Only the standard-error options (see causal.inference)."""
+
+
+@estimator("naive", NaiveOptions)
+def naive(study, options: NaiveOptions) -> list[Estimate]:
+    """Difference in means, participants minus non-participants (HC2 = Welch standard error,
+    or clustered)."""
     y, d = study.y(), study.d()
-    y1, y0 = y[d == 1], y[d == 0]
-    diff = y1.mean() - y0.mean()
-    se = float(np.sqrt(y1.var(ddof=1) / len(y1) + y0.var(ddof=1) / len(y0)))
-    z = stats.norm.ppf(0.975)
-    return [study.estimate(
-        "naive", "naive", float(diff), (diff - z * se, diff + z * se), se,
+    y0 = y[d == 0]
+    inf = for_study(study, options, "naive", y, np.column_stack([np.ones_like(d), d]), 1,
+                    default="HC2", treated=d)
+    return [inf.attach(study.estimate(
+        "naive", "naive", inf.coef, **inf.fields(),
         method="Difference in means without any adjustment: what a reader of the report would "
                "compute. Biased whenever participation depends on the outcome's drivers.",
         warnings=["the naive comparison ignores confounding (conjunctuur, AOW age, selection); "
                   "it is shown only to contrast with the net effect"],
         diagnostics={"control_mean": float(y0.mean())},
-    )]
+    ))]

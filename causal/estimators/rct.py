@@ -1,9 +1,11 @@
 """Randomised designs: intention-to-treat and, under non-compliance, the complier effect.
 
-- ITT: difference in means by assignment with HC2 standard errors (statsmodels OLS).
+- ITT: difference in means by assignment; HC2 standard errors by default, any flavour of
+  :mod:`causal.inference` by option ``se``, clustered at ``treatment.assigned_by`` when the
+  spec declares it (cluster-randomised designs).
 - Lin (2013): the same regression with centred covariates fully interacted with assignment;
   consistent under randomisation without any model being true, and never less precise
-  asymptotically. HC2 errors.
+  asymptotically.
 - LATE/CACE (Angrist, Imbens and Rubin 1996): two-stage least squares with assignment as the
   instrument for receipt (linearmodels IV2SLS, robust errors). Assumes monotonicity (no
   defiers) and that assignment affects the outcome only through receipt.
@@ -16,44 +18,33 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from scipy import stats
 
 from causal.errors import EstimationError
-from causal.estimators import Options, estimator
+from causal.estimators import estimator
+from causal.inference import InferenceOptions, cluster_codes, cluster_column, for_study
 from causal.result import Estimate
 
 
-class RCTOptions(Options):
-    adjust: Literal["lin", "none"] = "lin"
-    estimands: list[Literal["ITT", "LATE"]] | None = None
-    alpha: float = 0.05
+class RCTOptions(InferenceOptions):
+    adjust: Literal["lin", "none"] = Field(
+        "lin", description="lin: covariates centred and interacted with assignment (Lin "
+        "2013); none: the plain difference in means.")
+    estimands: list[Literal["ITT", "LATE"]] | None = Field(
+        None, description="Which estimands to report; default ITT, plus LATE when the spec "
+        "names a treatment.received column.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
 
 
-def _ols_hc2(y: np.ndarray, X: np.ndarray) -> tuple[float, float]:
-    """OLS coefficient and HC2 standard error of column 1 (MacKinnon and White 1985).
-
-    Written by hand: statsmodels' HC2 path runs several SVDs and forms the n x n hat matrix;
-    a thin QR gives the leverages directly and is exact for the full-rank designs
-    :func:`_covariates` guarantees.
-    """
-    Q, R = np.linalg.qr(X)
-    beta = np.linalg.solve(R, Q.T @ y)
-    resid = y - X @ beta
-    h = np.einsum("ij,ij->i", Q, Q)
-    Rinv = np.linalg.inv(R)
-    bread = Rinv @ Rinv.T  # (X'X)^-1
-    w = resid**2 / np.clip(1.0 - h, 1e-12, None)
-    meat = (X * w[:, None]).T @ X
-    cov = bread @ meat @ bread
-    return float(beta[1]), float(np.sqrt(cov[1, 1]))
-
-
-def _covariates(study) -> tuple[np.ndarray, list[str]]:
-    """Centred covariates of full column rank, and the names dropped (constant in these
-    data, such as the conjunctuur when everyone flowed in the same year, or collinear)."""
+def centred_covariates(study, columns: list[str] | None = None
+                       ) -> tuple[np.ndarray, list[str]]:
+    """Centred covariates (the study's adjustment set, or ``columns``) of full column rank,
+    and the names dropped (constant in these data, such as the conjunctuur when everyone
+    flowed in the same year, or collinear)."""
     from scipy.linalg import qr
 
-    X = study.design_matrix()
+    X = study.design_matrix(columns)
     if X.shape[1] == 0:
         return np.empty((len(study.data), 0)), []
     Xc = (X - X.mean()).to_numpy()
@@ -79,23 +70,25 @@ def rct_difference(study, options: RCTOptions) -> list[Estimate]:
         raise EstimationError("assignment does not vary: everyone is in one arm")
     q = stats.norm.ppf(1 - options.alpha / 2)
     want = options.estimands or (["ITT", "LATE"] if study.received else ["ITT"])
-    Xc, dropped = _covariates(study) if options.adjust == "lin" else (np.empty((len(y), 0)), [])
+    Xc, dropped = centred_covariates(study) if options.adjust == "lin" else (np.empty((len(y), 0)), [])
     out: list[Estimate] = []
     gross_itt = float(y[z == 1].mean())
 
     if "ITT" in want:
         X = np.column_stack([np.ones_like(z), z, Xc, Xc * z[:, None]])
-        b, se = _ols_hc2(y, X)
+        inf = for_study(study, options, "rct_difference", y, X, 1, default="HC2", treated=z,
+                        alpha=options.alpha)
+        b = inf.coef
         adj = "Lin (2013) covariate-adjusted" if Xc.shape[1] else "difference in means"
         bal = _balance(study) if Xc.shape[1] else {}
-        out.append(study.estimate(
-            "rct_difference", "ITT", b, (b - q * se, b + q * se), se, gross=gross_itt,
+        out.append(inf.attach(study.estimate(
+            "rct_difference", "ITT", b, **inf.fields(), gross=gross_itt,
             label="ITT", truth_key="ITT",
-            method=f"Intention to treat by assignment, {adj}, HC2 standard errors.",
+            method=f"Intention to treat by assignment, {adj}; standard error: {inf.se_type}.",
             diagnostics={"control_mean": float(y[z == 0].mean()),
                          "n_covariates": int(Xc.shape[1]), "balance": bal,
                          "covariates_dropped": dropped},
-        ))
+        )))
 
     if "LATE" in want:
         if not study.received:
@@ -109,8 +102,18 @@ def rct_difference(study, options: RCTOptions) -> list[Estimate]:
                                   " the complier effect is not identified")
         exog = pd.DataFrame(np.column_stack([np.ones_like(z), Xc]))
         exog.columns = ["const"] + [f"x{i}" for i in range(Xc.shape[1])]
-        res = IV2SLS(pd.Series(y, name="y"), exog, pd.Series(dr, name="received"),
-                     pd.Series(z, name="assigned")).fit(cov_type="robust")
+        col = cluster_column(study, options.cluster)
+        iv = IV2SLS(pd.Series(y, name="y"), exog, pd.Series(dr, name="received"),
+                    pd.Series(z, name="assigned"))
+        if col and options.se not in ("classical", "HC0", "HC1", "HC2", "HC3"):
+            cl = cluster_codes(study, col, "rct_difference")
+            res = iv.fit(cov_type="clustered", clusters=pd.Series(cl))
+            late_se = f"cluster-robust by {col} (linearmodels, no small-sample factor)"
+            late_cl: int | None = int(cl.max()) + 1
+        else:
+            res = iv.fit(cov_type="unadjusted" if options.se == "classical" else "robust")
+            late_se = "classical" if options.se == "classical" else "HC0 robust (linearmodels)"
+            late_cl = None
         b, se = float(res.params["received"]), float(res.std_errors["received"])
         # complier mean outcome under treatment (Abadie 2002): the LATE's own gross figure
         yd = y * dr
@@ -121,10 +124,10 @@ def rct_difference(study, options: RCTOptions) -> list[Estimate]:
                         "effect is estimated with a wide interval")
         out.append(study.estimate(
             "rct_difference", "LATE", b, (b - q * se, b + q * se), se, gross=float(gross_c),
-            label="LATE", truth_key="LATE",
+            label="LATE", truth_key="LATE", se_type=late_se, n_clusters=late_cl,
             n_treated=int(dr.sum()), n_control=int((dr == 0).sum()),
             method="Complier average causal effect by 2SLS, assignment instrumenting receipt "
-                   "(Angrist, Imbens and Rubin 1996); robust standard errors. Gross is the "
+                   "(Angrist, Imbens and Rubin 1996). Gross is the "
                    "compliers' mean outcome under treatment (Abadie 2002).",
             diagnostics={"first_stage": float(first), "compliance_treated": float(dr[z == 1].mean()),
                          "receipt_in_control": float(dr[z == 0].mean())},

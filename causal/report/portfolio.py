@@ -16,7 +16,7 @@ from causal.spec import headline_reported
 
 COLUMNS = ["measure", "title", "design", "estimator", "estimand", "reported_gross",
            "reported_comparable", "reported_citation", "gross_on_data", "gross", "net", "ci_low", "ci_high", "deadweight",
-           "truth", "covers_truth", "n_treated", "n_control", "warnings", "reason"]
+           "se_type", "n_clusters", "truth", "covers_truth", "n_treated", "n_control", "warnings", "reason"]
 
 
 def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -39,6 +39,7 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                 "n_control": e["n_control"], "warnings": " | ".join(e["warnings"]),
                 "reason": e["reason"] or s.get("identification") or "",
                 "unit": e["unit"],
+                "se_type": e.get("se_type", ""), "n_clusters": e.get("n_clusters"),
             })
     return rows
 
