@@ -1,31 +1,38 @@
-"""Time to work with the AOW age as a competing exit: a discrete-time hazard model.
+"""Time to work with the AOW age and any other exit as competing risks: discrete-time hazards.
 
 Method (Allison 1982; Jenkins 1995 for the person-month form; Fine and Gray 1999 and
 Beyersmann, Allignol and Schumacher 2012 for cumulative incidence under competing risks):
 
-1. Expand each spell to person-months at risk. A month is at risk only if it ends by the
-   person's AOW date (from the birth date, causal.context.aow.months_to_aow): reaching
-   the AOW age ends the spell WITHOUT work, so it leaves the risk set and is never counted as
-   a success, whatever the data's exit code says. Other ends (censoring) leave the risk set
-   after their last month.
-2. Fit the monthly hazard of exit to work with a logit GLM (statsmodels, binomial family):
-   spell-month dummies (the baseline hazard), treatment, the time-varying distance to the AOW
-   age (years within 5 of it) and business cycle (unemployment rate in that calendar month),
-   and the covariates. Standard errors clustered by person.
-3. The net effect is the difference in the probability of work within the spec's horizon H:
-   for every person, CIF_i(H) = sum_{t<min(H, AOW)} h_it prod_{s<t}(1 - h_is) with treatment
-   set to 1 and to 0 (standardisation over the study's persons), averaged. Interval by the
-   delta method (analytic gradient of the average CIF difference in the GLM coefficients,
-   with their cluster-robust covariance), or a cluster bootstrap over persons.
+1. Each spell is at risk in the months that end by the person's AOW date
+   (causal.context.aow.months_to_aow), by the end of the spell and by the horizon H. Reaching
+   the AOW age ends the spell WITHOUT work: the person leaves the risk set and is never
+   counted as a success, whatever the data's exit code says. Censored spells (option
+   ``censored``, and missing codes) stay in the risk set until their last month, without an
+   event.
+2. Every other exit code (other benefit, moved abroad, disability, death; option
+   ``competing``, by default every code that is not the success, the AOW or a censoring code)
+   is a competing exit with its own cause-specific discrete hazard, never censoring: treating
+   it as censoring would assume those persons could still have found work, and overstate it.
+3. Each cause's monthly hazard is a logit on the at-risk person-months: spell-month groups
+   (the baseline hazard), treatment, the time-varying distance to the AOW age (years within 5
+   of it) and business cycle (unemployment in that calendar month), and the covariates.
+   A competing exit with fewer than ``min_cause_exits`` exits is pooled with the other thin
+   ones into 'other exits', whose hazard is constant if still thin. Standard errors are
+   clustered by person (causal.estimators.duration_hazard fits them chunk by chunk, so
+   memory stays far below the persons x months x columns array).
+4. The net effect is the difference in the probability of work within H months:
+   CIF_i(H) = sum_{t<H} h_work,it prod_{s<t} (1 - sum_j h_j,is), accumulated month by month
+   with treatment set to 1 and to 0 (standardisation over the study's persons), averaged.
+   Interval by the delta method (analytic gradient in every cause's coefficients, with their
+   joint person-clustered covariance), or a cluster bootstrap over persons.
 
-Assumed: censoring is independent of the work hazard given the covariates; the hazard model
-(logit, proportional in the odds) is right; treatment assignment is ignorable (randomised,
+Assumed: censoring is independent of the exit hazards given the covariates; the hazard models
+(logit, proportional in the odds) are right; treatment assignment is ignorable (randomised,
 or the covariates suffice). The estimand is the ITT for a randomised assignment, else ATE.
 
-The hand-written part is the competing-risk cumulative incidence and its delta-method
-gradient (a few vectorised lines): lifelines' Aalen-Johansen fitter is nonparametric (no
-covariates, no standardisation), and no installed library turns a discrete-time hazard GLM
-into cumulative incidence with AOW as a deterministic competing exit.
+The hand-written part is in duration_hazard (why: see there). lifelines' Aalen-Johansen
+fitter is nonparametric (no covariates, no standardisation); it is drawn beside the model
+curves from counts.
 """
 from __future__ import annotations
 
@@ -38,6 +45,7 @@ from scipy import stats
 from causal.context import as_dates
 from causal.errors import DataError, EstimationError
 from causal.estimators import Options, estimator
+from causal.estimators.duration_hazard import Cause, PersonMonths, cluster_cov, fit_logit, incidence
 from causal.result import Estimate
 
 
@@ -45,6 +53,13 @@ class DurationOptions(Options):
     duration: str | None = None
     event: str = "exit_type"
     success: str = "work"
+    #: codes meaning the spell was still running at the end of follow-up (missing too)
+    censored: list[str] = ["censored"]
+    #: the code of an exit at the AOW age (the AOW date decides, whatever the code)
+    aow_code: str = "aow"
+    #: competing exit codes; None = every code that is not success, AOW or censored
+    competing: list[str] | None = None
+    min_cause_exits: int = 20
     birth_date: str = "birth_date"
     start: str = "inflow_date"
     horizon: int | None = None
@@ -66,7 +81,7 @@ def _col(study, name: str, option: str) -> pd.Series:
 
 @estimator("duration", DurationOptions, assignments=("randomized", "observational"))
 def duration(study, options: DurationOptions) -> list[Estimate]:
-    """Discrete-time hazard of work, AOW as competing exit; net = difference in P(work by H)."""
+    """Discrete-time hazards of work and competing exits; net = difference in P(work by H)."""
     from causal.context.aow import months_to_aow
 
     o = options
@@ -79,131 +94,196 @@ def duration(study, options: DurationOptions) -> list[Estimate]:
     if np.isnan(dur).any() or (dur < 0).any():
         raise DataError(study.source, "spell durations (months) must be numbers >= 0",
                         column=dcol)
-    ev = _col(study, o.event, "event").astype("string").fillna("").to_numpy(dtype=object)
+    codes = _col(study, o.event, "event")
     birth = as_dates(_col(study, o.birth_date, "birth_date"), study.source, o.birth_date)
     start = as_dates(_col(study, o.start, "start"), study.source, o.start)
     d = study.d()
     n = len(dur)
     mta = months_to_aow(birth, start).to_numpy(float)
-    t = np.arange(H)
-    aow_ok = t[None, :] + 1 <= mta[:, None]                 # months that end by the AOW date
-    observed = t[None, :] < np.ceil(dur)[:, None]           # months the spell was followed
-    risk = aow_ok & observed
-    last = np.clip(np.ceil(dur).astype(int) - 1, 0, None)
-    success = (ev == o.success)
-    # a spell that ends at or after the AOW date ended by reaching the AOW age, whatever its
-    # exit code says
-    late_success = success & (dur >= mta - 1e-9)
-    event = np.zeros((n, H), dtype=bool)
-    ok = success & (last < H) & ~late_success & (dur > 0)
-    event[np.flatnonzero(ok), last[ok]] = True
+    aow_months = np.clip(np.floor(mta), 0, H).astype(np.int64)  # months ending by the AOW date
+    spell = np.ceil(dur)
+    r = np.minimum(np.minimum(spell, H), aow_months).astype(np.int64)
+    last = spell - 1
+
+    kind, names = _classify(study, codes, o)   # 0 censored/AOW, 1 work, 2.. competing
+    coded = kind > 0
+    # a spell that ends at or after the AOW date (or in the month that contains it) ended by
+    # reaching the AOW age, whatever its exit code says
+    late = coded & ((dur >= mta - 1e-9) | ((last < H) & (last >= aow_months)))
+    exit_ = coded & ~late & (dur > 0) & (last < H)
+    kind = np.where(exit_, kind, 0).astype(np.int8)
     warn: list[str] = []
-    if late_success.any():
-        warn.append(f"{int(late_success.sum())} spells are coded '{o.success}' at or after the "
+    if late.any():
+        what = ", ".join(f"'{c}'" for c in [o.success, *names])
+        warn.append(f"{int(late.sum())} spells are coded as an exit ({what}) at or after the "
                     "person's AOW date; reaching the AOW age ends the risk set, so they are not "
-                    "counted as exits to work")
-
-    # --- time-varying covariates per person-month -------------------------------------------
-    aow_near = np.clip(5.0 - (mta[:, None] - t[None, :]) / 12.0, 0.0, 5.0)
+                    "counted as exits to work or as other exits")
+    n_work = int((kind == 1).sum())
+    if n_work < 10:
+        raise EstimationError(f"only {n_work} exits to work within {H} months; too few to fit "
+                              "a hazard model")
+    pm = PersonMonths(r=r, cause=kind, mta=mta, aow_months=aow_months, m0=np.zeros(n, int),
+                      U=None, Xs=np.zeros((n, 0)), d=d, H=H, aow_gradient=o.aow_gradient)
     if o.cycle:
-        from causal.context.conjunctuur import conjunctuur_at, load_series
-
-        spec = study.spec
-        series = load_series(spec.context.conjunctuur.series,
-                             indicator=spec.context.conjunctuur.indicator,
-                             base=spec.path.parent if spec.path else None)
-        m0 = start.dt.to_period("M").dt.to_timestamp().to_numpy().astype("datetime64[M]")
-        cal = m0[:, None] + t[None, :]
-        um, inv = np.unique(cal.reshape(-1), return_inverse=True)
-        U = conjunctuur_at(pd.Series(pd.to_datetime(um.astype("datetime64[D]"))), series,
-                           source=study.source).to_numpy()[inv].reshape(cal.shape)
-    else:
-        U = np.zeros((n, H))
+        pm.m0, pm.U = _cycle(study, start, H)
     covs = o.covariates if o.covariates is not None else [
         c for c in study.covariates if c not in ("months_to_aow", "conjunctuur",
                                                  "reaches_aow_within_horizon")]
-    X_static = study.design_matrix(covs) if covs else pd.DataFrame(index=study.data.index)
-    Xs = X_static.to_numpy(float)
-    if Xs.shape[1]:
-        Xs = Xs - Xs.mean(axis=0)
-    # baseline: a dummy per spell month (month 0 is the reference), pooled where few events
-    ev_by_t = (event & risk).sum(axis=0)
-    base_groups = _pool_months(ev_by_t)
+    if covs:
+        Xs = study.design_matrix(covs).to_numpy(float)
+        pm.Xs = Xs - Xs.mean(axis=0)
+    causes, exits_by_cause, thin_note = _causes(pm, names, o.min_cause_exits)
+    if thin_note:
+        warn.append(thin_note)
 
-    def design(dval: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Feature tensor (persons x H x k) for treatment values dval."""
-        nn = n if rows is None else len(rows)
-        sl = slice(None) if rows is None else rows
-        parts = [np.ones((nn, H, 1))]
-        B = np.zeros((H, base_groups.max() + 1))
-        B[np.arange(H), base_groups] = 1.0
-        parts.append(np.broadcast_to(B[None, :, 1:], (nn, H, B.shape[1] - 1)))
-        parts.append(np.broadcast_to(dval[:, None, None], (nn, H, 1)))
-        if o.aow_gradient:
-            parts.append(aow_near[sl][:, :, None])
-        if o.cycle:
-            parts.append((U[sl] - 5.0)[:, :, None])
-        if Xs.shape[1]:
-            parts.append(np.broadcast_to(Xs[sl][:, None, :], (nn, H, Xs.shape[1])))
-        return np.concatenate(parts, axis=2)
-
-    F = design(d)
-    j_treat = base_groups.max() + 1
-    pi, ti = np.nonzero(risk)
-    if event[pi, ti].sum() < 10:
-        raise EstimationError(f"only {int(event[pi, ti].sum())} exits to work within {H} "
-                              "months; too few to fit a hazard model")
-    beta, V = _fit(F[pi, ti], event[pi, ti].astype(float), pi)
-
-    F1, F0 = design(np.ones(n)), design(np.zeros(n))
-    net, grad, c1, c0 = _effect(beta, F1, F0, aow_ok)
+    fits = [fit_logit(pm, c) for c in causes]
+    betas = [b for b, _ in fits]
+    inc1 = incidence(pm, causes, betas, 1.0)
+    inc0 = incidence(pm, causes, betas, 0.0)
+    net = float((inc1.cif_work - inc0.cif_work).mean() * 100)
     z = float(stats.norm.ppf(1 - o.alpha / 2))
     if o.interval == "delta":
+        V = cluster_cov(pm, causes, betas, [h for _, h in fits])
+        grad = (inc1.grad - inc0.grad) * 100
         se = float(np.sqrt(grad @ V @ grad))
         ci = (net - z * se, net + z * se)
         how = "delta method with cluster-robust (person) covariance"
     else:
-        rng = np.random.default_rng(o.seed)
-        draws = []
-        for _ in range(o.bootstrap):
-            idx = rng.integers(0, n, n)
-            r = risk[idx]
-            pb, tb = np.nonzero(r)
-            try:
-                b, _ = _fit(F[idx][pb, tb], event[idx][pb, tb].astype(float), pb, cov=False)
-            except Exception:  # a degenerate resample: skip it
-                continue
-            draws.append(_effect(b, F1[idx], F0[idx], aow_ok[idx], grad=False)[0])
-        se = float(np.std(draws, ddof=1))
-        ci = tuple(float(v) for v in np.quantile(draws, [o.alpha / 2, 1 - o.alpha / 2]))
-        how = f"cluster bootstrap over persons ({len(draws)} draws, percentile interval)"
+        se, ci, how = _bootstrap(pm, causes, betas, o)
 
     reached = (mta < H)
-    counted_naive = ((ev == o.success) | (ev == "aow")) & (dur <= H)
-    gross = float(c1[d == 1, H - 1].mean() * 100)
+    ev = codes.astype("string").fillna("").to_numpy(dtype=object)
+    counted_naive = ((ev == o.success) | (ev == o.aow_code)) & (dur <= H)
+    gross = float(inc1.cif_work[d == 1].mean() * 100)
+    for j, c in enumerate(causes[1:], start=1):
+        exits_by_cause[c.name].update(
+            cif_treated_pp=float(inc1.cif_causes[d == 1, j].mean() * 100),
+            cif_control_pp=float(inc0.cif_causes[d == 0, j].mean() * 100))
     diag = {
-        "horizon_months": H, "person_months": int(risk.sum()),
-        "exits_to_work_within_horizon": int(event[pi, ti].sum()),
+        "horizon_months": H, "person_months": int(r.sum()),
+        "exits_to_work_within_horizon": n_work,
+        "competing_exits_within_horizon": exits_by_cause,
+        "censored_spells": {"n": int(((kind == 0) & (spell < np.minimum(aow_months, H))
+                                      & (dur > 0)).sum())},
         "reach_aow_within_horizon": int(reached.sum()),
-        "treatment_log_odds": float(beta[j_treat]),
+        "treatment_log_odds": float(betas[0][causes[0].j_treat]),
         "share_all_exits_within_horizon_treated": float(counted_naive[d == 1].mean() * 100),
-        "baseline_month_groups": base_groups.tolist(),
-        "cif_treated": (c1[d == 1].mean(axis=0) * 100).tolist(),
-        "cif_control": (c0[d == 0].mean(axis=0) * 100).tolist(),
+        "baseline_month_groups": causes[0].groups.tolist(),
+        "cif_treated": (inc1.by_month["treated"] * 100).tolist(),
+        "cif_control": (inc0.by_month["control"] * 100).tolist(),
     }
     randomized = study.spec.treatment.assignment == "randomized"
     estimand = "ITT" if randomized else "ATE"
-    fig = _curves(study, c1, c0, d, aow_ok, risk, event, H)
+    aow_exit = (kind == 0) & (r > 0) & (r == aow_months) & (aow_months < np.minimum(spell, H))
+    fig = _curves(study, inc1.by_month["all"] * 100, inc0.by_month["all"] * 100, pm,
+                  aow_exit)
+    comp = (f"competing exits with cause-specific hazards: {', '.join(c.name for c in causes[1:])}"
+            if len(causes) > 1 else "no other exit codes")
     return [study.estimate(
         "duration", estimand, net, ci, se, label=f"work within {H} months", unit="pp",
         gross=gross, n_treated=int((d == 1).sum()), n_control=int((d == 0).sum()),
         outcome_label=f"found work within {H} months",
-        method=("Discrete-time hazard of exit to work (statsmodels GLM, logit) on person-months "
-                "with spell-month, treatment, time-varying AOW-distance and business-cycle terms "
-                f"and covariates ({', '.join(covs) or 'none'}); reaching the AOW age is a "
-                "competing exit, never a success. Net effect = difference in the standardised "
-                f"probability of work within {H} months (cumulative incidence); interval: {how}."),
+        method=("Discrete-time hazard of exit to work (logit on at-risk person-months, fitted "
+                "chunk by chunk) with spell-month, treatment, time-varying AOW-distance and "
+                f"business-cycle terms and covariates ({', '.join(covs) or 'none'}); reaching "
+                f"the AOW age is a competing exit, never a success; {comp}. Net effect = "
+                "difference in the standardised probability of work within "
+                f"{H} months (cumulative incidence); interval: {how}."),
         diagnostics=diag, warnings=warn, figures={"cumulative_incidence": fig})]
+
+
+def _classify(study, codes: pd.Series, o: DurationOptions) -> tuple[np.ndarray, list[str]]:
+    """Per spell 0 (censored or AOW), 1 (work) or 2.. (the competing codes, named)."""
+    ids, uniq = pd.factorize(codes.astype("string"))
+    uniq = [str(u) for u in uniq]
+    neutral = set(o.censored) | {o.aow_code, ""}
+    others = [u for u in uniq if u != o.success and u not in neutral]
+    if o.competing is None:
+        counts = np.bincount(ids[ids >= 0], minlength=len(uniq))
+        names = sorted(others, key=lambda u: (-counts[uniq.index(u)], u))
+    else:
+        unknown = [u for u in others if u not in o.competing]
+        if unknown:
+            raise DataError(study.source, f"exit codes {', '.join(map(repr, unknown))} are "
+                            f"neither the success '{o.success}', the AOW code '{o.aow_code}', "
+                            f"a censoring code ({', '.join(o.censored)}) nor a competing exit "
+                            f"({', '.join(o.competing) or 'none'}); list them in the option "
+                            "'competing' or 'censored'", column=o.event)
+        names = [c for c in o.competing if c in uniq and c != o.success and c not in neutral]
+    lookup = np.zeros(len(uniq) + 1, dtype=np.int8)   # last slot: missing (-1)
+    for i, u in enumerate(uniq):
+        lookup[i] = 1 if u == o.success else (names.index(u) + 2 if u in names else 0)
+    return lookup[ids], names
+
+
+def _causes(pm: PersonMonths, names: list[str], min_exits: int):
+    """Cause models: work, each competing exit with enough exits, thin ones pooled."""
+    H = pm.H
+
+    def month_groups(code: int) -> np.ndarray:
+        sel = pm.cause == code
+        return _pool_months(np.bincount(pm.r[sel] - 1, minlength=H)[:H])
+
+    causes = [Cause("work", 1, month_groups(1))]
+    counts = {nm: int((pm.cause == j + 2).sum()) for j, nm in enumerate(names)}
+    by_cause: dict[str, dict] = {}
+    thin = [nm for nm in names if counts[nm] < min_exits]
+    for j, nm in enumerate(names):
+        if nm not in thin:
+            causes.append(Cause(nm, j + 2, month_groups(j + 2)))
+            by_cause[nm] = {"n": counts[nm]}
+    note = ""
+    if thin:
+        code = len(names) + 2
+        pm.cause[np.isin(pm.cause, [names.index(nm) + 2 for nm in thin])] = code
+        pooled = sum(counts[nm] for nm in thin)
+        if pooled:
+            name = "other exits" if len(thin) > 1 or len(causes) > 1 else thin[0]
+            full = pooled >= min_exits
+            causes.append(Cause(name, code, month_groups(code) if full
+                                else np.zeros(H, dtype=int), full=full))
+            by_cause[name] = {"n": pooled}
+            note = (f"competing exits with fewer than {min_exits} cases "
+                    f"({', '.join(thin)}) are pooled as '{name}'"
+                    + ("" if full else ", with a constant monthly hazard"))
+    return causes, by_cause, note
+
+
+def _cycle(study, start: pd.Series, H: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inflow month index per person and the unemployment rate of every calendar month."""
+    from causal.context.conjunctuur import conjunctuur_at, load_series
+
+    spec = study.spec
+    series = load_series(spec.context.conjunctuur.series,
+                         indicator=spec.context.conjunctuur.indicator,
+                         base=spec.path.parent if spec.path else None)
+    m = start.dt.to_period("M").dt.to_timestamp().to_numpy().astype("datetime64[M]")
+    mi = m.astype(np.int64)
+    lo = int(mi.min())
+    span = np.arange(lo, int(mi.max()) + H).astype("datetime64[M]")
+    U = conjunctuur_at(pd.Series(pd.to_datetime(span.astype("datetime64[D]"))), series,
+                       source=study.source).to_numpy(float)
+    return mi - lo, U
+
+
+def _bootstrap(pm, causes, betas, o):
+    """Cluster bootstrap over persons (frequency weights), percentile interval."""
+    rng = np.random.default_rng(o.seed)
+    draws = []
+    for _ in range(o.bootstrap):
+        w = np.bincount(rng.integers(0, pm.n, pm.n), minlength=pm.n).astype(float)
+        try:
+            bs = [fit_logit(pm, c, w, beta0=b)[0] for c, b in zip(causes, betas, strict=True)]
+        except (EstimationError, np.linalg.LinAlgError):  # a degenerate resample: skip it
+            continue
+        i1 = incidence(pm, causes, bs, 1.0, w, grad=False)
+        i0 = incidence(pm, causes, bs, 0.0, w, grad=False)
+        draws.append(float((i1.cif_work - i0.cif_work) @ w / w.sum() * 100))
+    if len(draws) < 2:
+        raise EstimationError("the bootstrap failed: fewer than 2 resamples could be fitted")
+    se = float(np.std(draws, ddof=1))
+    ci = tuple(float(v) for v in np.quantile(draws, [o.alpha / 2, 1 - o.alpha / 2]))
+    return se, ci, f"cluster bootstrap over persons ({len(draws)} draws, percentile interval)"
 
 
 def _pool_months(events_by_t: np.ndarray, min_events: int = 5) -> np.ndarray:
@@ -220,62 +300,26 @@ def _pool_months(events_by_t: np.ndarray, min_events: int = 5) -> np.ndarray:
     return groups
 
 
-def _fit(X: np.ndarray, y: np.ndarray, persons: np.ndarray, cov: bool = True):
-    import statsmodels.api as sm
-
-    model = sm.GLM(y, X, family=sm.families.Binomial())
-    if cov:
-        res = model.fit(cov_type="cluster", cov_kwds={"groups": persons})
-        return np.asarray(res.params), np.asarray(res.cov_params())
-    return np.asarray(model.fit().params), None
-
-
-def _effect(beta, F1, F0, at_risk, grad: bool = True):
-    """Average CIF(H) difference (pp) and its gradient in beta; CIF paths per person."""
-    def paths(F):
-        h = 1 / (1 + np.exp(-(F @ beta)))
-        h = np.where(at_risk, h, 0.0)
-        S_prev = np.cumprod(np.concatenate([np.ones((h.shape[0], 1)), 1 - h[:, :-1]], axis=1),
-                            axis=1)
-        return h, S_prev, np.cumsum(h * S_prev, axis=1)
-
-    h1, S1, c1 = paths(F1)
-    h0, S0, c0 = paths(F0)
-    net = float((c1[:, -1] - c0[:, -1]).mean() * 100)
-    if not grad:
-        return net, None, c1, c0
-
-    def dcif(F, h, S):
-        # d/dbeta sum_t h_t S_{t-1}, with dh_t = h_t(1-h_t) x_t and
-        # dS_{t-1} = -S_{t-1} sum_{s<t} h_s x_s / ... (logit: d log(1-h_s) = -h_s x_s)
-        dh = (h * (1 - h))[:, :, None] * F
-        cum = np.cumsum(h[:, :, None] * F, axis=1)
-        cum_prev = np.concatenate([np.zeros_like(cum[:, :1]), cum[:, :-1]], axis=1)
-        term = S[:, :, None] * (dh - h[:, :, None] * cum_prev)
-        return term.sum(axis=1).mean(axis=0)
-
-    g = (dcif(F1, h1, S1) - dcif(F0, h0, S0)) * 100
-    return net, g, c1, c0
+def _aalen_johansen(pm: PersonMonths, aow_exit: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Nonparametric cumulative incidence of work (%), every other exit competing, from the
+    counts at risk and of exits per month."""
+    H = pm.H
+    r, kind = pm.r[mask], pm.cause[mask]
+    n_risk = np.bincount(r, minlength=H + 1)[::-1].cumsum()[::-1][1:H + 1].astype(float)
+    work = np.bincount(r[kind == 1] - 1, minlength=H)[:H]
+    other = (np.bincount(r[kind > 1] - 1, minlength=H)[:H]
+             + np.bincount(r[aow_exit[mask]] - 1, minlength=H)[:H])
+    at = np.maximum(n_risk, 1)
+    hw, hc = work / at, np.minimum(other / at, 1)
+    S = np.cumprod(np.concatenate([[1.0], np.clip(1 - hw - hc, 0, 1)]))[:-1]
+    return np.concatenate([[0], np.cumsum(hw * S) * 100])
 
 
-def _curves(study, c1, c0, d, aow_ok, risk, event, H):
-    """Figure: standardised cumulative incidence of work by arm, with Aalen-Johansen points."""
-    m1 = np.concatenate([[0], c1.mean(axis=0) * 100])
-    m0 = np.concatenate([[0], c0.mean(axis=0) * 100])
-
-    def aj(mask):
-        # nonparametric cumulative incidence of work with AOW as competing exit
-        n_risk = (risk[mask]).sum(axis=0).astype(float)
-        w = (event[mask] & risk[mask]).sum(axis=0)
-        # persons whose AOW date falls in month t leave the risk set by a competing exit
-        aow_exit = (risk[mask][:, :-1] & ~aow_ok[mask][:, 1:]).sum(axis=0)
-        aow_exit = np.concatenate([aow_exit, [0]])
-        at = np.maximum(n_risk, 1)
-        hw, ha = w / at, np.minimum(aow_exit / at, 1)
-        S = np.cumprod(np.concatenate([[1.0], 1 - hw - ha]))[:-1]
-        return np.concatenate([[0], np.cumsum(hw * S) * 100])
-
-    e1, e0 = aj(d == 1), aj(d == 0)
+def _curves(study, m1, m0, pm: PersonMonths, aow_exit: np.ndarray):
+    """Figure: standardised cumulative incidence of work by arm, with Aalen-Johansen steps."""
+    H = pm.H
+    m1, m0 = np.concatenate([[0], m1]), np.concatenate([[0], m0])
+    e1, e0 = _aalen_johansen(pm, aow_exit, pm.d == 1), _aalen_johansen(pm, aow_exit, pm.d == 0)
     measure = study.measure
 
     def draw():
@@ -290,7 +334,7 @@ def _curves(study, c1, c0, d, aow_ok, risk, event, H):
         ax.step(x, e0, where="post", color="tab:orange", ls=":",
                 label="control (Aalen-Johansen)")
         ax.set_xlabel("months since inflow")
-        ax.set_ylabel("found work (%, AOW as competing exit)")
+        ax.set_ylabel("found work (%, other exits competing)")
         ax.set_title(f"{measure}: cumulative incidence of work")
         ax.legend(fontsize=8)
         fig.tight_layout()

@@ -12,15 +12,18 @@ as the AOW date approaches) and ``U_it`` the unemployment rate in that calendar 
 work (a competing exit; the months at risk are those that end by the AOW date, from
 causal.context.aow.months_to_aow; the spell length of an AOW exit is the fractional number of
 months to that date). Other exits (moving, end of the data) censor the spell
-at ``censor_hazard`` a month, independently of the outcome.
+at ``censor_hazard`` a month, independently of the outcome. ``competing_exits`` (exit code ->
+monthly hazard among those who did not find work that month, e.g. ``{disability: 0.01}``)
+end spells without work: competing risks, not censoring.
 
 ``D`` is assigned at random (``share_treated``; the UWV experiment put BSN numbers ending in
 8 or 9 in the control group, 000 §4.2). ``gamma`` is solved so that the sample-average
 difference in the probability of work within the spec's horizon is ``true_effect_pp``.
 
 Truth (pp): ``ITT`` (= ``ATE``) the average over persons of CIF1_i(H) - CIF0_i(H), where
-CIF_i(H) = sum_{t < min(H, AOW)} h_it * prod_{s<t} (1 - h_is) is the chance of work within H
-months with the AOW age as a competing exit; ``P_work_treated``/``P_work_control`` the mean
+CIF_i(H) = sum_{t < min(H, AOW)} h_it * prod_{s<t} (1 - h_is)(1 - q) is the chance of work within H
+months with the AOW age (and, with hazard q = 1 - prod_k (1 - q_k), the competing exits) as
+competing exits; ``P_work_treated``/``P_work_control`` the mean
 CIF among the assigned and the controls under their own arm.
 """
 from __future__ import annotations
@@ -48,17 +51,20 @@ class DurationParams(PopulationParams):
     share_treated: Share = 0.8
     true_effect_pp: float = 2.0
     censor_hazard: float = 0.01
+    competing_exits: dict[str, float] = {}
     bsn_control_digits: tuple[int, ...] = (8, 9)
 
 
-def cif(h: np.ndarray, at_risk: np.ndarray) -> np.ndarray:
+def cif(h: np.ndarray, at_risk: np.ndarray, other: float = 0.0) -> np.ndarray:
     """Cumulative incidence of the event by each month, given hazards and the risk set.
 
     ``h`` and ``at_risk`` are (persons x months); months not at risk (after the AOW date)
-    contribute nothing: the competing exit ends the chance of the event.
+    contribute nothing: the competing exit ends the chance of the event. ``other`` is the
+    monthly probability of a competing exit among those without the event that month.
     """
     hh = np.where(at_risk, h, 0.0)
-    surv_before = np.cumprod(np.concatenate([np.ones((h.shape[0], 1)), 1 - hh[:, :-1]], axis=1),
+    stay = (1 - hh) * (1 - np.where(at_risk, other, 0.0))
+    surv_before = np.cumprod(np.concatenate([np.ones((h.shape[0], 1)), stay[:, :-1]], axis=1),
                              axis=1)
     return np.cumsum(hh * surv_before, axis=1)
 
@@ -97,11 +103,12 @@ def make(p: DurationParams, spec, rng: np.random.Generator) -> Twin:
     digit = np.where(z == 0, rng.choice(p.bsn_control_digits, n),
                      rng.choice([d for d in range(10) if d not in p.bsn_control_digits], n))
 
+    q = 1.0 - float(np.prod([1.0 - v for v in p.competing_exits.values()]))
     h0 = logistic(a + eta)
-    c0 = cif(h0, at_risk)[:, H - 1]
+    c0 = cif(h0, at_risk, q)[:, H - 1]
 
     def diff(g: float) -> float:
-        return float((cif(logistic(a + eta + g), at_risk)[:, H - 1] - c0).mean() * 100)
+        return float((cif(logistic(a + eta + g), at_risk, q)[:, H - 1] - c0).mean() * 100)
 
     lo, hi = -3.0, 3.0
     for _ in range(50):
@@ -109,23 +116,33 @@ def make(p: DurationParams, spec, rng: np.random.Generator) -> Twin:
         lo, hi = (mid, hi) if diff(mid) < p.true_effect_pp else (lo, mid)
     gamma = (lo + hi) / 2
     h1 = logistic(a + eta + gamma)
-    c1 = cif(h1, at_risk)[:, H - 1]
+    c1 = cif(h1, at_risk, q)[:, H - 1]
     h = np.where(z[:, None] == 1, h1, h0)
 
     # spells: work if r < h (at risk), else censored at censor_hazard; AOW ends the spell
     r = rng.random((n, M))
     work = at_risk & (r < h)
-    cens = at_risk & ~work & (rng.random((n, M)) < p.censor_hazard)
-    end = work | cens | ~at_risk
+    u_cens = rng.random((n, M))
+    comp: dict[str, np.ndarray] = {}
+    taken = work.copy()
+    for code, hz in p.competing_exits.items():   # competing exits come before censoring
+        comp[code] = at_risk & ~taken & (rng.random((n, M)) < hz)
+        taken |= comp[code]
+    cens = at_risk & ~taken & (u_cens < p.censor_hazard)
+    end = taken | cens | ~at_risk
     first = np.where(end.any(axis=1), end.argmax(axis=1), M)
     ended_work = work[np.arange(n), np.minimum(first, M - 1)] & (first < M)
     ended_cens = cens[np.arange(n), np.minimum(first, M - 1)] & (first < M)
     ended_aow = (~at_risk[np.arange(n), np.minimum(first, M - 1)]) & (first < M)
+    ended_comp = {c: v[np.arange(n), np.minimum(first, M - 1)] & (first < M)
+                  for c, v in comp.items()}
+    ended_other = ended_cens | np.logical_or.reduce([*ended_comp.values(), np.zeros(n, bool)])
     # months on WW: at risk until the exit month ends; an AOW exit ends at the AOW date itself
     # (fractional), so the month in which the AOW age is reached is never at risk
-    months_on = np.where(ended_work | ended_cens, first + 1,
+    months_on = np.where(ended_work | ended_other, first + 1,
                          np.where(ended_aow, np.round(np.minimum(mta, M), 2), first))
-    exit_type = np.select([ended_work, ended_aow, ended_cens], ["work", "aow", "censored"],
+    exit_type = np.select([ended_work, ended_aow, *ended_comp.values(), ended_cens],
+                          ["work", "aow", *ended_comp, "censored"],
                           default="censored")   # still on WW at the end of follow-up
 
     df["bsn_last_digit"] = digit
