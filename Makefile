@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test fuzz lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 ## test: install with test extras, run the whole suite (notebooks included)
 test: $(STAMP)
 	$(VENV)/bin/pytest -n 2 --dist loadfile -q tests/ $(if $(wildcard notebooks/*.ipynb),--nbmake notebooks/,)
+
+## fuzz: the heavy spec fuzz (2,000 mutated specs through check, 60 through run)
+fuzz: $(STAMP)
+	NETTO_FUZZ=1 $(VENV)/bin/pytest -q tests/test_bad_specs.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
