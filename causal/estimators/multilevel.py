@@ -41,7 +41,9 @@ passes over the cells and held the GIL, so chains could not run side by side).
 
 Sampling: nutpie's NUTS (Hoffman and Gelman 2014; nutpie, Seyboldt et al.) with its low-rank
 mass-matrix adaptation, fed the log density and gradient that PyTensor compiles from the pymc
-model (C backend). Why not ``nutpie.compile_pymc_model``: its numba compilation took 16-50 s per
+model (C backend; PyTensor's numba backend where no C compiler is configured, as on Windows
+without a compiler: ``PYTENSOR_FLAGS=cxx=``, about 3x slower on the Experimenten Meer Werk spec
+than C, and 3x faster than PyTensor's Python linker; tests/test_no_compiler.py). Why not ``nutpie.compile_pymc_model``: its numba compilation took 16-50 s per
 new process on this 2-core machine and its gradients were slower here, while PyTensor's C code
 and the numba kernels are cached on disk (a few seconds in a new process). The compiled
 functions are cached per model structure (family, number of groups, columns and predictors,
@@ -516,13 +518,14 @@ def compiled(s: Structure) -> Compiled:
     grad = pt.concatenate([gr.ravel() for gr in pt.grad(logp, vvs)])
     logp, grad = pytensor.clone_replace([logp, grad], repl)
     inputs = [x] + [data[k] for k in DATA_INPUTS]
+    mode = compile_mode()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        f = pytensor.function(inputs, [logp, grad], mode="FAST_RUN",
+        f = pytensor.function(inputs, [logp, grad], mode=mode,
                               on_unused_input="ignore", trust_input=True)
         outs = model.unobserved_value_vars
         names = [o.name for o in outs]
-        fe = pytensor.function(inputs, pytensor.clone_replace(outs, repl), mode="FAST_RUN",
+        fe = pytensor.function(inputs, pytensor.clone_replace(outs, repl), mode=mode,
                                on_unused_input="ignore")
     x0 = np.concatenate([np.asarray(ip[v.name], float).ravel() for v in vvs])
     G, P, Q = s.n_groups, s.n_coef, s.n_pred
@@ -533,6 +536,16 @@ def compiled(s: Structure) -> Compiled:
     with _CACHE_LOCK:
         _CACHE.setdefault(s, out)
         return _CACHE[s]
+
+
+def compile_mode() -> str | None:
+    """PyTensor's FAST_RUN (C backend) where a C compiler is configured; PyTensor's own
+    default (Python/VM linker) where it is not (``PYTENSOR_FLAGS=cxx=``, as on Windows
+    machines or secure environments without a compiler). Passing FAST_RUN there fails with
+    "We do not support the passing of multiple modes"."""
+    import pytensor
+
+    return "FAST_RUN" if pytensor.config.cxx else "NUMBA"
 
 
 def model_structure(design: Design, options: MultilevelOptions
