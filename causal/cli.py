@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from causal.errors import NettoError
@@ -31,14 +32,14 @@ def user_errors(fn):
         try:
             return fn(*a, **kw)
         except NettoError as e:
-            err.print(f"[bold red]error:[/] {e}")
+            err.print(f"[bold red]error:[/] {escape(str(e))}")
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001 - last line of defence for the user
             if os.environ.get("NETTO_DEBUG"):
                 raise
-            err.print(f"[bold red]internal error[/] ({type(e).__name__}): {e}\n"
+            err.print(f"[bold red]internal error[/] ({type(e).__name__}): {escape(str(e))}\n"
                       "This is a bug in netto; rerun with NETTO_DEBUG=1 for the traceback.")
             raise typer.Exit(3) from None
 
@@ -65,10 +66,15 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
                 for n in st.notes:
                     console.print(f"   note: {n}")
             else:
+                from causal.estimators import missing_extra
+
+                gone = [m for m in map(missing_extra, (e.name for e in s.estimators)) if m]
+                if gone:
+                    raise NettoError(f"{p}: " + "; ".join(gone))
                 k = len(s.estimators)
                 console.print(f"[green]ok[/] {p} ({s.measure}: {k} estimator{'s' * (k != 1)})")
         except NettoError as e:
-            err.print(f"[bold red]error:[/] {e}")
+            err.print(f"[bold red]error:[/] {escape(str(e))}")
             bad += 1
     if bad:
         raise typer.Exit(2)
@@ -129,7 +135,7 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
             prog.console.print(f"[green]done[/] {r.task.measure} · {r.task.estimator}  {tag}  {what}")
         else:
             prog.console.print(f"[red]FAILED[/] {r.task.measure} · {r.task.estimator}: "
-                               f"{r.error.splitlines()[0]}")
+                               f"{escape(r.error.splitlines()[0])}")
 
     with prog:
         batch = run_batch([str(t) for t in target], out=out, data=str(data) if data else None,
@@ -140,9 +146,9 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
     for note in batch.notices:
         console.print(f"[yellow]note:[/] {note}")
     for _p, e in batch.spec_errors:
-        err.print(f"[bold red]spec error:[/] {e}")
+        err.print(f"[bold red]spec error:[/] {escape(str(e))}")
     for r in batch.failed:
-        err.print(f"[bold red]failed:[/] {r.task.measure} · {r.task.estimator}: {r.error}")
+        err.print(f"[bold red]failed:[/] {r.task.measure} · {r.task.estimator}: {escape(r.error or '')}")
     times = batch.seconds_by_measure()
     if times:
         console.print("time per measure: " + ", ".join(f"{m} {t:.1f} s" for m, t in sorted(times.items()))
@@ -254,7 +260,7 @@ def audit(reports: Path = typer.Argument(..., help="A report folder (the --out o
     try:
         found = run_audit(reports, min_cell)
     except NettoError as e:
-        err.print(f"[bold red]error:[/] {e}")
+        err.print(f"[bold red]error:[/] {escape(str(e))}")
         raise typer.Exit(2) from None
     note = cache_note(reports)
     if note:
@@ -266,6 +272,19 @@ def audit(reports: Path = typer.Argument(..., help="A report folder (the --out o
         raise typer.Exit(1)
     console.print(f"{reports}: no violations of the disclosure rules (min_cell and rounding "
                   "as each summary.json declares, never below --min-cell)")
+
+
+@app.command()
+@user_errors
+def examples(dest: Path = typer.Argument(..., help="Folder to copy the examples to."),
+             force: bool = typer.Option(False, "--force", help="Overwrite existing files.")):
+    """Copy the bundled specs, graphs and notebooks to a folder (then: causal run DEST)."""
+    from causal.examples import copy_examples
+
+    files = copy_examples(dest, force=force)
+    n_specs = sum(1 for f in files if f.parent.name == "data_specs")
+    console.print(f"copied {n_specs} specs, their graphs and the notebooks to {dest}/; "
+                  f"next: causal run {dest}")
 
 
 def _mount_optional() -> None:

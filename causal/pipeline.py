@@ -96,6 +96,9 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
     Observational estimates get E-values and dowhy refutations (causal.sensitivity);
     ``refute=False`` (or the environment ``NETTO_REFUTE=0``) skips the slower refuters.
     """
+    gone = registry.missing_extra(name)
+    if gone:
+        raise NettoError(f"{study.spec.path or study.measure}: {gone}")
     info = registry.get(name)
     opts = info.options.model_validate(options if options is not None
                                        else study.spec.estimator_options(name))
@@ -107,6 +110,13 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
         from causal.sensitivity import annotate
 
         return annotate(study, info.fit(study, opts), refute=refute)
+    except ModuleNotFoundError as e:  # an optional extra's package, imported inside fit
+        extra = registry.extra_for_module(e.name or "")
+        if extra is None:
+            raise
+        raise NettoError(f"{study.spec.path or study.measure}: the estimator '{name}' needs "
+                         f"the optional extra '{extra}' ({e.name} not installed): "
+                         f"pip install \"netto-effect[{extra}]\"") from None
     except NotIdentified as e:
         return [Estimate(measure=study.measure, estimator=name, estimand="-", net=None,
                          gross=study.gross(), reason=str(e), unit=study.unit,

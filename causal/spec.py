@@ -498,10 +498,14 @@ def _check_semantics(spec: Spec, path: Path, lines: dict) -> None:
 
 
 def find_specs(target: str | Path) -> list[Path]:
-    """A spec file, or every ``*.yaml``/``*.yml`` in a folder (sorted)."""
+    """A spec file, or every ``*.yaml``/``*.yml`` in a folder (sorted); a folder without
+    specs of its own but with a ``data_specs/`` subfolder (as ``causal examples`` lays out)
+    stands for that subfolder."""
     p = Path(target)
     if p.is_dir():
         found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        if not found and (p / "data_specs").is_dir():  # a project folder (causal examples)
+            return find_specs(p / "data_specs")
         if not found:
             raise SpecError(str(p), "(folder)", "expected at least one .yaml spec in this folder")
         return found

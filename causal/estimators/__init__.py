@@ -42,6 +42,41 @@ MODULES: dict[str, str] = {
 }
 
 
+#: estimator name -> the optional extra it needs (``pip install "netto-effect[EXTRA]"``);
+#: estimators not listed need only the core install.
+EXTRAS: dict[str, str] = {
+    "bayesian_multilevel": "bayes",
+    "dml": "ml",
+}
+#: extra -> the top-level modules it provides
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "bayes": ("pymc", "pytensor", "nutpie", "arviz"),
+    "ml": ("econml",),
+    "dask": ("dask", "distributed"),
+}
+
+
+def missing_extra(name: str) -> str | None:
+    """A sentence naming the extra to install when estimator ``name`` needs one that is not
+    installed; None when it can run."""
+    import importlib.util
+
+    extra = EXTRAS.get(name)
+    if extra is None:
+        return None
+    gone = [m for m in EXTRA_MODULES[extra] if importlib.util.find_spec(m) is None]
+    if not gone:
+        return None
+    return (f"the estimator '{name}' needs the optional extra '{extra}' ({', '.join(gone)} "
+            f"not installed): pip install \"netto-effect[{extra}]\"")
+
+
+def extra_for_module(module: str) -> str | None:
+    """The extra that provides a (possibly dotted) module name, if any."""
+    top = module.split(".")[0]
+    return next((x for x, mods in EXTRA_MODULES.items() if top in mods), None)
+
+
 class Options(BaseModel):
     """Base for estimator options: unknown options are errors."""
 
