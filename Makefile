@@ -2,17 +2,41 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.installed
+# make wheelhouse PLATFORM=windows PYVER=3.12 EXTRAS=all OUT=wheelhouse
+PLATFORM ?= linux
+PYVER    ?= $(shell $(PYTHON) -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+EXTRAS   ?= all
+OUT      ?= wheelhouse
 
-.PHONY: demo test fuzz lint bench clean
+.PHONY: demo test fuzz lint bench clean lock upgrade wheelhouse
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+# Install exactly the versions uv.lock pins (hashes checked by pip), then netto itself.
+$(STAMP): pyproject.toml uv.lock | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip "uv>=0.13,<0.14"
+	$(UV) export --quiet --frozen --all-extras --no-emit-project -o $(VENV)/requirements.lock.txt
+	$(PY) -m pip install --quiet --no-deps -r $(VENV)/requirements.lock.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+## lock: re-resolve uv.lock after a change to pyproject.toml (keeps the pinned versions)
+lock: | $(PY)
+	$(PY) -m pip install --quiet "uv>=0.13,<0.14"
+	$(UV) lock
+
+## upgrade: move every pinned dependency to its newest allowed version, then reinstall
+upgrade: | $(PY)
+	$(PY) -m pip install --quiet "uv>=0.13,<0.14"
+	$(UV) lock --upgrade
+	$(MAKE) $(STAMP)
+
+## wheelhouse: every wheel for an offline install on PLATFORM (linux|windows) and PYVER
+wheelhouse: $(STAMP)
+	$(PY) scripts/wheelhouse.py --platform $(PLATFORM) --python $(PYVER) --extras $(EXTRAS) --out $(OUT)
 
 ## demo: install, run every bundled spec on its synthetic twin, write reports/, print the table
 demo: $(STAMP)
@@ -21,6 +45,7 @@ demo: $(STAMP)
 
 ## test: install with test extras, run the whole suite (notebooks included)
 test: $(STAMP)
+	$(UV) lock --check
 	$(VENV)/bin/pytest -n 2 --dist loadfile -q tests/ $(if $(wildcard notebooks/*.ipynb),--nbmake notebooks/,)
 
 ## fuzz: the heavy spec fuzz (2,000 mutated specs through check, 60 through run)
