@@ -42,8 +42,9 @@ passes over the cells and held the GIL, so chains could not run side by side).
 Sampling: nutpie's NUTS (Hoffman and Gelman 2014; nutpie, Seyboldt et al.) with its low-rank
 mass-matrix adaptation, fed the log density and gradient that PyTensor compiles from the pymc
 model (C backend; PyTensor's numba backend where no C compiler is configured, as on Windows
-without a compiler: ``PYTENSOR_FLAGS=cxx=``, about 3x slower on the Experimenten Meer Werk spec
-than C, and 3x faster than PyTensor's Python linker; tests/test_no_compiler.py). Why not ``nutpie.compile_pymc_model``: its numba compilation took 16-50 s per
+without a compiler: ``PYTENSOR_FLAGS=cxx=``; on the Experimenten Meer Werk spec 64 s against 52 s
+with C, and 18 s against 50 s with PyTensor's Python linker, each pair under the same load;
+tests/test_no_compiler.py). Why not ``nutpie.compile_pymc_model``: its numba compilation took 16-50 s per
 new process on this 2-core machine and its gradients were slower here, while PyTensor's C code
 and the numba kernels are cached on disk (a few seconds in a new process). The compiled
 functions are cached per model structure (family, number of groups, columns and predictors,
