@@ -46,6 +46,7 @@ MODULES: dict[str, str] = {
 #: estimators not listed need only the core install.
 EXTRAS: dict[str, str] = {
     "bayesian_multilevel": "bayes",
+    "pooled_groups": "bayes",
     "dml": "ml",
 }
 #: extra -> the top-level modules it provides
