@@ -172,6 +172,27 @@ def ols(y: np.ndarray, X: np.ndarray) -> OLSFit:
     return OLSFit(X, y, beta, y - X @ beta, Rinv @ Rinv.T, Q)
 
 
+def full_rank(X: np.ndarray, j: int) -> tuple[np.ndarray, int, int]:
+    """X without the columns that are linear combinations of the columns before them (in
+    the caller's order of priority: constant, treatment, covariates, interactions), the new
+    index of column j and the number dropped (a Lin interaction with a category no
+    participant has, say). An unpivoted QR: R_ii is about 0 exactly when column i lies in
+    the span of the columns before it."""
+    X = np.asarray(X, dtype=float)
+    if X.shape[1] == 0:
+        return X, j, 0
+    scale = np.abs(X).max(axis=0)
+    R = np.linalg.qr(X / np.where(scale > 0, scale, 1.0), mode="r")
+    dg = np.abs(np.diag(R))
+    keep = dg > 1e-9 * max(dg.max(), 1e-300)
+    if not keep[j]:
+        raise EstimationError("the treatment is a linear combination of the other regressors "
+                              "(no variation left to estimate its effect)")
+    if keep.all():
+        return X, j, 0
+    return X[:, keep], int(keep[:j].sum()), int((~keep).sum())
+
+
 def vcov(fit: OLSFit, kind: SE, clusters: np.ndarray | None = None) -> np.ndarray:
     """The k x k covariance of the coefficients for flavour ``kind``."""
     X, e, A, n, k = fit.X, fit.resid, fit.bread, fit.n, fit.k
@@ -260,6 +281,7 @@ class WildClusterBootstrap:
                  draws: int = 999, seed: int = 0, weights: str | None = None) -> None:
         from wildboottest.weights import draw_weights
 
+        X, j, _ = full_rank(X, j)
         self.fit = ols(y, X)
         n, k = X.shape
         self.G = G = int(clusters.max()) + 1
@@ -341,6 +363,7 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
 
     ``treated``: the 0/1 treatment per row, to count treated and untreated clusters.
     """
+    X, j, n_dropped = full_rank(X, j)
     fit = ols(y, X)
     b = float(fit.beta[j])
     n, k = X.shape
@@ -351,7 +374,8 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
     if clusters is not None and kind not in ("CR1", "CR2"):
         clusters = None  # a person-level flavour asked for explicitly: no clustering
         cluster_name = None
-    diag: dict[str, Any] = {"se_flavour": kind, "n": int(n), "k": int(k)}
+    diag: dict[str, Any] = {"se_flavour": kind, "n": int(n), "k": int(k),
+                            "collinear_columns_dropped": n_dropped}
     warns: list[str] = []
     if clusters is None:
         V = vcov(fit, kind)  # type: ignore[arg-type]

@@ -184,3 +184,24 @@ def test_influence_se_with_clusters_is_the_cr1_of_a_mean():
     y = rng.normal(size=15)[cl] + rng.normal(size=300)
     ref = sm.OLS(y, np.ones(300)).fit(cov_type="cluster", cov_kwds={"groups": cl}).bse[0]
     assert abs(inf.influence_se(y - y.mean(), cl) - ref) < TOL
+
+
+def test_collinear_columns_after_the_treatment_are_dropped_not_the_treatment():
+    """Five participants and more interactions than that: the interactions go (they come
+    last), the treatment stays, and the estimate equals OLS without them."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    n = 200
+    d = np.zeros(n)
+    d[:5] = 1
+    Xc = rng.normal(size=(n, 8))
+    y = d + Xc[:, 0] + rng.normal(size=n)
+    X = np.column_stack([np.ones(n), d, Xc, Xc * d[:, None]])
+    res = inf.coefficient(y, X, 1, se="HC1")
+    assert res.diagnostics["collinear_columns_dropped"] == 4
+    ref = sm.OLS(y, np.column_stack([np.ones(n), d, Xc, (Xc * d[:, None])[:, :4]])).fit(
+        cov_type="HC1")
+    assert abs(res.coef - ref.params[1]) < TOL
+    with pytest.raises(Exception, match="linear combination"):
+        inf.coefficient(y, np.column_stack([np.ones(n), np.ones(n)]), 1)
