@@ -48,6 +48,7 @@ def annotate(study, estimates: list[Estimate], refute: bool | None = None) -> li
         ev = e_value(e, sd)
         if ev:
             e.diagnostics.update({k: v for k, v in ev.items() if k not in e.diagnostics})
+    add_bounds(study, targets, nonparametric=refute_enabled(refute))
     if not refute_enabled(refute):
         off = {"name": "refutation tests", "value": None, "passed": None,
                "reading": "Switched off for this run (NETTO_REFUTE=0 or refute=False); rerun "
@@ -71,6 +72,28 @@ def annotate(study, estimates: list[Estimate], refute: bool | None = None) -> li
     return estimates
 
 
-__all__ = ["e_value", "e_value_rr", "refutations", "refute_enabled", "annotate",
+def add_bounds(study, targets: list[Estimate], nonparametric: bool = True) -> None:
+    """``diagnostics["sensitivity_bounds"]`` and a contour figure on every target estimate
+    (:mod:`causal.sensitivity.bounds`); the nonparametric bounds only when ``nonparametric``
+    (they are the costly part; refuters switched off means these too)."""
+    from causal.sensitivity.bounds import bound_estimate, study_bounds
+    from causal.sensitivity.plot import contour
+
+    if not study.covariates:
+        return
+    try:
+        sb = study_bounds(study, nonparametric=nonparametric)
+    except Exception as exc:  # noqa: BLE001 - a library failure must not lose the estimate
+        for e in targets:
+            e.warnings.append(f"the sensitivity bounds could not be computed: "
+                              f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+        return
+    for e in targets:
+        b = bound_estimate(e, sb)
+        e.diagnostics["sensitivity_bounds"] = b
+        e.figures["sensitivity"] = (lambda e=e, b=b: contour(e, sb["linear"], b))
+
+
+__all__ = ["add_bounds", "e_value", "e_value_rr", "refutations", "refute_enabled", "annotate",
            "design_warnings", "disagreement_warnings", "measure_warnings", "overlap",
            "OBSERVATIONAL", "EVERYONE", "REFUTE_MAX_ROWS", "REFUTE_SIMULATIONS"]

@@ -19,8 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causal.sensitivity.bounds import _unobserved
-
 #: dowhy refutations per Study (refuters are slow; every estimate of a Study shares them).
 _REFUTED: dict[int, tuple[weakref.ref, list[dict[str, Any]]]] = {}
 #: rows above which the refuters run on a (deterministic) random subsample.
@@ -95,6 +93,7 @@ def _run_refuters(study, simulations: int) -> list[dict[str, Any]]:
         ok = abs(new) <= 4 * se / math.sqrt(simulations)
         res.append({
             "name": "placebo treatment", "value": new, "original": base, "passed": ok,
+            "se": se, "shift_se": _in_se(new, se),
             "p_value": _p(r), "simulations": simulations,
             "reading": (f"With the treatment shuffled at random the effect is {new:.2f} {u} "
                         f"(mean of {simulations}; {where}). "
@@ -108,9 +107,11 @@ def _run_refuters(study, simulations: int) -> list[dict[str, Any]]:
         ok = abs(new - base) <= 0.5 * se
         res.append({
             "name": "random common cause", "value": new, "original": base, "passed": ok,
+            "se": se, "shift_se": _in_se(new - base, se),
             "p_value": _p(r), "simulations": simulations,
             "reading": (f"Adding a random confounder moves the estimate from {base:.2f} to "
-                        f"{new:.2f} {u}. " + ("Stable, as it should be." if ok else
+                        f"{new:.2f} {u} ({_in_se(new - base, se):+.2f} standard errors). "
+                        + ("Stable, as it should be." if ok else
                                               "Unstable: the estimate depends on noise.")),
         })
 
@@ -122,15 +123,25 @@ def _run_refuters(study, simulations: int) -> list[dict[str, Any]]:
         ok = abs(new - base) <= 4 * 0.5 * se / math.sqrt(simulations)
         res.append({
             "name": "data subset (80%)", "value": new, "original": base, "passed": ok,
+            "se": se, "shift_se": _in_se(new - base, se),
             "p_value": _p(r), "simulations": simulations,
             "reading": (f"On random 80% subsets the estimate averages {new:.2f} {u} against "
-                        f"{base:.2f} on all data. " + (
+                        f"{base:.2f} on all data ({_in_se(new - base, se):+.2f} standard "
+                        "errors). " + (
                             "Stable, as it should be." if ok else
                             "Unstable: a few persons drive the estimate.")),
         })
         if common:
-            res.append(_unobserved(model, ident, est, names, base, u))
+            from causal.sensitivity.bounds import study_bounds, unobserved_row
+
+            res.append(unobserved_row(study_bounds(study, nonparametric=False)["linear"], u))
     return res
+
+
+def _in_se(shift: float, se: float) -> float:
+    """A move in standard errors of the re-estimate (the yardstick of every refuter here,
+    never the outcome's scale)."""
+    return float(shift / se) if se > 0 and math.isfinite(se) else float("nan")
 
 
 def _p(r) -> float | None:
