@@ -9,6 +9,12 @@ the average of the group effects over all persons (participants). ``model: causa
 uses econml's ``CausalForestDML`` (Athey, Tibshirani and Wager 2019) with all covariates as
 effect modifiers and reports the group averages of its person-level effects.
 
+Registry scale: the nuisance models are cross-fitted once, on the covariates plus the
+dummies of every subgroup dimension; each dimension then only refits the final stage on the
+cached residuals (econml's ``refit_final`` with a featurizer that selects that dimension's
+dummies). The learners may use threads (option ``threads``; 0 = one thread below 100,000
+persons, all cores above).
+
 Disclosure control: a group with fewer than ``spec.disclosure.min_cell`` participants or
 non-participants gets no estimate in the output (the row says it was suppressed), following
 the rule that no table cell rests on fewer than that many persons.
@@ -42,6 +48,7 @@ class DMLOptions(Options):
     comparison_selected_on_outcome: bool = False
     alpha: float = Field(0.05, gt=0, lt=0.5)
     seed: int = 0
+    threads: int = Field(0, ge=0)
 
 
 def _groups(study, dim: str) -> pd.Series:
@@ -70,12 +77,22 @@ def _nuisances(kind: str, seed: int):
             make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=1000)))
 
 
+def _threads(options: DMLOptions, n: int) -> int:
+    import os
+
+    if options.threads:
+        return options.threads
+    return 1 if n < 100_000 else (os.cpu_count() or 1)
+
+
 def _fit(study, options: DMLOptions, W: np.ndarray, X: np.ndarray | None):
+    """Cross-fit the nuisances (once) and the final stage; residuals cached for refits."""
     from econml.dml import CausalForestDML, LinearDML
+    from threadpoolctl import threadpool_limits
 
     model_y, model_t = _nuisances(options.nuisance, options.seed)
     y, d = study.y(), study.d().astype(int)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(_threads(options, len(y))):
         warnings.simplefilter("ignore")
         if options.model == "causal_forest":
             est = CausalForestDML(model_y=model_y, model_t=model_t, discrete_treatment=True,
@@ -84,8 +101,15 @@ def _fit(study, options: DMLOptions, W: np.ndarray, X: np.ndarray | None):
         else:
             est = LinearDML(model_y=model_y, model_t=model_t, discrete_treatment=True,
                             cv=options.folds, random_state=options.seed)
-            est.fit(y, d, X=X, W=W)
+            est.fit(y, d, X=X, W=W, cache_values=True)
     return est
+
+
+def _select(cols: list[int]):
+    """A featurizer that keeps only the given columns of X (one subgroup dimension)."""
+    from sklearn.compose import ColumnTransformer
+
+    return ColumnTransformer([("dim", "passthrough", cols)], remainder="drop")
 
 
 def _dummies(g: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -109,25 +133,37 @@ def dml(study, options: DMLOptions) -> list[Estimate]:
     for dim in options.by:  # a dimension with one level has no effects to split
         (dims if _groups(study, dim).nunique() > 1 else single).append(dim)
     subgroups: dict[str, list[dict]] = {}
-    main_est = None
-    main_X = None
     suppressed_total = 0
+    # every dimension's dummies side by side; the nuisances are cross-fitted once on them
+    groups = {dim: _groups(study, dim) for dim in dims}
+    blocks = {dim: _dummies(groups[dim]) for dim in dims}
+    cols, o = {}, 0
+    for dim in dims:
+        cols[dim] = list(range(o, o + blocks[dim][0].shape[1]))
+        o += len(cols[dim])
+    X_all = np.hstack([blocks[dim][0] for dim in dims]) if dims else None
+    est = _fit(study, options, W, X_all)
+    overall = None
     for dim in dims or [None]:
-        if dim is None:
-            X = None
-            g = None
-        else:
-            g = _groups(study, dim)
-            X, levels = _dummies(g)
-        if options.model == "causal_forest" and main_est is not None:
-            est = main_est
-        else:
-            est = _fit(study, options, W, X)
-        Xq = W if options.model == "causal_forest" else X
-        if main_est is None:
-            main_est, main_X = est, Xq
+        if options.model == "causal_forest":
+            Xq = W
+        elif dim is None:
+            Xq = None
+        else:  # only the final stage, on this dimension's dummies
+            Xq = X_all
+            if len(dims) > 1:
+                est.featurizer = _select(cols[dim])
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    est.refit_final()
+        if overall is None:  # the overall effects average the first dimension's group effects
+            overall = {e: (est.ate_inference() if Xq is None else
+                           est.ate_inference(X=Xq[np.ones(len(d), bool) if e == "ATE"
+                                                  else d == 1]))
+                       for e in options.estimands}
         if dim is None:
             continue
+        g, levels = groups[dim], blocks[dim][1]
         rows = []
         for lev in levels:
             m = (g == lev).to_numpy()
@@ -150,11 +186,7 @@ def dml(study, options: DMLOptions) -> list[Estimate]:
 
     out = []
     for estimand in options.estimands:
-        mask = np.ones(len(d), dtype=bool) if estimand == "ATE" else d == 1
-        if main_X is None:
-            inf = main_est.ate_inference()
-        else:
-            inf = main_est.ate_inference(X=main_X[mask])
+        inf = overall[estimand]
         lo, hi = inf.conf_int_mean(alpha=alpha)
         tau, se = float(inf.mean_point), float(inf.stderr_mean)
         warns = [f"only one {x.replace('_', ' ')} in the data: no effects by {x.replace('_', ' ')}"
