@@ -7,7 +7,14 @@ Stages (each fit runs in a fresh subprocess, so compilation and peak memory are 
 2. speed at 100,000 rows: wall-time ratio plain / ours (target >= 20); the plain model is
    stopped after ``--timeout`` seconds (default 600) and the ratio printed as a lower bound;
 3. ours at 1,000,000 rows and 35 regions: wall time including compilation (target < 30 s),
-   R-hat <= 1.01 and bulk ESS >= 400 of the national effect, peak memory < 2 GiB.
+   R-hat <= 1.01 and bulk ESS >= 400 of the national effect, peak memory < 2 GiB;
+4. at 100,000 and 1,000,000 rows, ours against the same model on the same binomial cells
+   written as a plain pymc model and compiled by nutpie (``nutpie.compile_pymc_model``):
+   netto's gain over that is compile time, not sampling speed.
+
+Every model draws the same number of draws and tuning steps per chain as netto's defaults
+(``MultilevelOptions``), with 2 chains. Every fit runs in its own process group, killed as a
+group on timeout (pymc's chain processes included).
 
 Data: a participation twin (causal.twins.regions) over the 35 arbeidsmarktregio's, binary
 outcome, covariates sex, education, health limitation, months to the AOW date (binned) and
@@ -22,6 +29,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -117,7 +125,8 @@ def worker_plain(path: Path, n: int) -> dict:
         tau = pm.Deterministic("group_effect", theta + sb * zb)
         eta = mu[d.g] + pm.math.dot(d.X, beta) + d.d * tau[d.g]
         pm.Bernoulli("y", logit_p=eta, observed=d.y.astype(int))
-        idata = pm.sample(draws=1000, tune=1000, chains=2, cores=2, random_seed=1,
+        o = MultilevelOptions()
+        idata = pm.sample(draws=o.draws, tune=o.tune, chains=2, cores=2, random_seed=1,
                           progressbar=False, compute_convergence_checks=False)
     post = idata.posterior
     S = post.sizes["chain"] * post.sizes["draw"]
@@ -138,6 +147,60 @@ def worker_plain(path: Path, n: int) -> dict:
             "divergences": int(idata.sample_stats["diverging"].values.sum())}
 
 
+def worker_cells_nutpie(path: Path, n: int) -> dict:
+    """The same model on the same binomial cells, written as a plain pymc model and
+    compiled by nutpie."""
+    import numpy as np
+
+    st = study(path, n)
+    t1 = time.perf_counter()
+    import arviz as az
+    import nutpie
+    import pymc as pm
+    import xarray as xr
+
+    from causal.estimators.multilevel import MultilevelOptions, Priors, make_design
+
+    o = MultilevelOptions(bin=BINS)
+    d = make_design(st, o)
+    pr = Priors()
+    G = len(d.groups)
+    with pm.Model() as model:
+        alpha = pm.Normal("intercept", 0, pr.intercept_sd)
+        theta = pm.Normal("effect", 0, pr.effect_sd)
+        sa = pm.HalfNormal("sd_intercept", pr.group_sd_intercept)
+        sb = pm.HalfNormal("sd_effect", pr.group_sd_effect)
+        za = pm.Normal("za", 0, 1, shape=G)
+        zb = pm.Normal("zb", 0, 1, shape=G)
+        beta = pm.Normal("beta", 0, pr.coef_sd, shape=d.X.shape[1])
+        mu = pm.Deterministic("group_intercept", alpha + sa * za)
+        tau = pm.Deterministic("group_effect", theta + sb * zb)
+        eta = mu[d.g] + pm.math.dot(d.X, beta) + d.d * tau[d.g]
+        pm.Binomial("y", n=d.n.astype(int), logit_p=eta, observed=d.y.astype(int))
+    t_c = time.perf_counter()
+    compiled = nutpie.compile_pymc_model(model)
+    t_s = time.perf_counter()
+    idata = nutpie.sample(compiled, draws=o.draws, tune=o.tune, chains=2, cores=2, seed=1,
+                          progress_bar=False)
+    t2 = time.perf_counter()
+    post = idata.posterior
+    S = post.sizes["chain"] * post.sizes["draw"]
+    mu_s = post["group_intercept"].values.reshape(S, G)
+    tau_s = post["group_effect"].values.reshape(S, G)
+    b_s = post["beta"].values.reshape(S, -1)
+    t = d.d == 1
+    w = d.n[t] / d.n[t].sum()
+    eta0 = mu_s[:, d.g[t]] + b_s @ d.X[t].T
+    eta1 = eta0 + tau_s[:, d.g[t]]
+    nat = ((1 / (1 + np.exp(-eta1)) - 1 / (1 + np.exp(-eta0))) @ w * 100)
+    nat = nat.reshape(post.sizes["chain"], post.sizes["draw"])
+    ds = xr.Dataset({"x": xr.DataArray(nat, dims=("chain", "draw"))})
+    return {"seconds": t2 - t1, "compile": t_s - t_c, "sampling": t2 - t_s,
+            "mean": float(nat.mean()), "sd": float(nat.std()), "cells": int(len(d.n)),
+            "rhat": float(az.rhat(ds)["x"]), "ess_bulk": float(az.ess(ds)["x"]),
+            "divergences": int(idata.sample_stats["diverging"].values.sum())}
+
+
 # --------------------------------------------------------------------------------------
 # driver
 # --------------------------------------------------------------------------------------
@@ -148,12 +211,18 @@ def run(kind: str, path: Path, n: int, timeout: float) -> dict:
     cmd = [sys.executable, __file__, "--worker", kind, "--data", str(path), "--n", str(n),
            "--out", str(out)]
     t0 = time.perf_counter()
+    # its own process group: on timeout the whole group goes (pymc's chain processes too)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+                            start_new_session=True)
     try:
-        subprocess.run(cmd, check=True, timeout=timeout, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, cwd=ROOT)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
         return {"timeout": True, "wall": time.perf_counter() - t0}
     wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"failed": proc.returncode, "wall": wall}
     res = json.loads(out.read_text())
     out.unlink()
     res["wall"] = wall
@@ -168,7 +237,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes (a minute or two)")
     ap.add_argument("--timeout", type=float, default=600.0)
-    ap.add_argument("--worker", choices=["ours", "plain"])
+    ap.add_argument("--worker", choices=list(WORKERS))
     ap.add_argument("--data")
     ap.add_argument("--n", type=int)
     ap.add_argument("--out")
@@ -177,8 +246,7 @@ def main() -> None:
         import warnings
 
         warnings.simplefilter("ignore")
-        fn = worker_ours if a.worker == "ours" else worker_plain
-        res = fn(Path(a.data), a.n)
+        res = WORKERS[a.worker](Path(a.data), a.n)
         # this process's peak resident memory (KiB on Linux)
         res["peak_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
         Path(a.out).write_text(json.dumps(res))
@@ -240,10 +308,28 @@ def main() -> None:
           f"model's quantities {o['rhat_max_all']:.4f}")
     print(f"    peak memory {o['peak_gib']:.2f} GiB (< 2 GiB: "
           f"{'OK' if o['peak_gib'] < 2 else 'NOT MET'})")
+    # 4. ours against the plain pymc model on the same cells, compiled by nutpie
+    print("\n[4] ours against a plain pymc model on the same cells, compiled by nutpie "
+          "(same draws)")
+    for n in (n_ratio, n_big):
+        o = run("ours", files[n], n, a.timeout)
+        c = run("cells_nutpie", files[n], n, a.timeout)
+        if "seconds" not in c:
+            print(f"    {n:>9,} rows: plain-on-cells {'timed out' if c.get('timeout') else 'failed'}"
+                  f" after {c['wall']:.1f} s; ours {o['wall']:.1f} s")
+            continue
+        gap = abs(o["mean"] - c["mean"]) / c["sd"]
+        print(f"    {n:>9,} rows, {c['cells']} cells: ours {o['wall']:.1f} s wall; plain-on-cells "
+              f"{c['wall']:.1f} s wall (compile {c['compile']:.1f} s, sampling {c['sampling']:.1f}"
+              f" s, R-hat {c['rhat']:.3f}); ratio {c['wall'] / o['wall']:.2f}x; national means "
+              f"differ by {gap:.3f} sd")
     print(f"\nuptime after: {uptime()}")
     for f in files.values():
         f.unlink(missing_ok=True)
     os.rmdir(tmp)
+
+
+WORKERS = {"ours": worker_ours, "plain": worker_plain, "cells_nutpie": worker_cells_nutpie}
 
 
 if __name__ == "__main__":
