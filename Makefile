@@ -55,11 +55,13 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-## bench: speed against a peer in the same run (matching vs dowhy, multilevel vs plain pymc, AOW dates)
+## bench: speed against a peer in the same run (matching vs dowhy, multilevel vs plain pymc, AOW dates),
+##        and every estimator at 10k / 100k / 1M (10M where the issue asks) -> benchmarks/results/scaling.md
 bench: $(STAMP)
 	$(PY) benchmarks/aow.py
 	$(PY) benchmarks/matching.py
 	$(PY) benchmarks/multilevel.py
+	$(PY) benchmarks/scaling.py --ten-million
 
 clean:
 	rm -rf reports/*/ reports/index.html reports/summary.csv reports/forest.png reports/.cache

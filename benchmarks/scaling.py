@@ -1,0 +1,297 @@
+"""Benchmark: every estimator at 10k / 100k / 1M persons end to end through ``causal run``.
+
+Each case runs ``causal run SPEC --data TWIN.parquet -e ESTIMATOR -w 1 --force`` in a fresh
+process in its own process group (killed as a group on timeout), on a twin of the bundled
+spec made beforehand in another process (its making is not timed). Per case: wall time, CPU
+time (user + system of the process and its children, from ``wait4``), peak resident memory
+(the largest of the process and its children), the growth of CPU time per 10x persons, the
+machine's 1-minute load before and after (the machine is shared: read every figure with
+its load), and where one exists a peer run the same way on the same file:
+
+- ``propensity_matching``: dowhy's bare propensity-score matching (ATT);
+- ``dml``: econml's LinearDML called the plain way, one full fit per subgroup dimension
+  (as netto did before it cross-fitted the nuisances once), same learners and threads;
+- ``duration``: the same estimator with statsmodels' GLM on the expanded person-months
+  (as netto did before it fitted chunk by chunk); no report.
+
+``bayesian_multilevel``'s peers (plain pymc, nutpie-compiled plain pymc on the same cells)
+are in ``benchmarks/multilevel.py``. Results accumulate in ``results/scaling.json`` (one
+entry per case, the last run wins) and are written to ``results/scaling.md``.
+
+    .venv/bin/python benchmarks/scaling.py                       # every case (hours)
+    .venv/bin/python benchmarks/scaling.py --only duration dml --sizes 10000 100000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+sys.path.insert(0, str(ROOT))
+RESULTS = Path(os.environ.get("NETTO_BENCH_RESULTS", ROOT / "benchmarks" / "results"))
+DATA = Path(os.environ.get("NETTO_BENCH_DATA", "/tmp/netto-scaling"))
+
+#: estimator -> bundled spec whose twin it runs on
+CASES = {
+    "naive": "ontwikkeladvies_matching",
+    "rct_difference": "almere_aanpak45plus",
+    "propensity_matching": "ontwikkeladvies_matching",
+    "ipw": "ontwikkeladvies_matching",
+    "aipw": "ontwikkeladvies_matching",
+    "dml": "ontwikkeladvies_matching",
+    "duration": "uwv_intensive_services_duration",
+    "rdd": "loonkostenvoordeel_rdd",
+    "did": "sectorplan_did",
+    "event_study": "sectorplan_did",
+    "triple_difference": "no_riskpolis_ddd",
+    "bayesian_multilevel": "werkgeversdienstverlening_regions",
+}
+#: estimators whose targets include 10M (persons, or person-periods for panels)
+TEN_MILLION = ("propensity_matching", "bayesian_multilevel", "did", "event_study",
+               "triple_difference")
+PEERS = {"propensity_matching": "dowhy_psm", "dml": "econml_plain",
+         "duration": "statsmodels_glm"}
+#: issue 18's targets: (wall seconds, peak GiB) at 1M persons
+TARGETS = {"duration": (60, 2), "dml": (120, 4), "propensity_matching": (5, 4)}
+DEFAULT_TARGET = (120, 4)
+
+
+# --------------------------------------------------------------------------------------
+# child processes
+# --------------------------------------------------------------------------------------
+def make_twin(spec: str, n: int, path: Path) -> None:
+    from causal.spec import load_spec
+    from causal.twins import make_twin as mk
+
+    tw = mk(load_spec(ROOT / "data_specs" / f"{spec}.yaml"), seed=1, n=n)
+    tw.data.to_parquet(path)
+
+
+def peer(name: str, spec: str, path: Path) -> None:
+    import warnings
+
+    import pandas as pd
+
+    from causal.pipeline import prepare
+
+    warnings.simplefilter("ignore")
+    study = prepare(ROOT / "data_specs" / f"{spec}.yaml", data=pd.read_parquet(path))
+    if name == "dowhy_psm":
+        import logging
+
+        from dowhy import CausalModel
+
+        logging.disable(logging.WARNING)
+        X = study.design_matrix().reset_index(drop=True)
+        X.columns = [f"w{i}" for i in range(X.shape[1])]
+        df = X.assign(d=study.d().astype(bool), y=study.y())
+        m = CausalModel(data=df, treatment="d", outcome="y", common_causes=list(X.columns))
+        est = m.estimate_effect(m.identify_effect(proceed_when_unidentifiable=True),
+                                method_name="backdoor.propensity_score_matching",
+                                target_units="att")
+        print(f"RESULT ATT {float(est.value):.2f}")
+    elif name == "econml_plain":
+        from econml.dml import LinearDML
+        from threadpoolctl import threadpool_limits
+
+        from causal.estimators.dml import DMLOptions, _dummies, _groups, _nuisances, _threads
+        from causal.estimators.propensity import covariate_matrix
+
+        o = DMLOptions(by=["age_group", "region"])
+        W = covariate_matrix(study).to_numpy(float)
+        y, d = study.y(), study.d().astype(int)
+        with threadpool_limits(_threads(o, len(y))):
+            for dim in o.by:
+                X, _ = _dummies(_groups(study, dim))
+                my, mt = _nuisances(o.nuisance, o.seed)
+                est = LinearDML(model_y=my, model_t=mt, discrete_treatment=True, cv=o.folds,
+                                random_state=o.seed).fit(y, d, X=X, W=W)
+                print(f"RESULT {dim} ATE {float(est.ate(X=X)):.2f}")
+    elif name == "statsmodels_glm":
+        import numpy as np
+        import statsmodels.api as sm
+
+        from causal.estimators import duration as mod
+        from causal.estimators import get
+
+        covs: list[np.ndarray] = []
+
+        def glm_fit(pm, cause, weights=None, beta0=None, **_):
+            pi, ti = pm.rows(0, pm.n)
+            X = cause.design(pm, pi, ti)
+            y = ((pm.cause[pi] == cause.code) & (ti == pm.r[pi] - 1)).astype(float)
+            res = sm.GLM(y, X, family=sm.families.Binomial()).fit(
+                cov_type="cluster", cov_kwds={"groups": pi})
+            covs.append(np.asarray(res.cov_params()))
+            return np.asarray(res.params), None
+
+        def block_cov(pm, causes, betas, hessians):
+            import scipy.linalg
+
+            return scipy.linalg.block_diag(*covs)
+
+        mod.fit_logit, mod.cluster_cov = glm_fit, block_cov
+        info = get("duration")
+        (e,) = info.fit(study, info.options.model_validate(
+            study.spec.estimator_options("duration")))
+        print(f"RESULT ITT {e.net:.2f} [{e.ci_low:.2f}, {e.ci_high:.2f}]")
+
+
+# --------------------------------------------------------------------------------------
+# driver
+# --------------------------------------------------------------------------------------
+def measure(cmd: list[str], timeout: float, log: Path) -> dict:
+    """Run ``cmd`` in its own process group; wall, CPU, peak RSS, load, status."""
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with log.open("w") as f:
+        p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        status = "ok"
+        while True:
+            pid, code, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t0 > timeout:
+                os.killpg(p.pid, signal.SIGKILL)
+                _, code, ru = os.wait4(p.pid, 0)
+                status = f"timeout after {timeout:.0f} s"
+                break
+            time.sleep(0.2)
+    wall = time.perf_counter() - t0
+    text = log.read_text(errors="replace")
+    if status == "ok" and code != 0:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        status = f"failed (exit {os.waitstatus_to_exitcode(code)}): " + (
+            lines[-1][:160] if lines else "")
+    result = " ".join(ln.split("RESULT ", 1)[1] for ln in text.splitlines() if "RESULT " in ln)
+    done = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("done ")]
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_gib": ru.ru_maxrss / 1024 ** 2,
+            "status": status, "load_before": load0, "load_after": os.getloadavg()[0],
+            "result": result or (done[-1][5:] if done else "")}
+
+
+def data_file(spec: str, n: int, timeout: float) -> tuple[Path | None, str]:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"{spec}-{n}.parquet"
+    if path.exists():
+        return path, ""
+    tmp = path.with_suffix(".tmp.parquet")
+    r = measure([sys.executable, __file__, "--make", spec, str(n), str(tmp)], timeout,
+                DATA / f"{spec}-{n}.make.log")
+    if r["status"] != "ok":
+        return None, f"twin not made: {r['status']} (peak {r['rss_gib']:.1f} GiB)"
+    tmp.rename(path)
+    return path, ""
+
+
+def rows_per_person(spec: str) -> int:
+    """Rows per person of a spec's twin (periods of a panel twin; 1 otherwise)."""
+    from causal.spec import load_spec
+    from causal.twins import make_twin as mk
+
+    s = load_spec(ROOT / "data_specs" / f"{spec}.yaml")
+    if s.simulation.generator != "panel":
+        return 1
+    return max(1, round(len(mk(s, seed=1, n=50).data) / 50))
+
+
+def run_case(est: str, n: int, timeout: float) -> dict:
+    """One estimator at ``n`` rows (persons; person-periods for a panel twin)."""
+    spec = CASES[est]
+    row: dict = {"estimator": est, "spec": spec, "n": n}
+    path, why = data_file(spec, max(1, n // rows_per_person(spec)), timeout)
+    if path is None:
+        row["status"] = why
+        return row
+    import pyarrow.parquet as pq
+
+    row["rows"] = pq.ParquetFile(path).metadata.num_rows
+    out = DATA / f"out-{est}-{n}"
+    row.update(measure([sys.executable, "-m", "causal.cli", "run",
+                        str(ROOT / "data_specs" / f"{spec}.yaml"), "--data", str(path),
+                        "--out", str(out), "-e", est, "-w", "1", "--force"], timeout,
+                       DATA / f"{est}-{n}.log"))
+    if est in PEERS:
+        row["peer"] = {"name": PEERS[est], **measure(
+            [sys.executable, __file__, "--peer", PEERS[est], spec, str(path)], timeout,
+            DATA / f"{est}-{n}.peer.log")}
+    return row
+
+
+def render(results: dict) -> str:
+    rows = sorted(results.values(), key=lambda r: (list(CASES).index(r["estimator"]), r["n"]))
+    out = ["# Scaling: every estimator end to end through `causal run`", "",
+           "Written by `benchmarks/scaling.py` (`make bench`). Wall and CPU in seconds, peak "
+           "resident memory in GiB (process and children); size = persons, or person-periods "
+           "for the panel twins (did, event_study); growth = CPU time against the "
+           "10x smaller case. Load = the machine's 1-minute load average before/after the case "
+           "(2 cores, shared): under load wall time exceeds CPU time; on a quiet machine the "
+           "wall time of a single-threaded case is about its CPU time.", "",
+           "| estimator | size | rows | wall | CPU | peak GiB | growth/10x | estimate | "
+           "peer: wall / CPU / GiB | ours vs peer (CPU) | target at 1M | load | status |",
+           "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|---|"]
+    for r in rows:
+        if "wall" not in r:
+            out.append(f"| {r['estimator']} | {r['n']:,} | | | | | | | | | | | {r['status']} |")
+            continue
+        prev = results.get(f"{r['estimator']}:{r['n'] // 10}")
+        growth = (f"{r['cpu'] / prev['cpu']:.1f}x" if prev and prev.get("cpu")
+                  and prev.get("status") == "ok" and r["status"] == "ok" else "")
+        p = r.get("peer")
+        peer_s = (f"{p['name']}: {p['wall']:.1f} / {p['cpu']:.1f} / {p['rss_gib']:.2f}"
+                  + ("" if p["status"] == "ok" else f" ({p['status']})")) if p else ""
+        ratio = (f"{p['cpu'] / r['cpu']:.1f}x" if p and r["status"] == "ok"
+                 and p["status"] == "ok" else "")
+        wt, gt = TARGETS.get(r["estimator"], DEFAULT_TARGET)
+        target = ""
+        if r["n"] == 1_000_000:
+            met = r["status"] == "ok" and r["cpu"] <= wt and r["rss_gib"] <= gt
+            target = f"{wt} s, {gt} GiB: {'met (CPU)' if met else 'not met'}"
+        out.append(
+            f"| {r['estimator']} | {r['n']:,} | {r.get('rows', 0):,} | {r['wall']:.1f} | "
+            f"{r['cpu']:.1f} | {r['rss_gib']:.2f} | {growth} | {r.get('result', '')} | "
+            f"{peer_s} | {ratio} | {target} | {r['load_before']:.1f}/{r['load_after']:.1f} | "
+            f"{r['status']} |")
+    notes = [r for r in rows if r.get("note")]
+    if notes:
+        out += ["", "## Notes", ""] + [f"- {r['estimator']} at {r['n']:,}: {r['note']}"
+                                       for r in notes]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", nargs="*", default=list(CASES))
+    ap.add_argument("--sizes", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--ten-million", action="store_true",
+                    help="also 10M for matching, multilevel and the panels")
+    ap.add_argument("--timeout", type=float, default=900.0)
+    ap.add_argument("--make", nargs=3)
+    ap.add_argument("--peer", nargs=3)
+    a = ap.parse_args()
+    if a.make:
+        return make_twin(a.make[0], int(a.make[1]), Path(a.make[2]))
+    if a.peer:
+        return peer(a.peer[0], a.peer[1], Path(a.peer[2]))
+    store = RESULTS / "scaling.json"
+    results = json.loads(store.read_text()) if store.exists() else {}
+    for est in a.only:
+        sizes = list(a.sizes) + ([10_000_000] if a.ten_million and est in TEN_MILLION else [])
+        for n in sizes:
+            row = run_case(est, n, a.timeout)
+            results[f"{est}:{n}"] = row
+            print(json.dumps(row), flush=True)
+            store.write_text(json.dumps(results, indent=1))
+            (RESULTS / "scaling.md").write_text(render(results))
+
+
+if __name__ == "__main__":
+    main()
