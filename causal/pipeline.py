@@ -75,7 +75,9 @@ def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = No
 
 
 def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:
-    """The covariates to adjust for and a sentence saying where they come from."""
+    """The covariates (column names or formula terms) to adjust for and a sentence saying
+    where they come from. The graph speaks of columns; formula terms (``C(education)``,
+    ``age:sex``) are kept where every column they read is in the graph's set."""
     if spec.identification.adjustment is not None:
         return list(spec.identification.adjustment), (
             f"adjustment set set by the spec: {spec.identification.adjustment_reason}")
@@ -85,7 +87,17 @@ def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:
         from causal.identify import backdoor_set
     except ImportError:  # identification module not installed yet
         return list(spec.confounders), "adjusted for the listed confounders"
-    return backdoor_set(spec, df)
+    from causal.design import is_plain, term_variables, terms_variables
+
+    if all(is_plain(t) for t in spec.confounders):
+        return backdoor_set(spec, df)
+    plain = spec.model_copy(update={"confounders": terms_variables(spec.confounders)})
+    cols, note = backdoor_set(plain, df)
+    chosen = set(cols)
+    terms = [t for t in spec.confounders if set(term_variables(t)) <= chosen]
+    covered = set(terms_variables(terms))
+    terms += [c for c in cols if c not in covered]
+    return terms, note + (f"; as the spec's terms: {', '.join(terms)}" if terms != cols else "")
 
 
 def run_estimator(study: Study, name: str, options: dict | None = None, *,

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from causal.design import Term
 from causal.errors import SpecError
 
 CONTEXT_NAMES = ("months_to_aow", "reaches_aow_within_horizon", "conjunctuur")
@@ -120,9 +121,10 @@ class DataSpec(Strict):
 class Identification(Strict):
     status: Literal["identified", "not_identified"] = "identified"
     reason: str | None = None
-    adjustment: list[str] | None = Field(
+    adjustment: list[Term] | None = Field(
         None, description="Override the adjustment set from the graph (needs adjustment_reason).")
     adjustment_reason: str | None = None
+
 
 
 class Disclosure(Strict):
@@ -249,7 +251,10 @@ class Spec(Strict):
     population: Population = Field(default_factory=Population)
     treatment: Treatment
     outcome: Outcome
-    confounders: list[str] = Field(default_factory=list)
+    confounders: list[Term] = Field(
+        default_factory=list, description="Columns or formula terms to adjust for: age, "
+        "C(education), I(age**2), age:sex, bs(age, df=4); months_to_aow and conjunctuur are "
+        "derived (see context).")
     region: str | None = None
     graph: str | None = None
     estimators: list[EstimatorSpec] = Field(min_length=1)
@@ -287,11 +292,17 @@ class Spec(Strict):
 
     @property
     def context_confounders(self) -> list[str]:
-        return [c for c in self.confounders if c in CONTEXT_NAMES]
+        """Context columns (months_to_aow, conjunctuur, ...) the confounder terms read."""
+        from causal.design import terms_variables
+
+        return [c for c in terms_variables(self.confounders) if c in CONTEXT_NAMES]
 
     @property
     def data_confounders(self) -> list[str]:
-        return [c for c in self.confounders if c not in CONTEXT_NAMES]
+        """Data columns the confounder terms read (``C(education)`` reads ``education``)."""
+        from causal.design import terms_variables
+
+        return [c for c in terms_variables(self.confounders) if c not in CONTEXT_NAMES]
 
     @property
     def is_binary(self) -> bool:

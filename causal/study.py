@@ -43,6 +43,8 @@ class Study:
     notes: list[str] = field(default_factory=list)
     #: set when the graph does not identify the effect: the reason, in plain words.
     not_identified: str | None = None
+    #: design matrices by tuple of terms: (matrix on the study's data, formulaic ModelSpec)
+    _designs: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- columns -----------------------------------------------------------------------
     @property
@@ -85,20 +87,29 @@ class Study:
 
     def design_matrix(self, columns: list[str] | None = None,
                       data: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Covariates as a numeric matrix: categoricals one-hot (first level dropped),
-        booleans as 0/1, numbers as they are. No constant column."""
+        """The one design matrix of the study (:mod:`causal.design`): the adjustment terms
+        (default: the study's covariates; column names or formula terms such as
+        ``C(education)``, ``I(age**2)``, ``age:sex``) as numeric columns, categoricals
+        treatment-coded (first level dropped), booleans 0/1, no constant column.
+
+        Encoded once on the study's data (cached per list of terms); ``data`` (a subset or
+        a resample) is encoded with the same levels and knots."""
+        from causal.design import build_design, is_plain
+
+        terms = tuple(self.covariates if columns is None else columns)
         df = self.data if data is None else data
-        cols = self.covariates if columns is None else columns
-        if not cols:
+        if not terms:
             return pd.DataFrame(index=df.index)
-        X = df[cols]
-        cat = [c for c in cols if not pd.api.types.is_numeric_dtype(X[c])
-               or isinstance(X[c].dtype, pd.CategoricalDtype)]
-        num = [c for c in cols if c not in cat]
-        parts = [X[num].astype(float)]
-        if cat:
-            parts.append(pd.get_dummies(X[cat].astype("category"), drop_first=True, dtype=float))
-        return pd.concat(parts, axis=1)
+        if all(is_plain(t) and t in df.columns and pd.api.types.is_float_dtype(df[t])
+               for t in terms):
+            return df[list(terms)]  # numbers only: no copy (large registry data)
+        hit = self._designs.get(terms)
+        if hit is None:
+            X, ms = build_design(self.data, list(terms), self.source)
+            self._designs[terms] = hit = (X, ms)
+        if data is None:
+            return hit[0]
+        return build_design(data, list(terms), self.source, model_spec=hit[1])[0]
 
     # -- results -----------------------------------------------------------------------
     def gross(self) -> float:

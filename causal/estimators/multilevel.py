@@ -269,7 +269,9 @@ def make_design(study, options: MultilevelOptions) -> Design:
     if group in dropped:
         notes.append(f"'{group}' is the grouping level ({group}-varying intercepts), not a "
                      "fixed effect")
-    missing = [c for c in covs if c not in df.columns]
+    from causal.design import is_plain
+
+    missing = [c for c in covs if c not in df.columns and is_plain(c)]
     if missing:
         raise DataError(source, f"covariate(s) of {NAME} not in the data: {missing}",
                         column=missing[0])
@@ -282,6 +284,21 @@ def make_design(study, options: MultilevelOptions) -> Design:
     colnames: list[str] = []
     continuous: list[str] = []
     for c in covs:
+        if c not in df.columns:  # a formula term: its columns of the study's design matrix
+            B = study.design_matrix([c]).to_numpy(float)
+            sd = B.std(axis=0)
+            if not (sd > 0).any():
+                notes.append(f"'{c}' has one value only; left out")
+                continue
+            B = B[:, sd > 0]
+            blocks.append((B - B.mean(axis=0)) / B.std(axis=0))
+            colnames += [f"{c}[{j}]" for j in range(B.shape[1])] if B.shape[1] > 1 else [c]
+            k = pd.factorize(pd.Series(map(tuple, B.round(12))), sort=True)[0]
+            if k.max() + 1 <= max(options.max_levels, B.shape[1] + 1):
+                codes.append(k.astype(np.int64))
+            else:
+                continuous.append(c)
+            continue
         s = df[c]
         if s.isna().any():
             raise DataError(source, f"{int(s.isna().sum())} rows have no value for this "

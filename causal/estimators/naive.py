@@ -30,7 +30,18 @@ def naive(study, options: NaiveOptions) -> list[Estimate]:
         "naive", "naive", inf.coef, **inf.fields(),
         method="Difference in means without any adjustment: what a reader of the report would "
                "compute. Biased whenever participation depends on the outcome's drivers.",
-        warnings=["the naive comparison ignores confounding (conjunctuur, AOW age, selection); "
-                  "it is shown only to contrast with the net effect"],
+        warnings=[_ignores(study)],
         diagnostics={"control_mean": float(y0.mean())},
     ))]
+
+
+def _ignores(study) -> str:
+    """The warning, naming the confounders this spec adjusts for elsewhere (never the AOW
+    age or the conjunctuur when the spec does not name them)."""
+    from causal.design import terms_variables
+
+    names = terms_variables(study.covariates or study.spec.confounders)
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    what = f"{shown}, selection" if names else "selection into the measure"
+    return (f"the naive comparison ignores confounding ({what}); it is shown only to "
+            "contrast with the net effect")

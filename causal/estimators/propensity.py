@@ -33,7 +33,7 @@ def covariate_matrix(study, covariates: list[str] | None = None) -> pd.DataFrame
     """The study's covariates one-hot encoded, without constant columns."""
     cols = study.covariates if covariates is None else covariates
     df = study.data
-    if cols and all(pd.api.types.is_float_dtype(df[c]) for c in cols):
+    if cols and all(c in df.columns and pd.api.types.is_float_dtype(df[c]) for c in cols):
         X = df[cols]  # already numeric: no copy here (large registry data)
     else:
         X = study.design_matrix(covariates)
