@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from causal.columns import ColumnInfo, check_used, type_columns
 from causal.errors import DataError
+from causal.readers import read_file
 from causal.spec import Spec
 
 
@@ -20,81 +22,10 @@ def _plain(values) -> list:
     return [v.item() if hasattr(v, "item") else v for v in values]
 
 
-READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".sav": "spss",
-           ".zsav": "spss", ".dta": "stata"}
-
-
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a data file by its extension; a file that is not what it says is a clear error."""
-    p = Path(path)
-    if not p.exists():
-        raise DataError(str(p), "the data file does not exist")
-    if p.is_dir():
-        raise DataError(str(p), "expected a data file, got a folder")
-    kind = READERS.get(p.suffix.lower())
-    if kind is None:
-        raise DataError(str(p), f"unknown file type '{p.suffix}'; expected one of "
-                        f"{', '.join(sorted(READERS))}")
-    if p.stat().st_size == 0:
-        raise DataError(str(p), "the file is empty")
-    really = _sniff_kind(p)
-    if really is not None and really != kind:
-        raise DataError(str(p), f"the file is named {p.suffix} but its content is {_KIND_NAMES[really]}"
-                        "; give it the right extension or export it again")
-    try:
-        if kind == "csv":
-            df = pd.read_csv(p)
-        elif kind == "parquet":
-            df = pd.read_parquet(p)
-        elif kind == "spss":
-            df = pd.read_spss(p, convert_categoricals=True)
-        else:
-            df = pd.read_stata(p)
-    except pd.errors.EmptyDataError:
-        raise DataError(str(p), "the file has no columns or rows") from None
-    except UnicodeDecodeError as e:
-        raise DataError(str(p), f"could not be read as CSV: the file is not UTF-8 text (byte "
-                        f"{e.object[e.start:e.start + 1]!r} at position {e.start}); it may be "
-                        "Latin-1 or Windows-1252, as Excel and SPSS write it: save it as UTF-8 "
-                        "CSV") from None
-    except pd.errors.ParserError as e:
-        raise DataError(str(p), f"could not be read as {kind.upper()}: {str(e).splitlines()[0]}"
-                        ) from None
-    except Exception as e:  # pyarrow/pyreadstat raise their own types for a wrong format
-        raise DataError(str(p), f"could not be read as a {kind} file (is it really one?): "
-                        f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
-    if len(df) == 0:
-        raise DataError(str(p), "the file has a header but no rows")
-    if kind == "csv" and df.shape[1] == 1 and any(c in str(df.columns[0]) for c in ";\t|"):
-        sep = next(c for c in ";\t|" if c in str(df.columns[0]))
-        raise DataError(str(p), f"the file has a single column {str(df.columns[0])[:60]!r}...: it "
-                        f"seems to use {sep!r} as separator (as Dutch Excel does); netto reads "
-                        "comma-separated CSV: save it with commas (and decimal points) or as "
-                        "Parquet")
-    return df
-
-
-#: magic bytes of the formats people rename by mistake (checked before reading)
-_KIND_NAMES = {"parquet": "a Parquet file", "spss": "an SPSS .sav file", "stata": "a Stata file",
-               "zip": "a zip archive (an Excel .xlsx workbook?)", "gzip": "gzip-compressed",
-               "csv": "text (CSV?)"}
-
-
-def _sniff_kind(p: Path) -> str | None:
-    """What the first bytes say the file is; None when they say nothing definite."""
-    with open(p, "rb") as f:
-        head = f.read(8)
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if head.startswith((b"$FL2", b"$FL3")):
-        return "spss"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
-    if head.startswith(b"<stata_dta>"[:8]):
-        return "stata"
-    return None
+    """Read a data file by its extension (see :mod:`causal.readers`); cells as the file holds
+    them (CSV cells as text, typed by :func:`load_table`)."""
+    return read_file(path).df
 
 
 def map_columns(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
@@ -148,8 +79,19 @@ def as_binary(s: pd.Series, source: str, column: str, field: str) -> pd.Series:
     return s.astype(int)
 
 
-def validate(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
-    """Check types and values the estimators rely on; return a cleaned copy."""
+def safe_count(n: int, min_cell: int) -> str:
+    """A person count fit for output: "fewer than k" below ``min_cell``, else rounded to
+    the nearest 10 (the usual rounding rule for microdata output)."""
+    if n < min_cell:
+        return f"fewer than {min_cell}"
+    return f"about {int(round(n, -1)):,}" if n >= 10 else str(n)
+
+
+def validate(df: pd.DataFrame, spec: Spec, source: str,
+             notes: list[str] | None = None) -> pd.DataFrame:
+    """Check types and values the estimators rely on; return a cleaned copy. Notes on rows
+    dropped by the spec's leave (``data.missing_confounders: drop``) go to ``notes``."""
+    notes = [] if notes is None else notes
     out = df.copy()
     t = spec.treatment
     out[t.column] = as_binary(out[t.column], source, t.column, "treatment.column")
@@ -168,12 +110,18 @@ def validate(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:
         n_inf = int((~np.isfinite(out[oc].to_numpy(dtype=float))).sum())
         if n_inf:
             raise DataError(source, f"{n_inf} rows have an infinite outcome value", column=oc)
+    if spec.data and spec.data.missing_confounders == "drop" and spec.data_confounders:
+        gone = out[spec.data_confounders].isna().any(axis=1)
+        if gone.any():
+            out = out[~gone].reset_index(drop=True)
+            notes.append(f"{safe_count(int(gone.sum()), spec.disclosure.min_cell)} rows with a "
+                         "missing confounder value were dropped (data.missing_confounders: drop)")
     for c in spec.data_confounders:
         n_missing = int(out[c].isna().sum())
         if n_missing:
             raise DataError(source, f"{n_missing} of {len(out)} rows have no value for this "
-                            "confounder; impute or filter them explicitly before the run",
-                            column=c)
+                            "confounder; impute or filter them explicitly before the run, or "
+                            "set data.missing_confounders: drop", column=c)
         col = out[c]
         if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
                 or isinstance(col.dtype, pd.CategoricalDtype)
@@ -254,10 +202,47 @@ def apply_population(df: pd.DataFrame, spec: Spec, source: str) -> tuple[pd.Data
     return df.reset_index(drop=True), notes
 
 
-def load_data(path: str | Path, spec: Spec) -> tuple[pd.DataFrame, list[str]]:
-    """Read, map, check and filter a data file for a spec. Returns data and notes."""
+def used_columns(spec: Spec) -> dict[str, str]:
+    """Every column the spec uses -> the field that uses it (for errors)."""
+    used = dict(required_columns(spec))
+    if spec.context_confounders:
+        used.setdefault(spec.context.reference_date, "context.reference_date")
+        if {"months_to_aow", "reaches_aow_within_horizon"} & set(spec.context_confounders):
+            used.setdefault(spec.context.birth_date, "context.birth_date")
+    if spec.data and spec.data.id_column:
+        used.setdefault(spec.data.id_column, "data.id_column")
+    return used
+
+
+def load_table(path: str | Path, spec: Spec, *, typed: bool = True
+               ) -> tuple[pd.DataFrame, list[str], list[ColumnInfo], str]:
+    """Read, map, type, check and filter a data file for a spec.
+
+    Returns the data, notes, the column table (for ``causal check``) and the dialect the
+    file was read in. Errors name the user's column where the spec maps it."""
     source = str(path)
-    df = map_columns(read_table(path), spec, source)
-    check_columns(df, spec, source)
-    df, notes = apply_population(df, spec, source)
-    return validate(df, spec, source), notes
+    csv = spec.data.csv if spec.data and spec.data.csv else None
+    table = read_file(path, sep=csv.sep if csv else None,
+                      decimal=csv.decimal if csv else None,
+                      encoding=csv.encoding if csv else None)
+    mapping = dict(spec.data.columns) if spec.data else {}
+    try:
+        df = map_columns(table.df, spec, source)
+        infos: list[ColumnInfo] = []
+        if typed:
+            df, infos = type_columns(df, spec, source, table, mapping)
+        check_columns(df, spec, source)
+        check_used(infos, used_columns(spec), source)
+        df, notes = apply_population(df, spec, source)
+        return validate(df, spec, source, notes), notes, infos, table.dialect
+    except DataError as e:
+        if e.column in mapping and not getattr(e, "file_column", None):
+            raise DataError(e.source, e.problem, column=e.column,
+                            file_column=mapping[e.column]) from None
+        raise
+
+
+def load_data(path: str | Path, spec: Spec) -> tuple[pd.DataFrame, list[str]]:
+    """Read, map, type, check and filter a data file for a spec. Returns data and notes."""
+    df, notes, _, _ = load_table(path, spec)
+    return df, notes

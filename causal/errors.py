@@ -31,9 +31,13 @@ class SpecError(NettoError):
 class DataError(NettoError):
     """The data do not fit the spec (missing column, NaN in the treatment, ...)."""
 
-    def __init__(self, source: str, problem: str, column: str | None = None) -> None:
+    def __init__(self, source: str, problem: str, column: str | None = None,
+                 file_column: str | None = None) -> None:
         self.source, self.column, self.problem = source, column, problem
+        self.file_column = file_column
         col = f" column '{column}':" if column else ""
+        if column and file_column and file_column != column:
+            col = f" column '{column}' (in the file: '{file_column}'):"
         super().__init__(f"{source}:{col} {problem}")
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from causal import estimators as registry
+from causal.columns import check_used, type_columns
 from causal.context import add_context
-from causal.data import apply_population, check_columns, load_data, validate
+from causal.data import apply_population, check_columns, load_table, used_columns, validate
 from causal.errors import NettoError, NotIdentified
 from causal.result import Estimate
 from causal.spec import Spec, load_spec
@@ -43,6 +44,8 @@ def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = No
         spec._path = spec.path
     truth: dict[str, float] = {}
     notes: list[str] = []
+    infos: list = []
+    dialect = ""
     if data is None and spec.data is not None and spec.data.path and not stress:
         data = (spec.path.parent / spec.data.path) if spec.path else spec.data.path
     if stress and data is not None:
@@ -55,23 +58,27 @@ def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = No
         source = f"synthetic twin of {spec.measure} (seed {seed if seed is not None else spec.simulation.seed})"
         check_columns(df, spec, source)
         df, notes = apply_population(df, spec, source)
-        df = validate(df, spec, source)
+        df = validate(df, spec, source, notes)
     elif isinstance(data, pd.DataFrame):
         source = "data frame"
         check_columns(data, spec, source)
+        data, infos = type_columns(data, spec, source)
+        check_used(infos, used_columns(spec), source)
         df, notes = apply_population(data, spec, source)
-        df = validate(df, spec, source)
+        df = validate(df, spec, source, notes)
     else:
         source = str(data)
-        df, notes = load_data(data, spec)
+        df, notes, infos, dialect = load_table(data, spec)
     df = add_context(df, spec, source)
     not_identified = None
     try:
         covariates, adj_note = adjustment_set(spec, df)
     except NotIdentified as e:
         covariates, adj_note, not_identified = list(spec.confounders), "", str(e)
-    return Study(spec=spec, data=df, source=source, truth=truth, covariates=covariates,
-                 adjustment_note=adj_note, notes=notes, not_identified=not_identified)
+    st = Study(spec=spec, data=df, source=source, truth=truth, covariates=covariates,
+               adjustment_note=adj_note, notes=notes, not_identified=not_identified)
+    st.columns, st.dialect = infos, dialect
+    return st
 
 
 def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:

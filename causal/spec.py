@@ -111,11 +111,50 @@ class Context(Strict):
     conjunctuur: ConjunctuurSpec = Field(default_factory=ConjunctuurSpec)
 
 
+ColumnType = Literal["numeric", "categorical", "ordered", "binary", "date", "id"]
+
+
+class ColumnDecl(Strict):
+    """A column's type with its details."""
+
+    type: ColumnType = Field(description="numeric, categorical, ordered, binary, date or id.")
+    levels: list[Any] | None = Field(
+        None, description="categorical/ordered: the levels, in order (first is the reference); "
+        "values outside them are an error.")
+    missing: list[Any] = Field(default_factory=list,
+                               description="Codes that mean 'no value' in this column.")
+
+
+class CsvDialect(Strict):
+    """How a CSV file is written, when the detection should be overruled."""
+
+    sep: Literal[",", ";", "\t", "|"] | None = Field(None, description="Column separator.")
+    decimal: Literal[".", ","] | None = Field(None, description="Decimal mark of numbers.")
+    encoding: str | None = Field(None, description="Text encoding, e.g. utf-8 or cp1252.")
+
+
 class DataSpec(Strict):
-    path: str | None = None
+    path: str | None = Field(None, description="The data file (CSV, xlsx, Parquet, SPSS .sav, "
+                             "Stata .dta), relative to the spec file; --data overrides it.")
     columns: dict[str, str] = Field(default_factory=dict,
                                     description="Spec column name -> column name in the file.")
-    id_column: str | None = None
+    id_column: str | None = Field(None, description="The person id column; each id once.")
+    types: dict[str, ColumnType | ColumnDecl] = Field(
+        default_factory=dict, description="Column (spec name) -> numeric, categorical, "
+        "ordered, binary, date or id (or {type, levels, missing}); undeclared columns are "
+        "inferred and shown by causal check.")
+    missing: list[Any] = Field(default_factory=list, description="Codes meaning 'no value' in "
+                               "every numeric column, e.g. [99, 999] (SPSS user-missing codes "
+                               "declared in the file are applied anyway).")
+    missing_confounders: Literal["error", "drop"] = Field(
+        "error", description="Rows with a missing confounder value: an error (default) or "
+        "dropped, with the (rounded) number dropped in the report.")
+    csv: CsvDialect | None = Field(None, description="Overrule the CSV dialect detection.")
+
+    def decl(self, column: str) -> ColumnDecl | None:
+        """The declared type of a column (spec name), if any."""
+        t = self.types.get(column)
+        return ColumnDecl(type=t) if isinstance(t, str) else t
 
 
 class Identification(Strict):

@@ -43,6 +43,10 @@ class Study:
     notes: list[str] = field(default_factory=list)
     #: set when the graph does not identify the effect: the reason, in plain words.
     not_identified: str | None = None
+    #: how each column of the data file was read (causal.columns.ColumnInfo), for check
+    columns: list = field(default_factory=list)
+    #: how the data file was read ("CSV, semicolon-separated, decimal comma, UTF-8")
+    dialect: str = ""
     #: design matrices by tuple of terms: (matrix on the study's data, formulaic ModelSpec)
     _designs: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 

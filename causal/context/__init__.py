@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from causal.columns import as_dates  # noqa: F401 - the one date parser (re-exported)
 from causal.errors import DataError
 
 
@@ -45,29 +46,3 @@ def add_context(df: pd.DataFrame, spec, source: str) -> pd.DataFrame:
 
 #: accepted text date formats, tried in turn; the one that parses most values wins.
 DATE_FORMATS = ("ISO8601", "%d-%m-%Y", "%d/%m/%Y")
-
-
-def as_dates(s: pd.Series, source: str, column: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(s):
-        d = s
-    else:
-        # ISO dates (2018-03-01) or Dutch day-first dates (01-03-2018, 01/03/2018); one
-        # format for the whole column, never a per-value guess that could swap day and month
-        text = s.astype("string")
-        d, missing = None, None
-        for fmt in DATE_FORMATS:
-            cand = pd.to_datetime(text, format=fmt, errors="coerce")
-            n_missing = int(cand.isna().sum())
-            if d is None or n_missing < missing:
-                d, missing = cand, n_missing
-            if missing == int(s.isna().sum()):  # every value parsed: no need to try more
-                break
-    bad = d.isna() & s.notna()
-    if bad.any():
-        first = s[bad].iloc[0]
-        raise DataError(source, f"{int(bad.sum())} values are not dates (first: {first!r}); "
-                        "expected dates such as 2018-03-01 or 01-03-2018", column=column)
-    if d.isna().any():
-        raise DataError(source, f"{int(d.isna().sum())} rows have no date; every row needs one",
-                        column=column)
-    return d

@@ -1,0 +1,392 @@
+"""Column types: each column read as the spec declares it (``data.types``) or as inferred,
+never silently misread.
+
+Types: ``numeric``, ``categorical``, ``ordered``, ``binary``, ``date``, ``id``. A declared
+type is enforced: text in a numeric column is an error naming the column and a sample value
+(with the decimal-comma hint). Undeclared columns are inferred: numbers stay numbers (0/1 is
+binary), text that is all numbers becomes numbers, text that is all dates becomes dates,
+other text is categorical. SPSS/Stata value labels become the categories of a categorical
+column (declared, or inferred when every value carries a label); codes the file declares
+user-missing, codes the spec lists in ``data.missing`` or ``types.X.missing``, and a code
+labelled as unknown ("onbekend", "missing", ...) become missing. :func:`type_columns`
+returns the typed frame and one :class:`ColumnInfo` per column for ``causal check``.
+
+Hand-written: the rules are netto's (which label means missing, when text is a number); the
+parsing is pandas'.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from causal.errors import DataError
+
+#: |value| above this is refused: no labour-market quantity is that large, and the linear
+#: algebra of every estimator loses all precision (a value of 1e300 squared overflows)
+HUGE = 1e15
+#: value labels that mean "no value"
+_MISSING_LABEL = re.compile(r"^\s*(onbekend|unknown|missing|ontbreekt|weet\s*niet|geen\s*"
+                            r"antwoord|n\.?v\.?t\.?|not\s*applicable|refused|don'?t\s*know|"
+                            r"sysmis|leeg|niet\s*ingevuld)\b", re.I)
+_TRUE = {"1", "true", "waar", "ja", "yes", "j", "y", "t"}
+_FALSE = {"0", "false", "onwaar", "nee", "no", "n", "f"}
+_NUM_DOT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_NUM_COMMA = re.compile(r"^\s*[-+]?(\d+,?\d*|,\d+)([eE][-+]?\d+)?\s*$")
+_NUM_COMMA_THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}(\.\d{3})+(,\d+)?\s*$")
+_YEAR = re.compile(r"^\s*(1[89]|2[01])\d\d(\.0)?\s*$")
+_ID_NAME = re.compile(r"(^|_)(id|bsn|rin|person|persoon|client|klant|nummer|nr)($|_)", re.I)
+
+
+@dataclass
+class ColumnInfo:
+    """One row of ``causal check``'s column table."""
+
+    column: str
+    type: str
+    how: str
+    missing: int
+    levels: str = ""
+    file_column: str | None = None
+    #: a problem that is an error only if the spec uses the column
+    problem: str | None = None
+    declared: bool = False
+
+    def row(self) -> list[str]:
+        name = self.column + (f" ({self.file_column})" if self.file_column else "")
+        return [name, self.type + ("" if self.declared else " (inferred)"), self.how,
+                str(self.missing), self.levels]
+
+
+def _fmt_levels(values, k: int = 6) -> str:
+    vals = [str(v) for v in values]
+    return ", ".join(vals[:k]) + (f", ... ({len(vals)} levels)" if len(vals) > k else "")
+
+
+def _sample(s: pd.Series) -> str:
+    v = s.iloc[0]
+    return repr(v.item() if hasattr(v, "item") else v)
+
+
+def to_numbers(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
+    """Text -> float with the given decimal mark; returns (numbers, mask of unparsable)."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        v = s.astype(float)
+        return v, pd.Series(False, index=s.index)
+    text = s.astype("string").str.strip()
+    if decimal == ",":
+        thousands = text.str.match(_NUM_COMMA_THOUSANDS).fillna(False)
+        text = text.where(~thousands, text.str.replace(".", "", regex=False))
+        text = text.str.replace(",", ".", regex=False)
+    num = pd.to_numeric(text, errors="coerce")
+    bad = num.isna() & s.notna() & (text != "")
+    return num.astype(float), bad.fillna(False).astype(bool)
+
+
+def decimal_hint(bad: pd.Series, decimal: str) -> str:
+    """The decimal-comma hint when the unparsable values look like numbers in the other
+    notation."""
+    t = bad.astype(str)
+    if decimal == "." and t.str.match(_NUM_COMMA).mean() > 0.5:
+        return ("; these look like numbers with a decimal comma: save the file with decimal "
+                "points, save it as ';'-separated CSV (Dutch Excel's 'CSV (puntkomma "
+                "gescheiden)'), or set the spec's data.csv.decimal: ','")
+    if decimal == "," and t.str.match(_NUM_DOT).mean() > 0.5:
+        return ("; these look like numbers with a decimal point: set the spec's "
+                "data.csv.decimal: '.'")
+    return ("; fix those values, declare the column categorical in data.types if it is not a "
+            "number, or list the codes that mean 'no value' in data.missing")
+
+
+def as_dates(s: pd.Series, source: str, column: str) -> pd.Series:
+    """:func:`parse_dates`, and every row must have a date."""
+    d = parse_dates(s, source, column)
+    if d.isna().any():
+        raise DataError(source, f"{int(d.isna().sum())} rows have no date; every row needs one",
+                        column=column)
+    return d
+
+
+def parse_dates(s: pd.Series, source: str, column: str) -> pd.Series:
+    """Dates from datetimes or text (ISO 2018-03-01, Dutch 01-03-2018 or 01/03/2018), one
+    format per column, never a per-value guess that could swap day and month. A bare year
+    (1960) is refused: it is not a date, and reading it as 1 January would shift every
+    derived age."""
+    from causal.context import DATE_FORMATS
+
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s
+    text = s.astype("string").str.strip()
+    years = text.str.match(_YEAR).fillna(False)
+    if years.any():
+        raise DataError(source, f"{int(years.sum())} values are a bare year (first: "
+                        f"{_sample(s[years])}), not a date; give full dates such as 1960-03-01 or "
+                        "01-03-1960 (a year alone would be read as 1 January)", column=column)
+    d, missing = None, None
+    for fmt in DATE_FORMATS:
+        cand = pd.to_datetime(text, format=fmt, errors="coerce")
+        n_missing = int(cand.isna().sum())
+        if d is None or n_missing < missing:
+            d, missing = cand, n_missing
+        if missing == int(s.isna().sum()):
+            break
+    bad = d.isna() & s.notna()
+    if bad.any():
+        raise DataError(source, f"{int(bad.sum())} values are not dates (first: "
+                        f"{_sample(s[bad])}); expected dates such as 2018-03-01 or 01-03-2018",
+                        column=column)
+    return d
+
+
+def _missing_codes(col: str, table, spec) -> tuple[list, list[tuple[float, float]]]:
+    codes = list(table.user_missing.get(col, [])) if table is not None else []
+    ranges = list(table.missing_ranges.get(col, [])) if table is not None else []
+    decl = spec.data.decl(col) if spec.data else None
+    if decl is not None:
+        codes += list(decl.missing)
+    if spec.data:
+        codes += list(spec.data.missing)
+    return codes, ranges
+
+
+def _apply_missing(s: pd.Series, codes: list, ranges: list) -> tuple[pd.Series, int]:
+    """Set user-missing codes (and ranges) to NaN; the number set."""
+    if not codes and not ranges:
+        return s, 0
+    hit = pd.Series(False, index=s.index)
+    if codes:
+        hit |= s.isin(codes)
+        if not pd.api.types.is_numeric_dtype(s):
+            hit |= s.astype("string").str.strip().isin([str(c) for c in codes]).fillna(False)
+        else:
+            num = [c for c in codes if isinstance(c, (int, float)) and not isinstance(c, bool)]
+            hit |= s.isin(num)
+    if ranges and pd.api.types.is_numeric_dtype(s):
+        for lo, hi in ranges:
+            hit |= (s >= lo) & (s <= hi)
+    n = int(hit.sum())
+    return (s.mask(hit) if n else s), n
+
+
+def type_column(s: pd.Series, col: str, spec, source: str, table=None,
+                file_col: str | None = None) -> tuple[pd.Series, ColumnInfo]:
+    """One column, typed as declared or inferred; see the module doc."""
+    decl = spec.data.decl(col) if spec.data else None
+    decimal = table.decimal if table is not None else "."
+    labels = dict(table.labels.get(file_col or col, {})) if table is not None else {}
+    codes, ranges = _missing_codes(file_col or col, table, spec)
+    how: list[str] = []
+    kind = decl.type if decl else None
+    problem = None
+
+    # labels meaning "unknown" on numeric codes: missing
+    if labels and pd.api.types.is_numeric_dtype(s) and kind not in ("categorical", "ordered"):
+        unk = [c for c, lab in labels.items() if _MISSING_LABEL.match(str(lab))]
+        if unk:
+            codes = codes + unk
+            how.append("code(s) " + ", ".join(f"{c:g} ('{labels[c]}')" for c in unk)
+                       + " read as missing")
+    if codes or ranges:
+        s, n_user = _apply_missing(s, codes, ranges)
+        if n_user:
+            how.append(f"{n_user} user-missing code(s) set to missing")
+
+    if kind is None:
+        kind = _infer(s, col, labels, decimal)
+    if kind in ("numeric", "binary"):
+        v, bad = to_numbers(s, decimal) if kind == "numeric" or not pd.api.types.is_bool_dtype(
+            s) else (s.astype(float), pd.Series(False, index=s.index))
+        if kind == "binary" and bad.any():
+            low = s.astype("string").str.strip().str.lower()
+            mapped = low.map(lambda x: 1.0 if x in _TRUE else 0.0 if x in _FALSE else np.nan)
+            v = v.where(~bad, mapped)
+            bad = v.isna() & s.notna()
+        if bad.any():
+            problem = (("" if decl else "looks numeric, but ")
+                       + f"{int(bad.sum())} of {len(s)} values are not numbers (first: "
+                       f"{_sample(s[bad])})" + (decimal_hint(s[bad], decimal)
+                                                 if kind == "numeric" else
+                                                 "; a binary column holds 0/1, true/false or "
+                                                 "ja/nee"))
+            if decl:
+                raise DataError(source, problem + " (declared " + kind + " in data.types)",
+                                column=col)
+            return s, ColumnInfo(col, "text", "left as text: " + problem, int(s.isna().sum()),
+                                 file_column=file_col, problem=problem)
+        arr = v.to_numpy(dtype=float)
+        n_inf = int(np.isinf(arr).sum())
+        n_huge = int((np.abs(np.nan_to_num(arr, posinf=0, neginf=0)) > HUGE).sum())
+        if n_inf or n_huge:
+            problem = (f"{n_inf + n_huge} values are infinite or larger than {HUGE:.0e} in size "
+                       f"(first: {_sample(s[np.isinf(arr) | (np.abs(np.nan_to_num(arr)) > HUGE)])}"
+                       "); no estimator can use them: fix or remove them")
+        if kind == "binary":
+            vals = set(np.unique(arr[~np.isnan(arr)]))
+            if not vals <= {0.0, 1.0}:
+                msg = f"a binary column holds 0/1, found values {sorted(vals)[:6]}"
+                if decl:
+                    raise DataError(source, msg, column=col)
+                kind = "numeric"
+        if not pd.api.types.is_numeric_dtype(s):
+            how.append("text read as numbers" + (" (decimal comma)" if decimal == "," else ""))
+        elif labels and kind == "numeric":
+            how.append("value labels ignored (numbers)")
+        whole = not v.isna().any() and bool(np.all(np.mod(arr, 1) == 0)) and not n_inf \
+            and not n_huge
+        if whole and not pd.api.types.is_float_dtype(s):
+            s = v.astype(np.int64)  # integers stay integers, as the file holds them
+        else:
+            s = v.astype(int) if kind == "binary" and whole else v
+        levels = ""
+        if kind == "numeric":
+            k = pd.Series(arr).nunique()
+            if 2 < k <= 10 and np.all(np.mod(arr[~np.isnan(arr)], 1) == 0):
+                how.append(f"integer codes with {k} values used as one number; declare "
+                           f"categorical in data.types or write C({col}) if they are categories")
+            if not np.isnan(arr).all():
+                levels = f"{np.nanmin(arr):g} to {np.nanmax(arr):g}"
+        else:
+            levels = "0, 1"
+        info = ColumnInfo(col, kind, "; ".join(how) or "numbers", int(s.isna().sum()),
+                          levels, file_col, problem, decl is not None)
+        return s, info
+    if kind in ("categorical", "ordered"):
+        s, lv, h = _categorical(s, col, decl, labels, decimal, source, kind == "ordered")
+        how += h
+        return s, ColumnInfo(col, kind, "; ".join(how) or "categories", int(s.isna().sum()),
+                             _fmt_levels(lv), file_col, None, decl is not None)
+    if kind == "date":
+        try:
+            d = parse_dates(s, source, col) if s.notna().any() else pd.to_datetime(s)
+        except DataError as e:
+            if decl:
+                raise
+            return s, ColumnInfo(col, "text", "left as text: " + e.problem, int(s.isna().sum()),
+                                 file_column=file_col, problem=e.problem)
+        rng = f"{d.min():%Y-%m-%d} to {d.max():%Y-%m-%d}" if d.notna().any() else ""
+        return d, ColumnInfo(col, "date", "; ".join(how) or "dates", int(d.isna().sum()), rng,
+                             file_col, None, decl is not None)
+    # id
+    dup = int(s[s.notna()].duplicated().sum())
+    how.append(f"{dup} duplicated value(s)" if dup else "each value once")
+    return s, ColumnInfo(col, "id", "; ".join(how), int(s.isna().sum()), "", file_col, None,
+                         decl is not None)
+
+
+def _infer(s: pd.Series, col: str, labels: dict, decimal: str) -> str:
+    """The type of an undeclared column."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return "ordered" if s.dtype.ordered else "categorical"
+    if pd.api.types.is_bool_dtype(s):
+        return "binary"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "date"
+    nonmiss = s.dropna()
+    if pd.api.types.is_numeric_dtype(s):
+        if labels and len(nonmiss) and nonmiss.isin(list(labels)).all() \
+                and nonmiss.nunique() >= 2:
+            return "categorical"  # every value carries a label: labelled categories
+        vals = set(pd.unique(nonmiss)) if nonmiss.nunique() <= 2 else {2}
+        if _ID_NAME.search(col) and nonmiss.is_unique and len(nonmiss) > 20:
+            return "id"
+        return "binary" if vals and vals <= {0, 1} else "numeric"
+    text = nonmiss.astype(str).str.strip()
+    if len(text) == 0:
+        return "numeric"
+    if _ID_NAME.search(col) and nonmiss.is_unique and len(nonmiss) > 20:
+        return "id"
+    num_ok = text.str.match(_NUM_COMMA if decimal == "," else _NUM_DOT)
+    if decimal == ",":
+        num_ok |= text.str.match(_NUM_COMMA_THOUSANDS)
+    if num_ok.all():
+        return "binary" if set(text) <= {"0", "1"} else "numeric"
+    if num_ok.mean() > 0.5:
+        return "numeric"  # mostly numbers: a few stray words are a problem, not categories
+    if text.str.match(_NUM_COMMA if decimal == "." else _NUM_DOT).mean() > 0.5:
+        return "numeric"  # numbers in the other notation: refused with the hint
+    if text.str.match(r"^\d{1,4}[-/]\d{1,2}[-/]\d{1,4}$").mean() > 0.9:
+        return "date"
+    return "categorical"  # ja/nee stays text: declare the column binary to read it as 1/0
+
+
+def _categorical(s: pd.Series, col: str, decl, labels: dict, decimal: str, source: str,
+                 ordered: bool) -> tuple[pd.Series, list, list[str]]:
+    how: list[str] = []
+    if isinstance(s.dtype, pd.CategoricalDtype) and not (decl and decl.levels):
+        cats = list(s.cat.categories)
+        if ordered and not s.cat.ordered:
+            s = s.cat.as_ordered()
+        return s, cats, how
+    values = s
+    if labels and pd.api.types.is_numeric_dtype(s):
+        used = sorted(pd.unique(s.dropna()))
+        order = sorted(set(labels) | set(used))
+        names = {c: str(labels.get(c, f"{c:g}")) for c in order}
+        values = s.map(names)
+        cats = list(dict.fromkeys(names[c] for c in order))
+        unl = [c for c in used if c not in labels]
+        how.append("value labels as categories" + (
+            f" (codes without a label kept as numbers: {_fmt_levels(unl, 4)})" if unl else ""))
+    elif pd.api.types.is_numeric_dtype(s):
+        cats = sorted(pd.unique(s.dropna()))
+        if all(float(c).is_integer() for c in cats):
+            values = s.astype("Int64")
+            cats = [int(c) for c in cats]
+    else:
+        text = s.astype("string").str.strip()
+        num, bad = to_numbers(text, decimal)
+        if not bad.any() and num.notna().any() and (num.dropna() % 1 == 0).all():
+            values, cats = num.astype("Int64"), sorted(int(c) for c in num.dropna().unique())
+        else:
+            values = text.astype(object).where(text.notna(), None)
+            cats = sorted(pd.unique(values.dropna()), key=str)
+    if decl and decl.levels:
+        want = list(decl.levels)
+        extra = [v for v in pd.unique(values.dropna()) if v not in want
+                 and str(v) not in map(str, want)]
+        if extra:
+            raise DataError(source, f"values {extra[:5]} are not among the declared levels "
+                            f"{want} (data.types.{col}.levels)", column=col)
+        values = values.map(lambda v: next((w for w in want if str(w) == str(v)), v)
+                            if v is not None and not pd.isna(v) else v)
+        cats = want
+    if len(set(map(str, cats))) < len(cats):
+        raise DataError(source, "two codes carry the same value label; the categories would "
+                        "merge: fix the labels", column=col)
+    out = pd.Series(pd.Categorical(values, categories=cats, ordered=ordered), index=s.index)
+    if ordered:
+        how.append("levels in order: " + " < ".join(map(str, cats[:6]))
+                   + (" ..." if len(cats) > 6 else ""))
+    return out, cats, how
+
+
+def type_columns(df: pd.DataFrame, spec, source: str, table=None,
+                 mapping: dict[str, str] | None = None,
+                 ) -> tuple[pd.DataFrame, list[ColumnInfo]]:
+    """Type every column (spec names; ``mapping`` spec name -> file name). Columns whose
+    problems matter only if used keep their problem in the info."""
+    mapping = mapping or {}
+    if spec.data:
+        unknown = [c for c in spec.data.types if c not in df.columns]
+        if unknown:
+            raise DataError(source, f"the spec's data.types names column(s) {unknown} that are "
+                            f"not in the data (columns: {', '.join(map(str, df.columns[:30]))})")
+    out = {}
+    infos = []
+    for col in df.columns:
+        s, info = type_column(df[col], str(col), spec, source, table,
+                              file_col=mapping.get(col))
+        out[col] = s
+        infos.append(info)
+    return pd.DataFrame(out, index=df.index), infos
+
+
+def check_used(infos: list[ColumnInfo], used: dict[str, str], source: str) -> None:
+    """A problem in a column the spec uses is an error naming it and the spec field."""
+    for info in infos:
+        if info.column in used and info.problem:
+            name = info.file_column or info.column
+            raise DataError(source, f"{info.problem} (needed by the spec field "
+                            f"'{used[info.column]}')", column=name)
