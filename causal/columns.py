@@ -109,21 +109,27 @@ def as_dates(s: pd.Series, source: str, column: str) -> pd.Series:
     return d
 
 
+def refuse_years(s: pd.Series, source: str, column: str) -> None:
+    """A bare year (1960) where a date is needed is an error: reading it as 1 January would
+    shift every age and AOW date derived from it."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return
+    years = s.astype("string").str.strip().str.match(_YEAR).fillna(False)
+    if years.any():
+        raise DataError(source, f"{int(years.sum())} values are a bare year (first: "
+                        f"{_sample(s[years])}), not a date; give full dates such as 1960-03-01 or "
+                        "01-03-1960 (a year alone would be read as 1 January)", column=column)
+
+
 def parse_dates(s: pd.Series, source: str, column: str) -> pd.Series:
     """Dates from datetimes or text (ISO 2018-03-01, Dutch 01-03-2018 or 01/03/2018), one
-    format per column, never a per-value guess that could swap day and month. A bare year
-    (1960) is refused: it is not a date, and reading it as 1 January would shift every
-    derived age."""
+    format per column, never a per-value guess that could swap day and month (a bare year
+    reads as 1 January: callers that need a real date call :func:`refuse_years` first)."""
     from causal.context import DATE_FORMATS
 
     if pd.api.types.is_datetime64_any_dtype(s):
         return s
     text = s.astype("string").str.strip()
-    years = text.str.match(_YEAR).fillna(False)
-    if years.any():
-        raise DataError(source, f"{int(years.sum())} values are a bare year (first: "
-                        f"{_sample(s[years])}), not a date; give full dates such as 1960-03-01 or "
-                        "01-03-1960 (a year alone would be read as 1 January)", column=column)
     d, missing = None, None
     for fmt in DATE_FORMATS:
         cand = pd.to_datetime(text, format=fmt, errors="coerce")
@@ -259,6 +265,7 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
                              _fmt_levels(lv), file_col, None, decl is not None)
     if kind == "date":
         try:
+            refuse_years(s, source, col)
             d = parse_dates(s, source, col) if s.notna().any() else pd.to_datetime(s)
         except DataError as e:
             if decl:

@@ -23,9 +23,21 @@ def _plain(values) -> list:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a data file by its extension (see :mod:`causal.readers`); cells as the file holds
-    them (CSV cells as text, typed by :func:`load_table`)."""
-    return read_file(path).df
+    """Read a data file by its extension (see :mod:`causal.readers`); text columns that are
+    all numbers become numbers (in the file's decimal notation), the rest stays as read.
+    :func:`load_table` types columns by the spec instead."""
+    from causal.columns import to_numbers
+
+    t = read_file(path)
+    if not t.text:
+        return t.df
+    df = t.df.copy()
+    for c in df.columns:
+        num, bad = to_numbers(df[c], t.decimal)
+        if not bad.any() and num.notna().any():
+            whole = num.notna().all() and bool((num % 1 == 0).all())
+            df[c] = num.astype("int64") if whole else num
+    return df
 
 
 def map_columns(df: pd.DataFrame, spec: Spec, source: str) -> pd.DataFrame:

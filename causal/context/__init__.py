@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from causal.columns import as_dates  # noqa: F401 - the one date parser (re-exported)
+from causal.columns import as_dates, refuse_years  # the one date parser (re-exported)
 from causal.errors import DataError
 
 
@@ -26,6 +26,8 @@ def add_context(df: pd.DataFrame, spec, source: str) -> pd.DataFrame:
             raise DataError(source, f"is needed to derive {', '.join(wanted)} "
                             f"(spec field context) but is not in the data", column=col)
     out = df.copy()
+    for col in need:
+        refuse_years(out[col], source, col)
     ref = as_dates(out[ctx.reference_date], source, ctx.reference_date)
     if {"months_to_aow", "reaches_aow_within_horizon"} & set(wanted):
         birth = as_dates(out[ctx.birth_date], source, ctx.birth_date)
