@@ -38,6 +38,7 @@ MODULES: dict[str, str] = {
     "duration": "causal.twins.duration",
     "regions": "causal.twins.regions",
     "series": "causal.twins.series",
+    "groups": "causal.twins.groups",
 }
 
 
