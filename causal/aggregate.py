@@ -50,8 +50,71 @@ def prepare_aggregate(spec: Spec, data: str | Path | pd.DataFrame | None, *,
         df = map_columns(read_table(data), spec, source)
     df, notes = apply_population(df, spec, source) if spec.population.conditions else (df, [])
     df = check_series(df, spec, source) if spec.series is not None else check_groups(df, spec, source)
-    return Study(spec=spec, data=df, source=source, truth=truth, covariates=[],
-                 adjustment_note="", notes=notes)
+    return AggregateStudy(spec=spec, data=df, source=source, truth=truth, covariates=[],
+                          adjustment_note="", notes=notes)
+
+
+class AggregateStudy(Study):
+    """A Study whose rows are units x periods or groups, not persons: the bruto figure and
+    the output gate's person counts come from the population and count columns (a rate
+    rests on its unit's population; a group's row on its persons), never from row counts."""
+
+    def persons(self) -> tuple[int, int]:
+        """Persons behind the treated side and the comparison side."""
+        if self.spec.series is not None:
+            s = self.spec.series
+            df = self.data
+            t0 = pd.Timestamp(s.intervention)
+            post = df[s.period] >= t0
+            treated = df[s.unit] == s.treated
+            n1 = float(df.loc[treated & post, s.population].mean())
+            n0 = float(df.loc[~treated & post].groupby(s.period)[s.population].sum().mean())
+            return int(n1), int(n0)
+        g = self.spec.groups
+        if g.counts:
+            return int(self.data[g.n_treated].sum()), int(self.data[g.n_control].sum())
+        return int(self.data[g.n].sum()), 0
+
+    def gross(self) -> float:
+        """The treated side's mean outcome: the treated unit's rate over the periods from the
+        intervention on (series), the participants' pooled success rate (counts, pp), or
+        nothing (a table of estimates has no bruto)."""
+        if self.spec.series is not None:
+            s = self.spec.series
+            df = self.data
+            m = (df[s.unit] == s.treated) & (df[s.period] >= pd.Timestamp(s.intervention))
+            return float(df.loc[m, self.outcome].mean())
+        g = self.spec.groups
+        if g.counts:
+            return float(100 * self.data[g.successes_treated].sum() / self.data[g.n_treated].sum())
+        return float("nan")
+
+    def gate_private(self) -> dict:
+        """Persons per side, and persons with and without the outcome where a rate or counts
+        say it (the gate's class rule); no dominance: a rate is not a sum of persons' values."""
+        n1, n0 = self.persons()
+        counts: dict[str, int] = {}
+        g = self.spec.groups
+        if g is not None and g.counts:
+            s1, s0 = int(self.data[g.successes_treated].sum()), int(self.data[g.successes_control].sum())
+            counts = {"n_treated_with_outcome": s1, "n_treated_without_outcome": n1 - s1,
+                      "n_control_with_outcome": s0, "n_control_without_outcome": n0 - s0}
+        elif self.spec.series is not None and self.spec.series.kind == "rate":
+            share = self.gross() / 100.0
+            yes = int(round(share * n1))
+            counts = {"n_treated_with_outcome": yes, "n_treated_without_outcome": n1 - yes}
+        return {"groups": {"n_treated": n1, "n_control": n0}, "counts": counts, "dominance": {}}
+
+    def estimate(self, estimator: str, estimand: str, net, ci=None, se=None, **kw):
+        """As :meth:`Study.estimate`, with the persons behind each side as n_treated and
+        n_control and the residual degrees of freedom the estimator passes (``df_resid=``)."""
+        n1, n0 = self.persons()
+        kw.setdefault("n_treated", n1)
+        kw.setdefault("n_control", n0)
+        df_resid = kw.pop("df_resid", None)
+        est = super().estimate(estimator, estimand, net, ci, se, **kw)
+        est.diagnostics["_gate"] = {**self.gate_private(), "df_resid": df_resid}
+        return est
 
 
 def _need(df: pd.DataFrame, cols: dict[str, str], source: str) -> None:

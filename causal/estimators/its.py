@@ -107,6 +107,7 @@ def interrupted_time_series(study, options: ITSOptions) -> list[Estimate]:
     """Segmented regression of the treated unit's series with HAC (Newey-West) errors, cycle
     and AOW covariates, and a placebo-in-time check."""
     from causal.aggregate import series_wide
+    from causal.report.gate_figures import GatedFigure
 
     s = study.spec.series
     Y, pop, treated, donors, post = series_wide(study)
@@ -164,15 +165,19 @@ def interrupted_time_series(study, options: ITSOptions) -> list[Estimate]:
               " the average effect over the periods from the intervention on.")
     est = study.estimate(
         "interrupted_time_series", "ATT", net, ci, fit["se"], gross=gross,
-        n_treated=persons, n_control=0, interval=f"{1 - options.alpha:.0%} confidence interval",
+        **({"n_control": 0} if options.comparison == "none" else {}), df_resid=fit["df"],
+        interval=f"{1 - options.alpha:.0%} confidence interval",
         method=method, warnings=warnings,
         diagnostics={"series": rows, "hac_lags": fit["lags"], "df": fit["df"],
                      "periods_pre": n_pre, "periods_post": int(post.sum()),
                      "refutations": [placebo], "n_population_treated": persons,
                      "assumes": "without the measure the series would have followed its "
                                 "pre-intervention trend, moved only by the covariates"})
-    est.figures["series"] = lambda: series_figure(rows, study.spec.title, study.unit,
-                                                  "interrupted time series", s.intervention)
+    est.figures["series"] = GatedFigure(
+        rows, lambda recs: series_figure(recs, study.spec.title, study.unit,
+                                         "interrupted time series", s.intervention),
+        what="the treated unit's observed series, the fitted counterfactual and its 95% band; "
+             "each rate rests on the unit's population (n)")
     return [est]
 
 

@@ -241,6 +241,7 @@ def pooled_groups(study, options: PoolingOptions) -> list[Estimate]:
     nutpie)."""
     from causal.aggregate import group_persons
     from causal.estimators.multilevel import forest_figure
+    from causal.report.gate_figures import GatedFigure
 
     g = study.spec.groups
     df = study.data
@@ -311,7 +312,8 @@ def pooled_groups(study, options: PoolingOptions) -> list[Estimate]:
               f"{new_draws.mean():.1f} ({new_lo:.1f} to {new_hi:.1f}).")
     est = study.estimate(
         "pooled_groups", "ATT", net, ci, float(net_draws.std()), gross=gross, n_treated=n_t,
-        n_control=n_c, label="pooled", interval=f"{lv:.0%} credible interval", method=method,
+        n_control=n_c, df_resid=int(persons.sum()) - 2 - len(names) * (2 if g.counts else 1),
+        label="pooled", interval=f"{lv:.0%} credible interval", method=method,
         warnings=warnings,
         diagnostics={"groups": rows, "p_positive": p_pos,
                      "between_group_sd": {"mean": float(tau.mean()), "low": tau_lo,
@@ -325,7 +327,9 @@ def pooled_groups(study, options: PoolingOptions) -> list[Estimate]:
                      "assumes": "group effects exchangeable draws from one normal "
                                 "distribution; each group's own estimate unbiased"})
     unit = study.unit
-    est.figures["forest"] = lambda: forest_figure(
-        rows, net, unit, g.column, study.truth.get("ATT"),
-        title=f"{study.spec.title}\nraw beside partially pooled, by {g.column}")
+    est.figures["forest"] = GatedFigure(
+        rows, lambda recs: forest_figure(
+            recs, net, unit, g.column, study.truth.get("ATT"),
+            title=f"{study.spec.title}\nraw beside partially pooled, by {g.column}"),
+        what=f"each {g.column}'s raw and partially pooled effect with its persons (n)")
     return [est]

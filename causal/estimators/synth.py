@@ -158,6 +158,7 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
     variant, with placebo-in-space inference (RMSPE ratios, permutation p-value)."""
     from causal.aggregate import series_wide
     from causal.estimators.its import series_figure
+    from causal.report.gate_figures import GatedFigure
 
     s = study.spec.series
     Y, pop, treated, donors, post = series_wide(study)
@@ -214,8 +215,8 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
         persons = int(pop[treated][post].mean())
         est = study.estimate(
             "synthetic_control", "ATT", net, ci, se, gross=float(Y.loc[post, treated].mean()),
-            n_treated=persons, n_control=int(pop[donors].loc[post].sum(axis=1).mean()),
-            label=label, interval=f"{1 - options.alpha:.0%} placebo interval", method=method,
+            df_resid=int(Y.size - len(donors)), label=label,
+            interval=f"{1 - options.alpha:.0%} placebo interval", method=method,
             warnings=warnings,
             diagnostics={"series": rows, "weights": weights, "pre_rmspe": pre_fit,
                          "rmspe_ratio": float(ratios[treated]), "p_value": p,
@@ -227,8 +228,11 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
                                                      f"{len(keep)} placebos: p = {p:.3f}"}],
                          "assumes": "the treated unit's untreated series is a weighted average "
                                     "of the donors'; donors untouched by the measure"})
-        est.figures["series"] = (lambda r=rows, lab=label: series_figure(
-            r, study.spec.title, study.unit, f"synthetic control ({lab})", s.intervention,
-            band_label="placebo band (2.5-97.5% of placebo gaps)"))
+        est.figures["series"] = GatedFigure(
+            rows, lambda recs, lab=label: series_figure(
+                recs, study.spec.title, study.unit, f"synthetic control ({lab})",
+                s.intervention, band_label="placebo band (2.5-97.5% of placebo gaps)"),
+            what="the treated unit's observed series, its synthetic control and the placebo "
+                 "band; each rate rests on the unit's population (n)")
         out.append(est)
     return out
