@@ -126,9 +126,12 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
             raise NotIdentified(study.spec.identification.reason or "not identified")
         if study.not_identified and name != "naive":
             raise NotIdentified(study.not_identified)
+        from causal.assumptions import state_assumptions
         from causal.sensitivity import annotate
 
-        return annotate(study, info.fit(study, opts), refute=refute)
+        ests = annotate(study, info.fit(study, opts), refute=refute)
+        state_assumptions(study, ests)  # what each interval assumes, beside its headline
+        return ests
     except ModuleNotFoundError as e:  # an optional extra's package, imported inside fit
         extra = registry.extra_for_module(e.name or "")
         if extra is None:

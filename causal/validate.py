@@ -105,10 +105,13 @@ def _plan(spec: Spec, estimators: list[str] | None, max_cost: str,
 def _remedies(spec: Spec, name: str, stress: list | None) -> list[dict]:
     if spec.simulation is None:
         return []
+    from causal.estimators import get
     from causal.twins import twin_params
 
     p = twin_params(spec, stress=stress)
-    return [r for s in p.stress if (r := s.remedy(name, p.generator))]
+    fields = get(name).options.model_fields
+    return [r for s in p.stress if (r := s.remedy(name, p.generator))
+            and all(k in fields for k in r)]
 
 
 def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,

@@ -152,7 +152,17 @@ def test_parse_and_label():
     assert s.sd_pp == 3 and s.by == "region"
     assert s.label() == "group_period_shocks(by=region, sd_pp=3.0)"
     assert s.remedy("did", "panel") == {"cluster": "region"}
-    assert s.remedy("propensity_matching", "individual") is None
+    assert SCENARIOS["nonlinear"]().remedy("ipw", "individual") is None
+
+
+def test_remedy_only_where_the_estimator_has_the_option(specs):
+    from causal.validate import _remedies
+
+    training = specs["sectorplan_training"]
+    assert _remedies(training, "propensity_matching", ["peer_effects"]) == []
+    assert _remedies(specs["sectorplan_did"], "did", ["group_period_shocks"]) == [
+        {"cluster": "sector_detail"}]
+    assert _remedies(specs["sectorplan_did"], "did", None) == []
 
 
 def test_validate_runs_the_remedy_beside_the_spec_options(specs):

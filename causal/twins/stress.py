@@ -69,7 +69,8 @@ class Stress(BaseModel):
 
     def remedy(self, estimator: str, generator: str) -> dict[str, Any] | None:
         """Estimator options that should make the estimator honest under this stress (None:
-        the spec's own options are the honest ones, or nothing can help)."""
+        the spec's own options are the honest ones, or nothing can help). Options the
+        estimator does not have are left out by the caller (causal.validate)."""
         return None
 
     def adjust(self, p):
@@ -235,14 +236,12 @@ class PeerEffects(Stress):
         return np.where(treated, draw[np.minimum(group, max(k - 1, 0))], 0.0)
 
     def remedy(self, estimator: str, generator: str) -> dict[str, Any] | None:
-        return {"cluster": self.column} if estimator in CLUSTERABLE else None
+        return {"cluster": self.column}
 
 
 # --------------------------------------------------------------------------------------
 # shocks shared by a group in a period (individual and panel twins)
 # --------------------------------------------------------------------------------------
-#: estimators with a ``cluster`` option (the inference helper adds more)
-CLUSTERABLE = ("did", "event_study", "triple_difference", "regression")
 
 
 class GroupPeriodShocks(Stress):
@@ -298,7 +297,7 @@ class GroupPeriodShocks(Stress):
         return draw[inv.reshape(np.shape(cells))]
 
     def remedy(self, estimator: str, generator: str) -> dict[str, Any] | None:
-        return {"cluster": self.cluster_column(generator)} if estimator in CLUSTERABLE else None
+        return {"cluster": self.cluster_column(generator)}
 
 
 # --------------------------------------------------------------------------------------
@@ -431,5 +430,4 @@ def describe() -> list[dict[str, Any]]:
              "honest": c.HONEST} for n, c in SCENARIOS.items()]
 
 
-__all__ = ["Stress", "SCENARIOS", "AnyStress", "active", "check_applies", "parse", "describe",
-           "CLUSTERABLE"]
+__all__ = ["Stress", "SCENARIOS", "AnyStress", "active", "check_applies", "parse", "describe"]
