@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import warnings
 import weakref
 from types import SimpleNamespace
@@ -55,7 +56,10 @@ def _groups(names: dict[str, str], covariates: list[str]) -> dict[str, list[str]
     """Confounder -> its columns in the frame (``w0..wk``; a categorical has several)."""
     out: dict[str, list[str]] = {}
     for w, col in names.items():
-        owner = max((c for c in covariates if col == c or col.startswith(f"{c}_")),
+        # the covariate named in the column as a whole word: education[T.mbo],
+        # C(education)[T.mbo], I(age ** 2), education_mbo (pandas dummies)
+        owner = max((c for c in covariates if col == c or col.startswith(f"{c}_")
+                     or re.search(rf"(?<![A-Za-z0-9_]){re.escape(c)}(?![A-Za-z0-9_])", col)),
                     key=len, default=col)
         out.setdefault(owner, []).append(w)
     return out
