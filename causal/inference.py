@@ -145,6 +145,9 @@ class OLSFit:
     resid: np.ndarray
     bread: np.ndarray  # (X'X)^-1
     Q: np.ndarray
+    #: parameters absorbed before the fit (fixed effects projected out): counted in the
+    #: small-sample factors' n - k
+    k_absorbed: int = 0
 
     @property
     def n(self) -> int:
@@ -152,14 +155,14 @@ class OLSFit:
 
     @property
     def k(self) -> int:
-        return self.X.shape[1]
+        return self.X.shape[1] + self.k_absorbed
 
     @property
     def leverage(self) -> np.ndarray:
         return np.einsum("ij,ij->i", self.Q, self.Q)
 
 
-def ols(y: np.ndarray, X: np.ndarray) -> OLSFit:
+def ols(y: np.ndarray, X: np.ndarray, k_absorbed: int = 0) -> OLSFit:
     """OLS by thin QR (X must have full column rank; the callers drop collinear columns)."""
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -169,7 +172,7 @@ def ols(y: np.ndarray, X: np.ndarray) -> OLSFit:
                               "others or of the treatment); drop one")
     beta = np.linalg.solve(R, Q.T @ y)
     Rinv = np.linalg.inv(R)
-    return OLSFit(X, y, beta, y - X @ beta, Rinv @ Rinv.T, Q)
+    return OLSFit(X, y, beta, y - X @ beta, Rinv @ Rinv.T, Q, k_absorbed)
 
 
 def full_rank(X: np.ndarray, j: int) -> tuple[np.ndarray, int, int]:
@@ -278,12 +281,13 @@ class WildClusterBootstrap:
     at the cost of a G x G x B product (every term is linear in b0)."""
 
     def __init__(self, y: np.ndarray, X: np.ndarray, clusters: np.ndarray, j: int,
-                 draws: int = 999, seed: int = 0, weights: str | None = None) -> None:
+                 draws: int = 999, seed: int = 0, weights: str | None = None,
+                 k_absorbed: int = 0) -> None:
         from wildboottest.weights import draw_weights
 
         X, j, _ = full_rank(X, j)
-        self.fit = ols(y, X)
-        n, k = X.shape
+        self.fit = ols(y, X, k_absorbed)
+        n, k = X.shape[0], self.fit.k
         self.G = G = int(clusters.max()) + 1
         self.j = j
         self.weights = weights or ("webb" if G < WEBB_BELOW else "rademacher")
@@ -293,6 +297,7 @@ class WildClusterBootstrap:
         self.full_enumeration = full
         self.ssc = (n - 1) / (n - k) * G / (G - 1)
         A = self.fit.bread
+        k = X.shape[1]
         others = [i for i in range(k) if i != j]
         X1 = X[:, others]
         # restricted residuals of y - b0 x_j on the other columns: ry - b0 rd
@@ -357,16 +362,19 @@ def _flavour_name(kind: str, cluster_name: str | None) -> str:
 def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
                 default: SE = "HC1", clusters: np.ndarray | None = None,
                 cluster_name: str | None = None, treated: np.ndarray | None = None,
-                alpha: float = 0.05, wild_draws: int = 999, seed: int = 0) -> Inference:
+                alpha: float = 0.05, wild_draws: int = 999, seed: int = 0,
+                comparison: np.ndarray | None = None, k_absorbed: int = 0) -> Inference:
     """Coefficient ``j`` of the OLS of y on X (X has its constant), with the asked standard
     error and interval, and the few-cluster rules of the module docstring.
 
-    ``treated``: the 0/1 treatment per row, to count treated and untreated clusters.
+    ``treated``: the 0/1 treatment per row, to count treated and untreated clusters (those
+    with a ``comparison`` row, default: an untreated row). ``k_absorbed``: parameters
+    projected out of y and X before the call (fixed effects), for the small-sample factors.
     """
     X, j, n_dropped = full_rank(X, j)
-    fit = ols(y, X)
+    fit = ols(y, X, k_absorbed)
     b = float(fit.beta[j])
-    n, k = X.shape
+    n, k = X.shape[0], fit.k
     kind: str = se if se != "auto" else ("CR1" if clusters is not None else default)
     if kind in ("CR1", "CR2") and clusters is None:
         raise EstimationError(f"se: {kind} needs a cluster column (option cluster, or the "
@@ -379,7 +387,7 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
     warns: list[str] = []
     if clusters is None:
         V = vcov(fit, kind)  # type: ignore[arg-type]
-        s = float(np.sqrt(V[j, j]))
+        s = float(np.sqrt(max(V[j, j], 0.0)))
         dof = float(n - k) if kind == "classical" else None
         q = stats.t.ppf(1 - alpha / 2, dof) if dof else stats.norm.ppf(1 - alpha / 2)
         return Inference(b, s, (b - q * s, b + q * s), _flavour_name(kind, None), None, dof,
@@ -389,7 +397,7 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
         raise EstimationError(f"clustering by '{cluster_name}' leaves one cluster: "
                               "cluster-robust errors need many; cluster by a finer column")
     V = vcov(fit, kind, clusters)  # type: ignore[arg-type]
-    s = float(np.sqrt(V[j, j]))
+    s = float(np.sqrt(max(V[j, j], 0.0)))
     dof = bell_mccaffrey_dof(fit, clusters, j) if kind == "CR2" else float(G - 1)
     diag.update({"cluster": cluster_name, "n_clusters": G, "dof": dof})
     q = stats.t.ppf(1 - alpha / 2, dof)
@@ -397,7 +405,8 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
     name = _flavour_name(kind, cluster_name)
     if treated is not None:
         t_cl = np.bincount(clusters, weights=treated, minlength=G) > 0
-        u_cl = np.bincount(clusters, weights=1 - treated, minlength=G) > 0
+        comp = 1 - treated if comparison is None else comparison
+        u_cl = np.bincount(clusters, weights=comp, minlength=G) > 0
         n_t, n_u = int(t_cl.sum()), int(u_cl.sum())
         diag.update({"treated_clusters": n_t, "untreated_clusters": n_u})
         if min(n_t, n_u) < MIN_TREATED_CLUSTERS:
@@ -411,7 +420,7 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
             return Inference(b, None, None, f"none: {n_t} treated groups ({name})", G, dof,
                              warns, diag)
     if G < FEW_CLUSTERS and wild_draws > 0:
-        boot = WildClusterBootstrap(y, X, clusters, j, wild_draws, seed)
+        boot = WildClusterBootstrap(y, X, clusters, j, wild_draws, seed, k_absorbed=k_absorbed)
         lo, hi = boot.interval(alpha)
         diag.update({"analytic_ci": list(ci), "wild_bootstrap": {
             "weights": boot.weights, "draws": int(boot.draws),

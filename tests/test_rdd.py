@@ -124,3 +124,52 @@ def test_spec_end_to_end():
     # the naive 56+ vs under-56 comparison is dominated by the age gradient, not the jump
     assert by_name["naive"].net < e.net
     assert e.n_treated > 0 and e.diagnostics["n_in_bandwidth"]["counted_as"] == "persons"
+
+
+def _mirrored(st: Study, c: float = 56.0) -> Study:
+    """The same persons with the running variable reflected around the cutoff (x -> 2c - x,
+    nudged so nobody lands exactly on it) and the treatment switched to below the cutoff."""
+    df = st.data.copy()
+    x = df["age_years"].to_numpy(float)
+    df["age_years"] = 2 * c - x - 1e-9
+    df["lkv_eligible"] = (df["age_years"] < c).astype(int)
+    return Study(spec=st.spec, data=df, source="mirrored", truth=st.truth)
+
+
+@pytest.mark.parametrize("kernel", ["triangular", "uniform", "epanechnikov"])
+def test_treated_below_the_cutoff_equals_above_on_mirrored_data(kernel):
+    st = study_of(6, n=2000, true_effect_pp=2.0)
+    st.data["age_years"] = st.data["age_years"] + 1e-7  # no one exactly at the cutoff
+    up = fit(st, kernel=kernel, cluster=None, bandwidth=3.0)
+    down = fit(_mirrored(st), kernel=kernel, cluster=None, bandwidth=3.0, treated_side="below")
+    assert down.net == pytest.approx(up.net, abs=1e-6)
+    assert (down.ci_low, down.ci_high) == pytest.approx((up.ci_low, up.ci_high), abs=1e-6)
+    assert down.gross == pytest.approx(up.gross, abs=1e-6)
+    assert "below" in down.method and kernel in down.method
+
+
+def test_below_cutoff_sharp_is_not_called_fuzzy():
+    st = _mirrored(study_of(4))
+    with pytest.raises(EstimationError, match="set option treated_side: below"):
+        fit(st)
+
+
+def test_both_intervals_reported_and_labelled():
+    st = study_of(8, n=2000)
+    rb = fit(st)
+    conv = fit(st, interval="conventional")
+    assert rb.net == conv.net
+    d = rb.diagnostics
+    assert (rb.ci_low, rb.ci_high) == pytest.approx(tuple(d["robust_bias_corrected"]["ci"]))
+    assert (conv.ci_low, conv.ci_high) == pytest.approx(tuple(d["conventional"]["ci"]))
+    assert d["conventional"]["estimate"] == rb.net
+    assert rb.se == d["robust_bias_corrected"]["se"] and conv.se == d["conventional"]["se"]
+    assert "robust bias-corrected" in rb.se_type and "conventional" in conv.se_type
+    assert "conventional" in conv.interval
+
+
+def test_mass_points_notice_becomes_a_warning():
+    st = study_of(5, n=3000)
+    st.data["age_years"] = np.floor(st.data["age_years"] * 2) / 2  # half years
+    e = fit(st)
+    assert any("mass points" in w for w in e.warnings)

@@ -35,34 +35,54 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from scipy import stats
 
 from causal.errors import DataError, EstimationError, NotIdentified
-from causal.estimators import Options, estimator
+from causal.estimators import estimator
+from causal.inference import (
+    FEW_CLUSTERS,
+    MIN_TREATED_CLUSTERS,
+    InferenceOptions,
+    cluster_column,
+    coefficient,
+    for_study,
+)
 from causal.result import Estimate
 
 DESIGNS = ("staggered", "policy_change")
 
 
-class DiDOptions(Options):
-    unit: str = "person_id"
-    period: str = "period"
-    first_treated: str | None = None
-    cluster: str | None = None
-    method: Literal["auto", "twfe", "callaway_santanna"] = "auto"
-    control_group: Literal["not_yet_treated", "never_treated"] = "not_yet_treated"
-    bootstrap: int = 0
-    alpha: float = 0.05
-    seed: int = 0
+class DiDOptions(InferenceOptions):
+    unit: str = Field("person_id", description="Column identifying the panel unit (person, "
+                      "programme).")
+    period: str = Field("period", description="Column of the period (year, quarter).")
+    first_treated: str | None = Field(
+        None, description="Column with each unit's first treated period (empty: never); "
+        "default: the first period its treatment column is 1.")
+    method: Literal["auto", "twfe", "callaway_santanna"] = Field(
+        "auto", description="auto: two-way fixed effects with one adoption date, Callaway-"
+        "Sant'Anna (2021) with several.")
+    control_group: Literal["not_yet_treated", "never_treated"] = Field(
+        "not_yet_treated", description="Comparison units: those not yet treated in the period "
+        "(later adopters too) or only those never treated.")
+    anticipation: int = Field(
+        0, ge=0, le=20, description="Periods before adoption in which units may already react "
+        "(announcement effects): those unit-periods are left out and the comparison uses "
+        "periods before them.")
+    bootstrap: int = Field(0, ge=0, le=99_999, description="Multiplier-bootstrap draws for "
+                           "Callaway-Sant'Anna intervals (0: analytic; with fewer than 30 "
+                           "clusters wild_draws are used).")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
 
 
-class DDDOptions(Options):
-    band: str
-    group: str
-    post: str
-    period: str | None = None
-    cluster: str | None = None
-    alpha: float = 0.05
+class DDDOptions(InferenceOptions):
+    band: str = Field(description="0/1 column: in the age band the change concerns.")
+    group: str = Field(description="0/1 column: in the group the change applies to.")
+    post: str = Field(description="0/1 column: after the change.")
+    period: str | None = Field(None, description="Column of the period, for the triple "
+                               "difference by period (a pre-trend check).")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
 
 
 # --------------------------------------------------------------------------------------
@@ -78,6 +98,13 @@ class Panel:
     labels: list              # period labels by index-1
     cluster: np.ndarray       # cluster codes per row
     n_units: int
+    cluster_name: str = "unit"  # what the clusters are
+
+    def subset(self, keep: np.ndarray) -> "Panel":
+        """The panel restricted to the rows ``keep``."""
+        return Panel(unit=self.unit[keep], t=self.t[keep], g=self.g[keep], y=self.y[keep],
+                     d=self.d[keep], labels=self.labels, cluster=self.cluster[keep],
+                     n_units=self.n_units, cluster_name=self.cluster_name)
 
     @property
     def cohorts(self) -> list[int]:
@@ -152,12 +179,88 @@ def build_panel(study, o: DiDOptions, est: str) -> Panel:
             f"{int(d[i])} but its first treated period says {int(expected[i])} "
             f"({int(bad.sum())} rows disagree); difference in differences here needs "
             "treatment that stays on once it starts")
-    if o.cluster:
-        cl = _clusters(study, o.cluster, est)
+    col = cluster_column(study, o.cluster)
+    if col:  # the adoption unit the spec declares (treatment.assigned_by), or the option
+        cl = _clusters(study, col, est)
+        name = col
     else:
-        cl = ucodes
+        cl, name = ucodes, f"{o.unit} (unit)"
     return Panel(unit=ucodes, t=t, g=g.astype(int), y=study.y(), d=d, labels=order,
-                 cluster=cl, n_units=len(uniq))
+                 cluster=cl, n_units=len(uniq), cluster_name=name)
+
+
+def without_anticipation(P: Panel, periods: int) -> Panel:
+    """Drop the unit-periods in the anticipation window [g - periods, g - 1] of each treated
+    unit: under anticipation they are neither untreated nor treated (Callaway and Sant'Anna
+    2021, assumption 3)."""
+    if periods <= 0:
+        return P
+    window = (P.g > 0) & (P.t >= P.g - periods) & (P.t < P.g)
+    return P.subset(~window)
+
+
+def cluster_counts(P: Panel, control: str) -> tuple[int, int, int]:
+    """Clusters in all, clusters with a treated unit, clusters with a comparison row
+    (never treated; with not-yet-treated comparisons also a unit not yet treated in a period
+    when another is)."""
+    G = int(P.cluster.max()) + 1
+    treated = np.bincount(P.cluster, weights=(P.g > 0), minlength=G) > 0
+    first = P.t[P.d == 1].min() if (P.d == 1).any() else P.t.max() + 1
+    comp = (P.g == 0) if control == "never_treated" else (P.d == 0) & (P.t >= first)
+    untreated = np.bincount(P.cluster, weights=comp, minlength=G) > 0
+    return int(np.unique(P.cluster).size), int(treated.sum()), int(untreated.sum())
+
+
+def few_cluster_rule(P: Panel, o: DiDOptions) -> tuple[bool, list[str], dict]:
+    """For the influence-function (Callaway-Sant'Anna) and event-study intervals: whether an
+    interval can be given at this number of clusters, the warnings, and the counts."""
+    G, n_t, n_u = cluster_counts(P, o.control_group)
+    diag = {"cluster": P.cluster_name, "n_clusters": G, "treated_clusters": n_t,
+            "untreated_clusters": n_u}
+    if min(n_t, n_u) < MIN_TREATED_CLUSTERS:
+        return False, [
+            f"treatment varies between only {n_t} treated and {n_u} comparison groups of "
+            f"'{P.cluster_name}': with fewer than {MIN_TREATED_CLUSTERS} on either side the "
+            "design cannot separate the effect from shocks that hit whole groups, so no "
+            "interval is given (MacKinnon and Webb 2017); the number is a point estimate "
+            "only"], diag
+    warns = []
+    if G < FEW_CLUSTERS and not o.bootstrap and not o.wild_draws:
+        warns.append(f"only {G} clusters of '{P.cluster_name}': cluster-robust intervals "
+                     "tend to be too narrow with fewer than 30 (Cameron, Gelbach and Miller "
+                     "2008)")
+    return True, warns, diag
+
+
+def twfe_inference(P: Panel, o: DiDOptions):
+    """The two-way fixed-effects coefficient through :mod:`causal.inference`: unit effects
+    projected out (Frisch-Waugh-Lovell; units are nested in the clusters), period dummies
+    kept as regressors, so every flavour, the Bell-McCaffrey dof and the wild cluster
+    bootstrap with few clusters apply as in any OLS. The small-sample factor counts the
+    period dummies and the absorbed intercept, as pyfixest does for fixed effects nested in
+    the clusters."""
+    if o.se in ("HC2", "HC3"):
+        raise EstimationError(f"se: {o.se} needs the full model's leverages, which fixed "
+                              "effects absorb; use CR1, CR2, HC1 or classical")
+    n_u = int(P.unit.max()) + 1
+    cnt = np.bincount(P.unit, minlength=n_u)
+    T = int(P.t.max())
+
+    def demean(v: np.ndarray) -> np.ndarray:
+        return v - (np.bincount(P.unit, weights=v, minlength=n_u) / np.maximum(cnt, 1))[P.unit]
+
+    cols = [demean(P.d)] + [demean((P.t == k).astype(float)) for k in range(2, T + 1)
+                            if (P.t == k).any()]
+    X = np.column_stack(cols)
+    person = o.se in ("classical", "HC0", "HC1")
+    cl = None if person else P.cluster
+    first = P.t[P.d == 1].min() if (P.d == 1).any() else T + 1
+    comp = (P.g == 0) if o.control_group == "never_treated" else (P.d == 0) & (P.t >= first)
+    return coefficient(demean(P.y), X, 0, se=o.se, default="CR1", clusters=cl,
+                       cluster_name=None if person else P.cluster_name,
+                       treated=(P.g > 0).astype(float), comparison=comp.astype(float),
+                       alpha=o.alpha, wild_draws=o.wild_draws, seed=o.seed,
+                       k_absorbed=(n_u if person else 1))
 
 
 def _identified_cells(P: Panel, control: str) -> np.ndarray:
@@ -193,8 +296,9 @@ def twfe(P: Panel, extra: np.ndarray | None = None, names: list[str] | None = No
 # --------------------------------------------------------------------------------------
 # Callaway and Sant'Anna (2021) via the `differences` package
 # --------------------------------------------------------------------------------------
-def callaway_santanna(P: Panel, o: DiDOptions):
-    """ATT(g,t) fitted; returns (simple aggregate row, event-time table)."""
+def callaway_santanna(P: Panel, o: DiDOptions, boot: int = 0):
+    """ATT(g,t) fitted; returns (simple aggregate row, event-time table, dynamic row).
+    ``boot``: multiplier-bootstrap draws (0: analytic influence-function errors)."""
     from differences import ATTgt
 
     # Periods in which no unit is untreated give no comparison; drop them so that the
@@ -204,24 +308,58 @@ def callaway_santanna(P: Panel, o: DiDOptions):
         ok = np.zeros(P.t.max() + 1, dtype=bool)
         ok[np.unique(P.t[P.d == 0])] = True
         keep = ok[P.t]
-    P = Panel(unit=P.unit[keep], t=P.t[keep], g=P.g[keep], y=P.y[keep], d=P.d[keep],
-              labels=P.labels, cluster=P.cluster[keep], n_units=P.n_units)
+    P = P.subset(keep)
     frame = pd.DataFrame({
         "y": P.y, "cohort": np.where((P.g > 0) & (P.g <= P.t.max()), P.g, np.nan).astype(float),
         "cl": P.cluster,
     }, index=pd.MultiIndex.from_arrays([P.unit, P.t], names=["unit", "t"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        att = ATTgt(data=frame, cohort_column="cohort")
+        att = ATTgt(data=frame, cohort_column="cohort", anticipation=o.anticipation)
         kw = dict(formula="y", control_group=o.control_group, alpha=o.alpha,
-                  progress_bar=False, boot_iterations=o.bootstrap, random_state=o.seed)
-        if o.cluster:
+                  progress_bar=False, boot_iterations=boot, random_state=o.seed)
+        if not P.cluster_name.endswith("(unit)"):
+            _differences_cluster_fix()
             kw["cluster_var"] = "cl"
         att.fit(**kw)
-        simple = att.aggregate("simple", boot_iterations=o.bootstrap)
-        event = att.aggregate("event", boot_iterations=o.bootstrap)
-        dyn = att.aggregate("event", overall=True, boot_iterations=o.bootstrap)
+        simple = att.aggregate("simple", boot_iterations=boot)
+        event = att.aggregate("event", boot_iterations=boot)
+        dyn = att.aggregate("event", overall=True, boot_iterations=boot)
     return _flat(simple).iloc[0], _flat(event), _flat(dyn).iloc[0]
+
+
+def _cs_draws(P: Panel, o: DiDOptions) -> int:
+    """Multiplier-bootstrap draws: the option; clustered by a column other than the unit
+    always (the package's analytic errors are by unit only; the cluster multiplier
+    bootstrap of Callaway and Sant'Anna 2021, section 4, takes clusters), wild_draws then
+    (999 if 0)."""
+    if not P.cluster_name.endswith("(unit)"):
+        return o.bootstrap or o.wild_draws or 999
+    G = int(np.unique(P.cluster).size)
+    return o.bootstrap or (o.wild_draws if G < FEW_CLUSTERS else 0)
+
+
+def _differences_cluster_fix() -> None:
+    """differences 0.3 hands ``get_cluster_groups`` a Series where it needs a one-column
+    frame (pandas 2 then fails on ``.columns``): wrap it once so that ``cluster_var`` works.
+    Only the multiplier bootstrap uses the clusters."""
+    import differences.models.attgt.attgt as m
+
+    if getattr(m.get_cluster_groups, "_netto_fixed", False):
+        return
+    orig = m.get_cluster_groups
+
+    def fixed(data, cluster_var):
+        return orig(data=data.to_frame() if isinstance(data, pd.Series) else data,
+                    cluster_var=cluster_var)
+
+    fixed._netto_fixed = True  # type: ignore[attr-defined]
+    m.get_cluster_groups = fixed
+
+
+def _cs_se_type(P: Panel, boot: int) -> str:
+    return (f"influence function clustered by {P.cluster_name}"
+            + (f", cluster multiplier bootstrap ({boot} draws)" if boot else ""))
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
@@ -281,22 +419,33 @@ def did(study, options: DiDOptions) -> list[Estimate]:
     z = _z(o.alpha)
     diag: dict = {"periods": len(P.labels), "units": P.n_units,
                   "adoption_periods": [str(P.labels[g - 1]) for g in P.cohorts],
-                  "never_treated_units": int(np.unique(P.unit[P.g == 0]).size)}
-    tw = twfe(P)
-    b_tw, se_tw = float(tw.params["treated"]), float(tw.std_errors["treated"])
-    diag["twfe"] = {"estimate": b_tw, "se": se_tw}
+                  "never_treated_units": int(np.unique(P.unit[P.g == 0]).size),
+                  "anticipation_periods": o.anticipation, "comparison": o.control_group}
+    Pa = without_anticipation(P, o.anticipation)
     figures = {}
+    antic = ("no anticipation" if not o.anticipation else
+             f"no anticipation earlier than {o.anticipation} period(s) before adoption "
+             "(those periods left out)")
     if _staggered(P, o):
-        s, ev, _ = callaway_santanna(P, o)
+        tw = twfe(Pa)
+        b_tw = float(tw.params["treated"])
+        diag["twfe"] = {"estimate": b_tw, "se": float(tw.std_errors["treated"])}
+        ok, cw, cdiag = few_cluster_rule(P, o)
+        boot = _cs_draws(P, o) if ok else 0
+        s, ev, _ = callaway_santanna(P, o, boot)
         net, se = float(s["ATT"]), float(s["std_error"])
         ci = (net - z * se, net + z * se)
+        se_type = _cs_se_type(P, boot)
+        diag["inference"] = cdiag
+        warn += cw
+        if not ok:
+            cdiag.update({"analytic_ci": list(ci), "analytic_se": se})
+            ci, se, se_type = None, None, f"none: {cdiag['treated_clusters']} treated groups"
         method = (f"Callaway and Sant'Anna (2021) group-time effects with "
                   f"{o.control_group.replace('_', '-')} units as the comparison, aggregated over "
-                  "all treated unit-periods; standard errors from the influence function, "
-                  f"clustered by {o.cluster or 'unit'}"
-                  + (f", multiplier bootstrap ({o.bootstrap} draws)" if o.bootstrap else "")
-                  + ". Assumes parallel trends and no anticipation.")
-        if abs(b_tw - net) > 2 * se:
+                  f"all treated unit-periods; standard errors: {se_type}. Assumes parallel "
+                  f"trends and {antic}.")
+        if se is not None and abs(b_tw - net) > 2 * se:
             warn.append(f"plain two-way fixed effects gives {b_tw:.2f}, far from this estimate: "
                         "with staggered adoption and effects that change over time it compares "
                         "later- with earlier-treated units and is biased; it is not used")
@@ -304,18 +453,21 @@ def did(study, options: DiDOptions) -> list[Estimate]:
         figures["event_study"] = _event_figure(ev, study, "Callaway-Sant'Anna event study")
         if diag.get("pretrend_flag"):
             warn.append(diag["pretrend_flag"])
-    else:
-        if len(P.cohorts) == 1 and not P.has_never:
-            raise NotIdentified("all units adopt in the same period and none stays untreated: "
-                                "there is no comparison group for a difference in differences")
-        net, se = b_tw, se_tw
-        ci = (net - z * se, net + z * se)
-        method = ("Two-way fixed effects (unit and period effects, linearmodels PanelOLS), "
-                  f"standard errors clustered by {o.cluster or 'unit'}. Assumes parallel trends "
-                  "and no anticipation; with a single adoption date this is the ATT.")
-    return [study.estimate("did", "ATT", net, ci, se, label="difference in differences",
-                           method=method, diagnostics=diag, warnings=warn, figures=figures,
-                           **kw)]
+        n_cl = cdiag["n_clusters"]
+        est = study.estimate("did", "ATT", net, ci, se, label="difference in differences",
+                             method=method, diagnostics=diag, warnings=warn, figures=figures,
+                             se_type=se_type, n_clusters=n_cl, **kw)
+        return [est]
+    if len(P.cohorts) == 1 and not P.has_never:
+        raise NotIdentified("all units adopt in the same period and none stays untreated: "
+                            "there is no comparison group for a difference in differences")
+    inf = twfe_inference(Pa, o)
+    method = ("Two-way fixed effects (unit and period effects; unit effects projected out, "
+              f"period dummies as regressors); standard error: {inf.se_type}. Assumes "
+              f"parallel trends and {antic}; with a single adoption date this is the ATT.")
+    return [inf.attach(study.estimate(
+        "did", "ATT", inf.coef, **inf.fields(), label="difference in differences",
+        method=method, diagnostics=diag, warnings=warn, figures=figures, **kw))]
 
 
 @estimator("event_study", DiDOptions, assignments=DESIGNS)
@@ -325,35 +477,50 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
     P = build_panel(study, o, "event_study")
     kw, warn = _common(study, P, o)
     z = _z(o.alpha)
+    ok, cw, cdiag = few_cluster_rule(P, o)
+    warn += cw
     if _staggered(P, o):
-        _, ev, dyn = callaway_santanna(P, o)
+        boot = _cs_draws(P, o) if ok else 0
+        _, ev, dyn = callaway_santanna(P, o, boot)
         net, se = float(dyn["ATT"]), float(dyn["std_error"])
+        se_type = _cs_se_type(P, boot)
         method = ("Callaway and Sant'Anna (2021) dynamic aggregation: ATT by periods since "
                   f"adoption ({o.control_group.replace('_', '-')} comparison, varying base "
-                  "period for the pre-trend estimates); headline = average of the "
-                  "post-adoption event-time effects.")
+                  "period for the pre-trend estimates"
+                  + (f", {o.anticipation} anticipation period(s)" if o.anticipation else "")
+                  + "); headline = average of the post-adoption event-time effects; "
+                  f"standard errors: {se_type}.")
     else:
         if not P.has_never:
             raise NotIdentified("all units adopt in the same period and none stays untreated: "
                                 "there is no comparison group for an event study")
-        ev, net, se = _twfe_event(P)
+        ev, net, se = _twfe_event(P, o.anticipation)
+        se_type = f"CR0 clustered by {P.cluster_name} (linearmodels)"
         method = ("Two-way fixed effects event study (linearmodels PanelOLS) with a dummy per "
-                  "event time, reference = the period before adoption, standard errors "
-                  f"clustered by {o.cluster or 'unit'}; headline = average of the "
+                  "event time, reference = the period before adoption"
+                  + (f" less {o.anticipation} anticipation period(s)" if o.anticipation else "")
+                  + f", standard errors {se_type}; headline = average of the "
                   "post-adoption coefficients.")
+    ci = (net - z * se, net + z * se)
+    if not ok:
+        cdiag.update({"analytic_ci": list(ci), "analytic_se": se})
+        ci, se, se_type = None, None, f"none: {cdiag['treated_clusters']} treated groups"
     diag = {"event_time": ev[["ATT", "std_error"]].rename_axis("event_time"),
-            **_pretrend(ev, o.alpha)}
+            "inference": cdiag, **_pretrend(ev[ev.index < -o.anticipation]
+                                            if o.anticipation else ev, o.alpha)}
     if diag.get("pretrend_flag"):
         warn.append(diag["pretrend_flag"])
     fig = _event_figure(ev, study, "event study")
-    return [study.estimate("event_study", "ATT", net, (net - z * se, net + z * se), se,
+    return [study.estimate("event_study", "ATT", net, ci, se,
                            label="event-time average", truth_key="ATT_dynamic", method=method,
-                           diagnostics=diag, warnings=warn, figures={"event_study": fig}, **kw)]
+                           diagnostics=diag, warnings=warn, figures={"event_study": fig},
+                           se_type=se_type, n_clusters=cdiag["n_clusters"], **kw)]
 
 
-def _twfe_event(P: Panel) -> tuple[pd.DataFrame, float, float]:
+def _twfe_event(P: Panel, anticipation: int = 0) -> tuple[pd.DataFrame, float, float]:
+    ref = -1 - anticipation
     e = np.where(P.g > 0, P.t - P.g, -10**6)
-    ks = sorted(k for k in np.unique(e[P.g > 0]) if k != -1)
+    ks = sorted(k for k in np.unique(e[P.g > 0]) if k != ref)
     X = np.column_stack([(e == k).astype(float) for k in ks])
     names = [f"e{k}" for k in ks]
     res = twfe(P, X, names)
@@ -361,7 +528,7 @@ def _twfe_event(P: Panel) -> tuple[pd.DataFrame, float, float]:
     V = res.cov.reindex(index=names, columns=names).to_numpy()
     se = np.sqrt(np.diag(V))
     ev = pd.DataFrame({"ATT": b, "std_error": se}, index=pd.Index(ks, name="relative_period"))
-    ev.loc[-1] = [0.0, 0.0]
+    ev.loc[ref] = [0.0, 0.0]
     ev = ev.sort_index()
     post = np.array([k >= 0 for k in ks])
     a = post / post.sum()
@@ -424,7 +591,6 @@ def _event_figure(ev: pd.DataFrame, study, title: str):
 @estimator("triple_difference", DDDOptions, assignments=("policy_change", "threshold"))
 def triple_difference(study, options: DDDOptions) -> list[Estimate]:
     """Band x group x after interaction of a saturated OLS, cluster-robust errors."""
-    import statsmodels.api as sm
 
     o = options
     df = study.data
@@ -453,16 +619,10 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
         warn.append(f"{mism} rows have a treatment value that differs from band x group x "
                     "after; the estimate is for the band x group x after cell")
     X = np.column_stack([np.ones_like(y), A, G, T, A * G, A * T, G * T, A * G * T])
-    if o.cluster:
-        groups = _clusters(study, o.cluster, "triple_difference")
-        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
-        how = f"clustered by {o.cluster} ({len(np.unique(groups))} clusters)"
-    else:
-        fit = sm.OLS(y, X).fit(cov_type="HC1")
-        how = "heteroskedasticity-robust (HC1)"
-    b, se = float(fit.params[7]), float(fit.bse[7])
-    z = _z(o.alpha)
     tr = (A * G * T) == 1
+    inf = for_study(study, o, "triple_difference", y, X, 7, default="HC1",
+                    treated=tr.astype(float), alpha=o.alpha)
+    b, how = inf.coef, inf.se_type
     diag = {"cell_means": {f"band{int(a)}_group{int(g)}_post{int(t)}":
                            float(y[(A == a) & (G == g) & (T == t)].mean())
                            for a in (0, 1) for g in (0, 1) for t in (0, 1)},
@@ -478,15 +638,15 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
         if diag.get("pretrend_flag"):
             warn.append(diag["pretrend_flag"])
         figures["event_study"] = _ddd_figure(ev, study)
-    return [study.estimate(
-        "triple_difference", "ATT", b, (b - z * se, b + z * se), se,
+    return [inf.attach(study.estimate(
+        "triple_difference", "ATT", b, **inf.fields(),
         label="triple difference", method=(
             "Triple difference (band x eligible group x after) from a saturated OLS regression "
             f"of the outcome on all interactions; standard errors {how}. Assumes that without "
             "the change the band-vs-rest gap in the eligible group would have moved like the "
             "same gap in the ineligible group."),
         gross=float(y[tr].mean()), n_treated=int(tr.sum()), n_control=int((~tr).sum()),
-        diagnostics=diag, warnings=warn, figures=figures)]
+        diagnostics=diag, warnings=warn, figures=figures))]
 
 
 def _ddd_by_period(study, o: DDDOptions, A, G, T, y):
@@ -504,8 +664,9 @@ def _ddd_by_period(study, o: DDDOptions, A, G, T, y):
     X = np.column_stack([np.ones_like(y), A, G, AG, D, D * A[:, None], D * G[:, None],
                          D * AG[:, None]])
     kcols = slice(X.shape[1] - len(others), X.shape[1])
-    if o.cluster:
-        groups = _clusters(study, o.cluster, "triple_difference")
+    col = cluster_column(study, o.cluster)
+    if col:
+        groups = _clusters(study, col, "triple_difference")
         fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
     else:
         fit = sm.OLS(y, X).fit(cov_type="HC1")

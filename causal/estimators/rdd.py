@@ -3,10 +3,16 @@
 Built on the authors' own Python packages:
 
 - ``rdrobust`` (Calonico, Cattaneo and Titiunik 2014; Calonico, Cattaneo and Farrell 2020):
-  local linear fit on each side with a triangular kernel, MSE-optimal bandwidth chosen from
-  the data (``mserd``) unless one is given, and the robust bias-corrected confidence interval.
-  The point estimate is the conventional local linear jump; the interval is the robust one,
-  which stays right at the MSE-optimal bandwidth where the conventional interval undercovers.
+  local linear fit on each side with a triangular (or uniform, Epanechnikov) kernel,
+  MSE-optimal bandwidth chosen from the data (``mserd``) unless one is given, and the robust
+  bias-corrected confidence interval. As rdrobust reports it, the point estimate is the
+  conventional local linear jump and the headline interval the robust one (centred on the
+  bias-corrected estimate), which stays right at the MSE-optimal bandwidth where the
+  conventional interval undercovers; both intervals and both standard errors are in the
+  diagnostics, labelled, and ``interval: conventional`` makes the conventional one the
+  headline. Treated below the cutoff (``treated_side: below``) is as sharp as above: the
+  effect is the left limit minus the right one. rdrobust's mass-points notice (a running
+  variable with few distinct values) becomes a warning.
 - ``rddensity`` (Cattaneo, Jansson and Ma 2020): a test for a jump in the density of the
   running variable at the cutoff (manipulation: people timing their inflow or hire around it).
 
@@ -30,23 +36,42 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from causal.errors import DataError, EstimationError, NotIdentified
 from causal.estimators import Options, estimator
+from causal.inference import cluster_codes, cluster_column
 from causal.result import Estimate
 
 
 class RDDOptions(Options):
-    running: str = "age"
-    cutoff: float = 56.0
-    bandwidth: float | None = None
-    bwselect: Literal["mserd", "msetwo", "cerrd", "certwo"] = "mserd"
-    polynomial: int = 1
-    cluster: str | None = None
-    vce: Literal["hc1", "hc0", "nn"] = "hc1"
-    density_test: bool = True
-    bins: int = 20
-    alpha: float = 0.05
+    running: str = Field("age", description="The running variable (a numeric column).")
+    cutoff: float = Field(56.0, description="Where treatment switches on.")
+    treated_side: Literal["above", "below"] = Field(
+        "above", description="above: treated when the running variable is at or above the "
+        "cutoff; below: treated when it is below (still a sharp design).")
+    kernel: Literal["triangular", "uniform", "epanechnikov"] = Field(
+        "triangular", description="Kernel weighting observations by their distance to the "
+        "cutoff (rdrobust's kernels).")
+    bandwidth: float | None = Field(None, gt=0, description="Bandwidth on each side; default: "
+                                    "chosen from the data by bwselect.")
+    bwselect: Literal["mserd", "msetwo", "cerrd", "certwo"] = Field(
+        "mserd", description="rdrobust's bandwidth selector: MSE- or CER-optimal, one common "
+        "(rd) or two (two) bandwidths.")
+    polynomial: int = Field(1, ge=0, le=4, description="Order of the local polynomial.")
+    cluster: str | None = Field(None, description="Column to cluster by (one person's months "
+                                "in person-month data); default: treatment.assigned_by.")
+    vce: Literal["hc1", "hc0", "nn"] = Field(
+        "hc1", description="rdrobust's variance without clusters: hc1/hc0 robust, nn nearest "
+        "neighbours.")
+    interval: Literal["robust", "conventional"] = Field(
+        "robust", description="Headline interval: robust bias-corrected (Calonico, Cattaneo "
+        "and Titiunik 2014; the default, right at the MSE-optimal bandwidth) or conventional. "
+        "Both are in the diagnostics either way.")
+    density_test: bool = Field(True, description="Run the Cattaneo-Jansson-Ma test for a "
+                               "jump in the density of the running variable.")
+    bins: int = Field(20, ge=2, le=200, description="Bins per side in the RD plot.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
 
 
 @estimator("rdd", RDDOptions, assignments=("threshold",))
@@ -69,19 +94,25 @@ def rdd(study, options: RDDOptions) -> list[Estimate]:
     if left.sum() < 20 or right.sum() < 20:
         raise NotIdentified(f"too few observations on one side of the cutoff {c:g} in "
                             f"'{o.running}' ({int(left.sum())} below, {int(right.sum())} above)")
-    off = int((d != right).sum())
+    above = o.treated_side == "above"
+    treated_side = right if above else left
+    off = int((d != treated_side).sum())
     if off:
+        hint = ("; the treatment is 1 exactly below the cutoff: set option treated_side: below"
+                if above and not (d != left).any() else
+                "; the treatment is 1 exactly at or above the cutoff: set option treated_side: "
+                "above" if not above and not (d != right).any() else
+                ": this is a fuzzy design, which this sharp RD does not handle; give the "
+                "eligibility indicator as the treatment")
         raise EstimationError(
-            f"the treatment column '{study.treatment}' is not 1 exactly when '{o.running}' >= "
-            f"{c:g} ({off} rows differ): this is a fuzzy design, which this sharp RD does not "
-            "handle; give the eligibility indicator as the treatment")
-    kw: dict = dict(c=c, p=o.polynomial, kernel="tri", level=100 * (1 - o.alpha))
+            f"the treatment column '{study.treatment}' is not 1 exactly when '{o.running}' "
+            f"{'>=' if above else '<'} {c:g} ({off} rows differ){hint}")
+    kernel = {"triangular": "tri", "uniform": "uni", "epanechnikov": "epa"}[o.kernel]
+    kw: dict = dict(c=c, p=o.polynomial, kernel=kernel, level=100 * (1 - o.alpha))
     cl = None
-    if o.cluster:
-        if o.cluster not in df.columns:
-            raise DataError(study.source, "the rdd estimator's option 'cluster' names this "
-                            "column but the data do not have it", column=o.cluster)
-        cl = pd.factorize(df[o.cluster], sort=True)[0]
+    col = cluster_column(study, o.cluster)
+    if col:
+        cl = cluster_codes(study, col, "rdd")
         kw.update(cluster=cl, vce="cr1")
     else:
         kw.update(vce=o.vce)
@@ -99,16 +130,20 @@ def rdd(study, options: RDDOptions) -> list[Estimate]:
             r = rdrobust(y, x, **kw)
         except Exception as e:  # rdrobust raises bare Exceptions for data it cannot fit
             raise EstimationError(f"rdrobust could not fit these data: {e}") from None
-    net = float(r.coef.iloc[0, 0])                 # conventional local linear jump
-    lo, hi = (float(v) for v in r.ci.iloc[2])      # robust bias-corrected interval
-    se_rb = float(r.se.iloc[2, 0])
+    # rdrobust's jump is right minus left; treated below the cutoff, the effect is its negative
+    sign = 1.0 if above else -1.0
+    net = sign * float(r.coef.iloc[0, 0])          # conventional local polynomial jump
+    ci_conv = sorted(sign * float(v) for v in r.ci.iloc[0])
+    ci_rb = sorted(sign * float(v) for v in r.ci.iloc[2])   # robust bias-corrected
+    se_conv, se_rb = float(r.se.iloc[0, 0]), float(r.se.iloc[2, 0])
     h_l, h_r = (float(v) for v in r.bws.iloc[0])
     b_l, b_r = (float(v) for v in r.bws.iloc[1])
 
-    # left/right limits at the cutoff (local linear, triangular kernel): gross and counterfactual
-    fit_l = _local_fit(x, y, c, h_l, side="left", p=o.polynomial)
-    fit_r = _local_fit(x, y, c, h_r, side="right", p=o.polynomial)
-    gross = float(fit_r[0])
+    # left/right limits at the cutoff (local polynomial, the same kernel): gross and
+    # counterfactual are the treated and the untreated side's limits
+    fit_l = _local_fit(x, y, c, h_l, side="left", p=o.polynomial, kernel=o.kernel)
+    fit_r = _local_fit(x, y, c, h_r, side="right", p=o.polynomial, kernel=o.kernel)
+    gross = float(fit_r[0] if above else fit_l[0])
     in_l = left & (x >= c - h_l)
     in_r = right & (x <= c + h_r)
     if cl is not None:
@@ -121,9 +156,13 @@ def rdd(study, options: RDDOptions) -> list[Estimate]:
     diag: dict = {"bandwidth": {"h_left": h_l, "h_right": h_r, "b_left": b_l, "b_right": b_r,
                                 "selector": "given" if o.bandwidth is not None else o.bwselect},
                   "n_in_bandwidth": {"left": n_l, "right": n_r, "counted_as": who},
-                  "conventional_ci": [float(v) for v in r.ci.iloc[0]],
-                  "robust_p_value": float(r.pv.iloc[2, 0]),
-                  "left_limit": float(fit_l[0]), "right_limit": gross}
+                  "conventional": {"estimate": net, "se": se_conv, "ci": ci_conv,
+                                   "p_value": float(r.pv.iloc[0, 0])},
+                  "robust_bias_corrected": {"estimate": sign * float(r.coef.iloc[1, 0]),
+                                            "se": se_rb, "ci": ci_rb,
+                                            "p_value": float(r.pv.iloc[2, 0])},
+                  "kernel": o.kernel, "treated_side": o.treated_side,
+                  "left_limit": float(fit_l[0]), "right_limit": float(fit_r[0])}
     if notes.getvalue().strip():
         diag["rdrobust_notes"] = notes.getvalue().strip()
     if o.density_test:
@@ -132,31 +171,52 @@ def rdd(study, options: RDDOptions) -> list[Estimate]:
         if pv is not None and pv < 0.05:
             warn.append(f"the density of '{o.running}' jumps at the cutoff (Cattaneo-Jansson-Ma "
                         f"test p = {pv:.3f}): people may sort around it, which breaks the design")
+    if "mass points" in notes.getvalue().lower():
+        warn.append(f"rdrobust: mass points in '{o.running}' (many persons share each value, "
+                    "as with age in whole years); the bandwidth and variance were adjusted "
+                    "for them (masspoints=adjust), and the effect rests on the values nearest "
+                    "the cutoff (Cattaneo, Idrobo and Titiunik 2020, section 5)")
     if min(n_l, n_r) < 50:
         warn.append(f"few {who} within the bandwidth ({n_l} below, {n_r} above); the interval "
                     "is wide and the bias correction rests on little data")
     fig = _rd_plot(x, y, c, h_l, h_r, fit_l, fit_r, o.bins, study, o.running)
-    method = ("Sharp regression discontinuity (rdrobust): local "
+    robust = o.interval == "robust"
+    how = (f"clustered by {col}" if col else o.vce)
+    se_type = (f"robust bias-corrected ({how}); the interval is centred on the bias-corrected "
+               "estimate, the point estimate is the conventional one (rdrobust convention)"
+               if robust else f"conventional ({how})")
+    method = ("Sharp regression discontinuity (rdrobust), treated "
+              f"{'at or above' if above else 'below'} {c:g}: local "
               f"{'linear' if o.polynomial == 1 else f'polynomial (p={o.polynomial})'} fit on "
-              f"each side with a triangular kernel, bandwidth {h_l:.2f} "
-              f"({'given' if o.bandwidth is not None else o.bwselect + ' data-driven'}); robust "
-              "bias-corrected interval (Calonico, Cattaneo and Titiunik 2014)"
-              + (f", clustered by {o.cluster}" if o.cluster else "")
+              f"each side with a {o.kernel} kernel, bandwidth {h_l:.2f} "
+              f"({'given' if o.bandwidth is not None else o.bwselect + ' data-driven'}); "
+              + ("robust bias-corrected interval (Calonico, Cattaneo and Titiunik 2014), the "
+                 "conventional one in the diagnostics" if robust else
+                 "conventional interval (undercovers at the MSE-optimal bandwidth; the robust "
+                 "one is in the diagnostics)")
+              + (f", clustered by {col}" if col else "")
               + ". Effect at the cutoff only; assumes no sorting around it and a smooth "
               "outcome without the measure.")
-    return [study.estimate("rdd", "LATE_cutoff", net, (lo, hi), se_rb, label="effect at cutoff",
-                           gross=gross, n_treated=n_r, n_control=n_l, method=method,
-                           interval="95% robust bias-corrected confidence interval",
+    n_t, n_c = (n_r, n_l) if above else (n_l, n_r)
+    return [study.estimate("rdd", "LATE_cutoff", net, ci_rb if robust else ci_conv,
+                           se_rb if robust else se_conv, label="effect at cutoff",
+                           gross=gross, n_treated=n_t, n_control=n_c, method=method,
+                           interval=("95% robust bias-corrected confidence interval" if robust
+                                     else "95% conventional confidence interval"),
+                           se_type=se_type,
+                           n_clusters=None if cl is None else int(np.unique(cl).size),
                            diagnostics=diag, warnings=warn, figures={"rd_plot": fig})]
 
 
 def _local_fit(x: np.ndarray, y: np.ndarray, c: float, h: float, side: str,
-               p: int = 1) -> np.ndarray:
-    """Weighted least squares of y on (x-c)^0..p, triangular kernel, one side of c."""
+               p: int = 1, kernel: str = "triangular") -> np.ndarray:
+    """Weighted least squares of y on (x-c)^0..p with rdrobust's kernel, one side of c."""
     m = (x < c) if side == "left" else (x >= c)
     m &= np.abs(x - c) <= h
     u = x[m] - c
-    w = np.clip(1 - np.abs(u) / h, 0, None)
+    z = np.abs(u) / h
+    w = {"triangular": np.clip(1 - z, 0, None), "uniform": np.full_like(z, 0.5),
+         "epanechnikov": np.clip(0.75 * (1 - z ** 2), 0, None)}[kernel]
     X = np.vander(u, p + 1, increasing=True)
     sw = np.sqrt(w)
     beta, *_ = np.linalg.lstsq(X * sw[:, None], y[m] * sw, rcond=None)
