@@ -14,6 +14,9 @@ its load), and where one exists a peer run the same way on the same file:
 - ``duration``: the same estimator with statsmodels' GLM on the expanded person-months
   (as netto did before it fitted chunk by chunk); no report.
 
+A peer's address space is capped at ``PEER_MAX_GIB`` (the machine is shared): a peer that
+needs more fails with a MemoryError, which the table shows.
+
 ``bayesian_multilevel``'s peers (plain pymc, nutpie-compiled plain pymc on the same cells)
 are in ``benchmarks/multilevel.py``. Results accumulate in ``results/scaling.json`` (one
 entry per case, the last run wins) and are written to ``results/scaling.md``.
@@ -147,13 +150,24 @@ def peer(name: str, spec: str, path: Path) -> None:
 # --------------------------------------------------------------------------------------
 # driver
 # --------------------------------------------------------------------------------------
-def measure(cmd: list[str], timeout: float, log: Path) -> dict:
+#: address-space cap of a peer (the machine is shared; the plain ways can take tens of GiB)
+PEER_MAX_GIB = 8
+
+
+def _cap_memory() -> None:
+    import resource
+
+    cap = PEER_MAX_GIB * 1024 ** 3
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def measure(cmd: list[str], timeout: float, log: Path, cap: bool = False) -> dict:
     """Run ``cmd`` in its own process group; wall, CPU, peak RSS, load, status."""
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     with log.open("w") as f:
         p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=_cap_memory if cap else None)
         status = "ok"
         while True:
             pid, code, ru = os.wait4(p.pid, os.WNOHANG)
@@ -222,7 +236,7 @@ def run_case(est: str, n: int, timeout: float) -> dict:
     if est in PEERS:
         row["peer"] = {"name": PEERS[est], **measure(
             [sys.executable, __file__, "--peer", PEERS[est], spec, str(path)], timeout,
-            DATA / f"{est}-{n}.peer.log")}
+            DATA / f"{est}-{n}.peer.log", cap=True)}
     return row
 
 

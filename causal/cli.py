@@ -51,6 +51,10 @@ def user_errors(fn):
 def check(spec: Path = typer.Argument(..., help="A spec file or a folder of specs."),
           data: Path | None = typer.Option(None, "--data", help="Check this data file too.")):
     """Validate spec(s) (and optionally a data file against them)."""
+    if data is None:  # estimator modules are imported for their options, never their intervals
+        from causal.lazyimport import defer
+
+        defer("scipy.stats")
     from causal.pipeline import prepare
     from causal.spec import find_specs, load_spec
 
