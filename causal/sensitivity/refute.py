@@ -6,6 +6,12 @@ regression on the Study's adjustment set), once per Study, for observational des
 Each is judged against the standard error of that re-estimate, never against the outcome's
 scale (a move of 1.3 on an outcome in euros is nothing if the standard error is 50).
 Switch them off with ``NETTO_REFUTE=0`` or ``run_estimator(..., refute=False)``.
+
+Large-n policy: above ``REFUTE_MAX_ROWS`` (20,000) rows the refuters and the bounds that
+share their frame run on one fixed random subsample of that many rows (seed 20170), drawn
+before any column is touched, and every reading says so. A refuter asks whether the
+re-estimate moves by more than its own noise; 20,000 rows answer that as well as a million,
+and their cost stays about constant (about 2 CPU-s at 1M rows, against 13.5 before).
 """
 from __future__ import annotations
 
@@ -37,15 +43,16 @@ def _refute_frame(study) -> tuple[pd.DataFrame, dict[str, str], str]:
     """Numeric frame for dowhy: treatment ``d``, outcome ``y`` (reporting scale), covariates
     renamed to ``w0..wk`` (one-hot, constant columns dropped), and a note on subsampling."""
     X = study.design_matrix().reset_index(drop=True)
+    d, y = study.d().astype(bool), study.y()
+    note = ""
+    if len(X) > REFUTE_MAX_ROWS:  # large-n policy: subsample first (the rows df.sample drew)
+        pos = np.random.RandomState(20170).choice(len(X), REFUTE_MAX_ROWS, replace=False)
+        X, d, y = X.iloc[pos].reset_index(drop=True), d[pos], y[pos]
+        note = f" (on a random subsample of {REFUTE_MAX_ROWS} of {len(study.data)} rows)"
     X = X.loc[:, X.std(ddof=0) > 1e-12] if X.shape[1] else X
     names = {f"w{i}": str(c) for i, c in enumerate(X.columns)}
     X.columns = list(names)
-    df = pd.concat([X, pd.DataFrame({"d": study.d().astype(bool), "y": study.y()})], axis=1)
-    note = ""
-    if len(df) > REFUTE_MAX_ROWS:
-        df = df.sample(REFUTE_MAX_ROWS, random_state=np.random.RandomState(20170))
-        df = df.reset_index(drop=True)
-        note = f" (on a random subsample of {REFUTE_MAX_ROWS} of {len(study.data)} rows)"
+    df = pd.concat([X, pd.DataFrame({"d": d, "y": y})], axis=1)
     return df, names, note
 
 
