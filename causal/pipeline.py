@@ -129,9 +129,11 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
         from causal.assumptions import state_assumptions
         from causal.sensitivity import annotate
 
+        from causal.costs import annotate_costs
+
         ests = annotate(study, info.fit(study, opts), refute=refute)
         state_assumptions(study, ests)  # what each interval assumes, beside its headline
-        return ests
+        return annotate_costs(study.spec, ests)
     except ModuleNotFoundError as e:  # an optional extra's package, imported inside fit
         extra = registry.extra_for_module(e.name or "")
         if extra is None:

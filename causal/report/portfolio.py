@@ -12,11 +12,13 @@ from typing import Any
 
 from causal.report import figures as figs
 from causal.report.writer import _ENV, _fmt, atomic_write, write_gated_figure
+from causal.costs import portfolio_text
 from causal.spec import headline_reported
 
 COLUMNS = ["measure", "title", "design", "estimator", "estimand", "reported_gross",
            "reported_comparable", "reported_citation", "gross_on_data", "gross", "net", "ci_low", "ci_high", "deadweight",
            "se_type", "n_clusters", "truth", "covers_truth", "n_treated", "n_control", "warnings", "reason"]
+COLUMNS += ["cost_per_outcome"]  # cost / (net x n), or 'unbounded' (causal/costs.py)
 
 
 def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -40,6 +42,8 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                 "reason": e["reason"] or s.get("identification") or "",
                 "unit": e["unit"],
                 "se_type": e.get("se_type", ""), "n_clusters": e.get("n_clusters"),
+                "cost_per_outcome": portfolio_text((e.get("diagnostics") or {}).get(
+                    "cost_per_outcome")),
             })
     return rows
 
