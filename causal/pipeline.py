@@ -127,9 +127,8 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
         if study.not_identified and name != "naive":
             raise NotIdentified(study.not_identified)
         from causal.assumptions import state_assumptions
-        from causal.sensitivity import annotate
-
         from causal.costs import annotate_costs
+        from causal.sensitivity import annotate
 
         ests = annotate(study, info.fit(study, opts), refute=refute)
         state_assumptions(study, ests)  # what each interval assumes, beside its headline

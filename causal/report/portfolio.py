@@ -10,9 +10,9 @@ import io
 from pathlib import Path
 from typing import Any
 
+from causal.costs import portfolio_text
 from causal.report import figures as figs
 from causal.report.writer import _ENV, _fmt, atomic_write, write_gated_figure
-from causal.costs import portfolio_text
 from causal.spec import headline_reported
 
 COLUMNS = ["measure", "title", "design", "estimator", "estimand", "reported_gross",
