@@ -48,7 +48,8 @@ from causal.errors import NettoError
 from causal.spec import Spec, load_spec
 
 #: estimator -> cost class; every estimator not listed is "fast" (seconds per replication).
-COST: dict[str, str] = {"bayesian_multilevel": "slow", "dml": "medium"}
+COST: dict[str, str] = {"bayesian_multilevel": "slow", "dml": "medium", "pooled_groups": "slow",
+                        "synthetic_control": "medium"}
 COST_ORDER = {"fast": 0, "medium": 1, "slow": 2}
 #: columns of the table, in order
 COLUMNS = ["estimator", "name", "estimand", "cost", "reference", "replications", "with_number",
