@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/aow.py
 	$(PY) benchmarks/matching.py
 	$(PY) benchmarks/multilevel.py
+	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/scaling.py --ten-million
 
 clean:
