@@ -40,11 +40,11 @@ def _case_large(seed: int = 1, J: int = 50, T0: int = 40):
     return Y[:, 1:], Y[:, 0]
 
 
-def _time(fn, reps: int) -> float:
+def _time(fn, args: tuple, reps: int) -> float:
     out = []
     for _ in range(reps):
         t = time.perf_counter()
-        fn()
+        fn(*args)
         out.append(time.perf_counter() - t)
     return statistics.median(out)
 
@@ -63,8 +63,8 @@ def main() -> str:
         V = np.eye(len(sd))
         w1, l1 = simplex_ls(V, X0, X1)
         w2, l2 = Synth.w_optimize(V, X0, X1)
-        t1 = _time(lambda: simplex_ls(V, X0, X1), 20)
-        t2 = _time(lambda: Synth.w_optimize(V, X0, X1), 5)
+        t1 = _time(simplex_ls, (V, X0, X1), 20)
+        t2 = _time(Synth.w_optimize, (V, X0, X1), 5)
         lines.append(f"{name} | {Z0.shape[1]} | {Z0.shape[0]} | {t1:.4f} | {t2:.4f} | "
                      f"{t2 / t1:.0f}x | {np.abs(w1 - w2).max():.2e} | {l1:.6f} | {l2:.6f}")
     return "\n".join(lines) + "\n"
