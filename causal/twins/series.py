@@ -86,7 +86,9 @@ def _aow_months(periods: pd.DatetimeIndex) -> np.ndarray:
 
     sched = active_schedule()
     first, last = min(sched), max(sched)
-    return np.array([sched[min(max(y, first), last)] - 780 for y in periods.year], dtype=float)
+    # 65 (780 months) until the first year of the schedule (2012 and before)
+    return np.array([0.0 if y < first else sched[min(y, last)] - 780 for y in periods.year],
+                    dtype=float)
 
 
 @twin("series", SeriesParams)
