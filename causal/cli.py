@@ -241,54 +241,46 @@ def power(p0: float = typer.Option(0.1167, help="Control-group rate (Almere: 11.
 
 
 @app.command("estimators")
-def list_estimators():
-    """List the estimators this installation knows."""
+@user_errors
+def list_estimators(name: str | None = typer.Argument(
+        None, help="An estimator: print every option with its type, default and meaning.")):
+    """List the estimators this installation knows, or one estimator's options."""
     from causal import estimators as reg
 
+    if name is not None:
+        _estimator_options(reg, name)
+        return
     t = Table("name", "fits designs", "what it does")
-    for name in reg.available():
-        info = reg.get(name)
-        t.add_row(name, ", ".join(info.assignments or ("any",)), info.doc.splitlines()[0] if info.doc else "")
+    for est in reg.available():
+        info = reg.get(est)
+        t.add_row(est, ", ".join(info.assignments or ("any",)), info.doc.splitlines()[0] if info.doc else "")
     console.print(t)
+    console.print("[dim]causal estimators NAME prints an estimator's options.[/]")
 
 
-@app.command()
-def audit(reports: Path = typer.Argument(..., help="A report folder (the --out of causal run)."),
-          min_cell: int = typer.Option(10, "--min-cell", min=1,
-                                       help="Threshold never to go below (a spec may set more).")):
-    """Check a report folder against the disclosure rules, from what is on disk (exit 0
-    clean, 1 violations, 2 a folder that cannot be read)."""
-    from causal.audit import audit as run_audit
-    from causal.audit import cache_note
+def _estimator_options(reg, name: str) -> None:
+    """Every option of one estimator: type, default and meaning (its Field description)."""
 
     try:
-        found = run_audit(reports, min_cell)
-    except NettoError as e:
-        err.print(f"[bold red]error:[/] {escape(str(e))}")
-        raise typer.Exit(2) from None
-    note = cache_note(reports)
-    if note:
-        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
-    for v in found:
-        console.print(f"violation {v}", soft_wrap=True, markup=False)
-    if found:
-        console.print(f"{len(found)} violation(s) of the disclosure rules in {reports}")
-        raise typer.Exit(1)
-    console.print(f"{reports}: no violations of the disclosure rules (min_cell and rounding "
-                  "as each summary.json declares, never below --min-cell)")
-
-
-@app.command()
-@user_errors
-def examples(dest: Path = typer.Argument(..., help="Folder to copy the examples to."),
-             force: bool = typer.Option(False, "--force", help="Overwrite existing files.")):
-    """Copy the bundled specs, graphs and notebooks to a folder (then: causal run DEST)."""
-    from causal.examples import copy_examples
-
-    files = copy_examples(dest, force=force)
-    n_specs = sum(1 for f in files if f.parent.name == "data_specs")
-    console.print(f"copied {n_specs} specs, their graphs and the notebooks to {dest}/; "
-                  f"next: causal run {dest}")
+        info = reg.get(name)
+    except KeyError:
+        raise NettoError(f"estimators: '{name}' is not a known estimator (known: "
+                         f"{', '.join(reg.available())})") from None
+    console.print(f"[bold]{name}[/] (designs: {', '.join(info.assignments or ('any',))})")
+    if info.doc:
+        console.print(escape(" ".join(info.doc.split())))
+    t = Table("option", "type", "default", "meaning", show_lines=True)
+    for opt, f in info.options.model_fields.items():
+        ann = getattr(f.annotation, "__name__", None) if isinstance(f.annotation, type) else None
+        typ = ann or str(f.annotation).replace("typing.", "")
+        if f.is_required():
+            default = "(required)"
+        elif f.default_factory is not None:
+            default = repr(f.default_factory())
+        else:
+            default = repr(f.default)
+        t.add_row(opt, escape(typ), escape(default), escape(f.description or "-"))
+    console.print(t)
 
 
 def _mount_optional() -> None:

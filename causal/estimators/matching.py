@@ -53,6 +53,7 @@ from causal.estimators.balance import (
     overlap_plot,
     overlap_summary,
 )
+from causal.estimators.matching_ties import tie_matches
 from causal.estimators.propensity import covariate_matrix, fit_propensity
 from causal.result import Estimate
 
@@ -65,24 +66,44 @@ DROP_WARN_SHARE = 0.05
 
 
 class MatchingOptions(Options):
-    estimands: list[Literal["ATT", "ATE"]] = Field(default_factory=lambda: ["ATT"])
-    propensity: Literal["logistic", "gbm"] = "logistic"
-    k: int = Field(1, ge=1, le=20, description="matches per unit (1:k)")
-    replace: bool = True
-    caliper: float | None = Field(0.2, gt=0, description="in SDs of the logit score; null: none")
+    estimands: list[Literal["ATT", "ATE"]] = Field(
+        default_factory=lambda: ["ATT"], description="ATT (effect on the participants) "
+        "and/or ATE (on everyone; needs replace: true).")
+    propensity: Literal["logistic", "gbm"] = Field(
+        "logistic", description="Propensity model: logistic regression (MLE, Newton to full "
+        "convergence) or gradient boosting (scikit-learn).")
+    k: int = Field(1, ge=1, le=20, description="Matches per unit (1:k).")
+    replace: bool = Field(True, description="Match with replacement (a non-participant may "
+                          "serve several participants); false: greedy without replacement.")
+    caliper: float | None = Field(0.2, gt=0, description="Widest match, in SDs of the "
+                                  "matching key (Austin 2011); null: none.")
     exact: list[str] = Field(default_factory=list,
-                             description="columns to match exactly on; 'inflow_year' is "
-                                         "derived from the inflow date when not a column")
-    match_on: Literal["logit", "score"] = "logit"
+                             description="Columns to match exactly on; 'inflow_year' is "
+                                         "derived from the inflow date when not a column.")
+    match_on: Literal["logit", "score"] = Field(
+        "logit", description="Match on the logit of the propensity score or on the score.")
+    ties: Literal["average", "first"] = Field(
+        "average", description="average: every unit at the k-th nearest distance is a match, "
+        "weighted equally (Abadie and Imbens 2006; R's Matching default); first: the first "
+        "found in (stratum, score) order. Without replacement always first.")
     var_neighbours: int | None = Field(
         None, ge=1, le=50, description="J own-group neighbours for the conditional variances; "
-                                       "default 8 for binary outcomes, 2 otherwise")
-    variance: Literal["ai2016", "ai2006"] = "ai2016"
+                                       "default 8 for binary outcomes, 2 otherwise.")
+    conditional_variance: Literal["heteroskedastic", "homoskedastic"] = Field(
+        "heteroskedastic", description="heteroskedastic: each unit's conditional outcome "
+        "variance from its own-group neighbours (Abadie and Imbens 2006, eq. 14); "
+        "homoskedastic: one pooled variance for all (their section 4; R's Matching "
+        "default, Var.calc = 0).")
+    variance: Literal["ai2016", "ai2006"] = Field(
+        "ai2016", description="ai2016: subtract the Abadie-Imbens (2016) adjustment for the "
+        "estimated logistic score (with replacement, no exact strata); ai2006: treat the "
+        "score as known.")
     comparison_selected_on_outcome: bool = Field(
-        False, description="true when the comparison group was chosen by its outcome "
-                           "(a case-control sample): matching is then refused")
-    alpha: float = Field(0.05, gt=0, lt=0.5)
-    seed: int = 0
+        False, description="True when the comparison group was chosen by its outcome "
+                           "(a case-control sample): matching is then refused.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
+    seed: int = Field(0, ge=0, description="Seed of the gradient-boosted score and of the "
+                      "subsample behind the AI (2016) terms on large data.")
 
 
 # --------------------------------------------------------------------------------------
@@ -419,11 +440,14 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
         match = match_with_replacement if options.replace else match_without_replacement
         idx_t, dist_t = match(key[ti], strata[ti], key[ci], strata[ci], options.k, caliper,
                               pool=pool_c)
-        y0_t = _imputed(idx_t, y[ci])
+        ties = options.ties == "average" and options.replace
+        tie_t = tie_matches(pool_c, key[ti], strata[ti], dist_t) if ties else None
+        y0_t = tie_t.imputed(y[ci]) if tie_t else _imputed(idx_t, y[ci])
         if estimand == "ATE":
             idx_c, dist_c = match_with_replacement(key[ci], strata[ci], key[ti], strata[ti],
                                                    options.k, caliper, pool=pool_t)
-            y1_c = _imputed(idx_c, y[ti])
+            tie_c = tie_matches(pool_t, key[ci], strata[ci], dist_c) if ties else None
+            y1_c = tie_c.imputed(y[ti]) if tie_c else _imputed(idx_c, y[ti])
         # who stays, and why others went
         no_stratum_t = _no_partner_in_stratum(strata[ti], strata[ci])
         kept_t = ~np.isnan(y0_t)
@@ -446,12 +470,14 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
         tau = float(np.nanmean(effect[use]))
 
         # -- Abadie-Imbens (2006) variance ---------------------------------------------
-        m_t, K_c, K2_c = _weights(np.where(kept_t[:, None], idx_t, -1), len(ci))
+        m_t, K_c, K2_c = tie_t.weights(kept_t) if tie_t else \
+            _weights(np.where(kept_t[:, None], idx_t, -1), len(ci))
         Kall = np.zeros(len(y))
         K2all = np.zeros(len(y))
         Kall[ci], K2all[ci] = K_c, K2_c
         if estimand == "ATE":
-            _, K_t, K2_t = _weights(np.where(use[ci][:, None], idx_c, -1), len(ti))
+            _, K_t, K2_t = tie_c.weights(use[ci]) if tie_c else \
+                _weights(np.where(use[ci][:, None], idx_c, -1), len(ti))
             Kall[ti], K2all[ti] = K_t, K2_t
         can_adjust = (options.variance == "ai2016" and ps.info is not None and options.replace
                       and not exact_cols)
@@ -467,14 +493,19 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             need = None if estimand == "ATE" else np.flatnonzero(Kall[grp] > 0)
             sig2[grp] = _sigma2(key[grp], strata[grp], y[grp], J,
                                 study.scale if study.spec.is_binary else None, need, pool)
+        if options.conditional_variance == "homoskedastic":  # one pooled variance
+            comp = np.ones(len(y), dtype=bool) if estimand == "ATE" else np.zeros(len(y), bool)
+            if estimand == "ATT":
+                comp[ci] = Kall[ci] > 0
+            sig2 = np.where(comp, float(sig2[comp].mean()) if comp.any() else 0.0, 0.0)
         if estimand == "ATT":
             v_ai = (((effect[use] - tau) ** 2).sum()
                     + ((Kall[ci] ** 2 - K2all[ci]) * sig2[ci]).sum()) / n_use ** 2
         else:
             v_ai = (((effect[use] - tau) ** 2).sum()
                     + ((Kall ** 2 + 2 * Kall - K2all) * sig2)[use].sum()) / n_use ** 2
-        var, var_note = float(v_ai), "Abadie-Imbens (2006) variance, treating the estimated " \
-                                      "propensity score as known"
+        var, var_note = float(v_ai), f"Abadie-Imbens (2006) {options.conditional_variance} " \
+                                      "variance, treating the estimated propensity score as known"
 
         # -- balance: matched participants vs their weighted matches --------------------
         w_after = np.zeros(len(y))
@@ -495,8 +526,9 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             adj = fut_adj.result() if fut_adj else _ai2016_adjustment(*args)
             if var - adj > 0:
                 var = var - adj
-                var_note = ("Abadie-Imbens (2006) variance with the Abadie-Imbens (2016) "
-                            "adjustment for the estimated propensity score")
+                var_note = (f"Abadie-Imbens (2006) {options.conditional_variance} variance with "
+                            "the Abadie-Imbens (2016) adjustment for the estimated propensity "
+                            "score")
             else:
                 var_note += " (the AI 2016 adjustment exceeded the variance and was not applied)"
         elif options.variance == "ai2016":
@@ -525,8 +557,10 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             "n_dropped_by_caliper": n_drop_caliper,
             "n_dropped_no_control_in_stratum": n_drop_exact,
             "n_controls_used": int((Kall[ci] > 0).sum()),
-            "max_times_control_used": int(np.bincount(idx_t[kept_t][idx_t[kept_t] >= 0],
-                                                      minlength=1).max()),
+            "max_times_control_used": int(round(tie_t.times_used(kept_t).max())) if tie_t
+            else int(np.bincount(idx_t[kept_t][idx_t[kept_t] >= 0], minlength=1).max()),
+            "ties": "averaged" if tie_t else "first found",
+            "mean_matches_per_treated": float(m_t[kept_t].mean()) if kept_t.any() else None,
             "mean_match_distance": float(np.nanmean(np.where(np.isfinite(dist_t), dist_t,
                                                              np.nan))),
             "se_ai2006": float(np.sqrt(v_ai)),
@@ -551,7 +585,7 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             kw["n_treated"] = int(kept_t.sum())
             kw["n_control"] = int((Kall[ci] > 0).sum())
         out.append(study.estimate("propensity_matching", estimand, tau,
-                                  (tau - q * se, tau + q * se), se, **kw))
+                                  (tau - q * se, tau + q * se), se, se_type=var_note, **kw))
     return out
 
 

@@ -85,7 +85,7 @@ def _standardise(X: np.ndarray, sub: np.ndarray | None = None
 
 
 def logit_mle(Z: np.ndarray, d: np.ndarray, beta0: np.ndarray | None = None,
-              max_iter: int = 30, tol: float = 1e-6, Zsub: np.ndarray | None = None
+              max_iter: int = 30, tol: float = 1e-10, Zsub: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Newton-Raphson for the logit MLE on design ``Z`` (with intercept). Returns beta, the
     mean information matrix at the solution and whether it converged. A step that lowers the

@@ -43,6 +43,7 @@ from causal.estimators.balance import (
 )
 from causal.estimators.matching import refuse_outcome_selected
 from causal.estimators.propensity import covariate_matrix, crossfit_predictions, fit_propensity
+from causal.inference import cluster_codes, cluster_column, coefficient, influence_se
 from causal.result import Estimate
 
 #: effective sample size of the weighted non-participants below this share of their number
@@ -51,18 +52,36 @@ ESS_WARN_SHARE = 0.1
 
 
 class IPWOptions(Options):
-    estimands: list[Literal["ATT", "ATE"]] = Field(default_factory=lambda: ["ATT"])
-    propensity: Literal["logistic", "gbm"] = "logistic"
-    trim: float | None = Field(None, gt=0, lt=0.5,
-                               description="drop units with score outside [trim, 1-trim]")
-    comparison_selected_on_outcome: bool = False
-    alpha: float = Field(0.05, gt=0, lt=0.5)
-    seed: int = 0
+    estimands: list[Literal["ATT", "ATE"]] = Field(
+        default_factory=lambda: ["ATT"], description="ATT (effect on the participants) "
+        "and/or ATE (on everyone).")
+    propensity: Literal["logistic", "gbm"] = Field(
+        "logistic", description="Propensity model: logistic regression (MLE) or gradient "
+        "boosting (scikit-learn).")
+    trim: float | None = Field(None, gt=0, lt=0.5, description="Drop persons whose score is "
+                               "outside [trim, 1 - trim] (Crump et al. 2009) and refit.")
+    comparison_selected_on_outcome: bool = Field(
+        False, description="True when the comparison group was chosen by its outcome (a "
+        "case-control sample): the estimator then refuses.")
+    interval: Literal["influence_function", "sandwich"] = Field(
+        "influence_function", description="Headline standard error. influence_function: "
+        "accounts for the estimated logistic score (Lunceford and Davidian 2004); sandwich: "
+        "the weighted-regression robust sandwich that treats the score as known (what "
+        "textbooks and Stata's regress [pw=w], robust report; conservative for the ATE). "
+        "Both are in the diagnostics.")
+    cluster: str | None = Field(None, description="Column to cluster the standard errors by; "
+                                "default: the spec's treatment.assigned_by, else none.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
+    seed: int = Field(0, ge=0, description="Seed of the gradient-boosted score and of the "
+                      "cross-fitting folds.")
 
 
 class AIPWOptions(IPWOptions):
-    outcome_model: Literal["logistic", "linear", "gbm"] = "logistic"
-    folds: int = Field(5, ge=2, le=20)
+    outcome_model: Literal["logistic", "linear", "gbm"] = Field(
+        "logistic", description="Outcome regressions per arm: logistic (binary outcomes), "
+        "linear or gradient boosting.")
+    folds: int = Field(5, ge=2, le=20, description="Cross-fitting folds (Chernozhukov et al. "
+                       "2018).")
 
 
 def _hajek_if(y, d, p, Z, info, estimand) -> tuple[float, np.ndarray, np.ndarray]:
@@ -140,16 +159,27 @@ def ipw(study, options: IPWOptions) -> list[Estimate]:
             ps = fit_propensity(Xdf, d, options.propensity, seed=options.seed)
     overlap, ov_warn = overlap_summary(ps.p, d)
     q = stats.norm.ppf(1 - options.alpha / 2)
+    col = cluster_column(study, options.cluster)
+    cl = cluster_codes(study, col, "ipw", study.data[keep]) if col else None
     out = []
     for estimand in options.estimands:
         tau, phi, weights = _hajek_if(y, d, ps.p, ps.Z, ps.info, estimand)
-        se = float(phi.std(ddof=1) / np.sqrt(len(y)))
+        se_if = influence_se(phi, cl)
+        sw = _sandwich(y, d, weights, cl, col, options.alpha)
         diag, warns, tab = _weights_diag(Xdf, d, weights, ps.p)
         diag.update({"propensity_model": ps.model, "overlap": overlap, "trim": options.trim,
-                     "n_trimmed": int((~keep).sum())})
-        se_note = ("influence-function standard errors that account for the estimated "
-                   "logistic score" if ps.Z is not None else
-                   "influence-function standard errors treating the score as known")
+                     "n_trimmed": int((~keep).sum()),
+                     "se_influence_function": se_if, "se_sandwich": sw.se,
+                     "sandwich_ci": list(sw.ci) if sw.ci else None})
+        if_name = ("influence function accounting for the estimated logistic score"
+                   if ps.Z is not None else "influence function, score treated as known")
+        if cl is not None:
+            if_name += f", clustered by {col}"
+        if options.interval == "sandwich":
+            se, se_type = sw.se, f"robust sandwich, score treated as known ({sw.se_type})"
+        else:
+            se, se_type = se_if, if_name
+        se_note = f"standard errors: {se_type}"
         gross = float(y[d == 1].mean())
         kw = dict(label=estimand, warnings=warns0 + ov_warn + warns + notes,
                   method=f"Inverse probability weighting with Hajek-normalised weights "
@@ -159,8 +189,24 @@ def ipw(study, options: IPWOptions) -> list[Estimate]:
         if options.trim is not None and (~keep).any():
             kw.update(gross=gross, n_treated=int(d.sum()), n_control=int((d == 0).sum()),
                       truth_key=f"{estimand}_trimmed")
-        out.append(study.estimate("ipw", estimand, tau, (tau - q * se, tau + q * se), se, **kw))
+        if cl is not None and sw.se is None:  # too few treated groups: no interval at all
+            se, se_type = None, sw.se_type
+        ci = sw.ci if options.interval == "sandwich" and sw.ci else \
+            (tau - q * se, tau + q * se) if se is not None else None
+        kw["warnings"] = kw["warnings"] + sw.warnings
+        out.append(study.estimate("ipw", estimand, tau, ci, se, se_type=se_type,
+                                  n_clusters=None if cl is None else int(cl.max()) + 1, **kw))
     return out
+
+
+def _sandwich(y, d, weights, cl, col, alpha):
+    """The weighted regression of y on (1, d) with the Hajek weights (its coefficient is the
+    Hajek difference) and the robust sandwich of causal.inference, which treats the weights
+    as known: HC1, or CR1 (wild bootstrap with few clusters) when clustered."""
+    sw = np.sqrt(weights)
+    X = np.column_stack([sw, sw * d])
+    return coefficient(sw * y, X, 1, se="auto", default="HC1", clusters=cl, cluster_name=col,
+                       treated=d, alpha=alpha)
 
 
 @estimator("aipw", AIPWOptions, assignments=("observational", "dose"))
@@ -194,6 +240,8 @@ def aipw(study, options: AIPWOptions) -> list[Estimate]:
                           f"{(~keep).sum()} of {len(d)} persons; the estimate refers to the "
                           "persons with overlapping scores (Crump et al. 2009)")
     dd, yy, pp, mm0, mm1 = d[keep], y[keep], p[keep], m0[keep], m1[keep]
+    col = cluster_column(study, options.cluster)
+    cl = cluster_codes(study, col, "aipw", study.data[keep]) if col else None
     overlap, ov_warn = overlap_summary(pp, dd)
     q = stats.norm.ppf(1 - options.alpha / 2)
     out = []
@@ -209,7 +257,10 @@ def aipw(study, options: AIPWOptions) -> list[Estimate]:
             tau = float(num.sum() / dd.sum())
             phi = (num - dd * tau) / dd.mean()
             weights = dd + (1 - dd) * odds
-        se = float(phi.std(ddof=1) / np.sqrt(len(yy)))
+        se = influence_se(phi, cl)
+        se_type = ("influence function of the doubly robust score, nuisances cross-fitted and "
+                   "treated as known (the robust sandwich of the AIPW score)"
+                   + (f", clustered by {col}" if col else ""))
         w = weights.copy()
         for g in (0, 1):
             m = dd == g
@@ -229,5 +280,6 @@ def aipw(study, options: AIPWOptions) -> list[Estimate]:
             kw.update(gross=float(yy[dd == 1].mean()), n_treated=int(dd.sum()),
                       n_control=int((dd == 0).sum()), truth_key=f"{estimand}_trimmed")
         out.append(study.estimate("aipw", estimand, tau, (tau - q * se, tau + q * se), se,
-                                  **kw))
+                                  se_type=se_type,
+                                  n_clusters=None if cl is None else int(cl.max()) + 1, **kw))
     return out
