@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/matching.py
 	$(PY) benchmarks/multilevel.py
 	$(PY) benchmarks/synth.py
+	$(PY) benchmarks/inference.py
 	$(PY) benchmarks/scaling.py --ten-million
 
 clean:

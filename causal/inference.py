@@ -36,8 +36,8 @@ HC2/HC3 with clusters; ``wildboottest`` (also behind pyfixest's ``wildboottest()
 a p-value for ``beta = 0`` only, recompiles a numba kernel on every call, and so cannot be
 inverted into an interval in reasonable time. One sandwich on a thin QR serves every flavour
 from one fit; the tests check each flavour against statsmodels, linearmodels and pyfixest
-to 1e-8, and the bootstrap p-value against ``wildboottest`` with the same weights. The
-bootstrap weights are drawn by ``wildboottest.weights.draw_weights``.
+to 1e-8, and the bootstrap p-value against ``wildboottest`` with the same weights (which
+is therefore a test dependency only: it would bring numba into the core install).
 
 Assumed: errors independent across clusters (across persons without clusters); the
 coefficient's sampling distribution close to normal (t) at the sample size, which is what
@@ -45,6 +45,7 @@ the few-cluster rules guard.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -275,6 +276,30 @@ def bell_mccaffrey_dof(fit: OLSFit, clusters: np.ndarray, j: int) -> float:
 # --------------------------------------------------------------------------------------
 # Wild cluster bootstrap (WCR), inverted into an interval
 # --------------------------------------------------------------------------------------
+#: the two-point and six-point weight distributions (mean 0, variance 1): Rademacher;
+#: Mammen (1993); Webb (2023), for very few clusters
+_WEIGHTS = {
+    "rademacher": (np.array([-1.0, 1.0]), None),
+    "mammen": (np.array([-1.0, 1.0]) * (np.sqrt(5) + np.array([-1.0, 1.0])) / 2,
+               (np.sqrt(5) + np.array([1.0, -1.0])) / (2 * np.sqrt(5))),
+    "webb": (np.concatenate([-np.sqrt(np.array([3.0, 2.0, 1.0]) / 2),
+                             np.sqrt(np.array([1.0, 2.0, 3.0]) / 2)]), None),
+}
+
+
+def wild_weights(kind: str, G: int, draws: int, rng: np.random.Generator,
+                 full_enumeration: bool = False) -> np.ndarray:
+    """G x B bootstrap weights, one per cluster and draw; with ``full_enumeration`` all 2^G
+    Rademacher sign patterns. Drawn in the order ``wildboottest`` draws them, so that the
+    same seed gives the same weights (the tests compare the two)."""
+    if full_enumeration:
+        return np.array(list(itertools.product([-1, 1], repeat=G)), dtype=float).T
+    if kind == "norm":
+        return rng.normal(size=G * draws).reshape(G, draws)
+    values, p = _WEIGHTS[kind]
+    return rng.choice(values, size=G * draws, replace=True, p=p).reshape(G, draws)
+
+
 class WildClusterBootstrap:
     """The restricted wild cluster bootstrap test of ``beta_j = b0`` with CR1 t-statistics,
     as ``wildboottest``'s ``WildboottestCL`` (type 11, null imposed) computes it, for any b0
@@ -283,8 +308,6 @@ class WildClusterBootstrap:
     def __init__(self, y: np.ndarray, X: np.ndarray, clusters: np.ndarray, j: int,
                  draws: int = 999, seed: int = 0, weights: str | None = None,
                  k_absorbed: int = 0) -> None:
-        from wildboottest.weights import draw_weights
-
         X, j, _ = full_rank(X, j)
         self.fit = ols(y, X, k_absorbed)
         n, k = X.shape[0], self.fit.k
@@ -292,8 +315,8 @@ class WildClusterBootstrap:
         self.j = j
         self.weights = weights or ("webb" if G < WEBB_BELOW else "rademacher")
         full = self.weights == "rademacher" and 2 ** G < draws
-        self.V, self.draws = draw_weights(self.weights, full, G, draws,
-                                          np.random.default_rng(seed))
+        self.V = wild_weights(self.weights, G, draws, np.random.default_rng(seed), full)
+        self.draws = self.V.shape[1]
         self.full_enumeration = full
         self.ssc = (n - 1) / (n - k) * G / (G - 1)
         A = self.fit.bread
