@@ -72,3 +72,8 @@ def test_report_and_portfolio_show_cost_per_outcome(tmp_path):
     cell = rows[0]["cost_per_outcome"]
     assert cell == "unbounded" or cell.startswith("EUR ")
     assert "Cost per net outcome" in (tmp_path / "index.html").read_text()
+    # the series report and its figure pass the independent disclosure audit
+    from causal.audit import audit
+
+    assert (tmp_path / "actieplan50plus_its" / "interrupted_time_series_ATT_series.png").exists()
+    assert audit(tmp_path / "actieplan50plus_its") == []

@@ -151,7 +151,7 @@ def interrupted_time_series(study, options: ITSOptions) -> list[Estimate]:
 
     level = y1 - y  # what was subtracted (donor mean) to form the modelled series
     cf_level = fit["cf"] + level
-    rows = [{"period": str(p.date()), "observed": float(o), "counterfactual": float(c),
+    rows = [{"period": str(p.date()), "observed": float(o), "without_measure": float(c),
              "cf_low": float(c - q * se), "cf_high": float(c + q * se), "post": bool(b),
              "n": int(n)}
             for p, o, c, se, b, n in zip(index, y1, cf_level, fit["cf_se"], post, pop[treated])]
@@ -191,7 +191,7 @@ def series_figure(rows: list[dict], title: str, unit: str, what: str, interventi
     ax = fig.add_subplot()
     ax.fill_between(x, [r["cf_low"] for r in rows], [r["cf_high"] for r in rows],
                     color="#BBBBBB", alpha=0.5, label=band_label)
-    ax.plot(x, [r["counterfactual"] for r in rows], color="#4C72B0", ls="--",
+    ax.plot(x, [r["without_measure"] for r in rows], color="#4C72B0", ls="--",
             label="counterfactual")
     ax.plot(x, [r["observed"] for r in rows], color="black", label="observed")
     ax.axvline(pd.Timestamp(intervention), color="#DD8452", ls=":", label="intervention")

@@ -189,7 +189,7 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
         lo_b = np.quantile(gaps[keep].to_numpy(), options.alpha / 2, axis=1)
         hi_b = np.quantile(gaps[keep].to_numpy(), 1 - options.alpha / 2, axis=1)
         rows = [{"period": str(pd.Timestamp(t).date()), "observed": float(o),
-                 "counterfactual": float(c), "cf_low": float(c + lo), "cf_high": float(c + hi),
+                 "without_measure": float(c), "cf_low": float(c + lo), "cf_high": float(c + hi),
                  "post": bool(b), "n": int(n)}
                 for t, o, c, lo, hi, b, n in zip(Y.index, Y[treated], synthetic, lo_b, hi_b,
                                                  post, pop[treated])]
