@@ -1,14 +1,30 @@
-"""Interrupted time series: segmented regression with HAC (Newey-West) errors.
+"""Interrupted time series: segmented regression with AR(1) errors (default) or HAC
+(Newey-West) standard errors.
 
 The treated unit's series (or its gap to the donors' mean, ``comparison: donor_mean``) is
 regressed on a constant, a linear time trend, a level change and a slope change at the
 intervention (Wagner et al. 2002, segmented regression), and on the spec's series covariates
 (the business cycle, the statutory AOW age: seed notes 000 EP10). The net effect is the
 average over the periods from the intervention on of (level change + slope change x periods
-since the intervention): the treated unit's average effect there (ATT). Standard errors are
-heteroskedasticity and autocorrelation consistent (Newey and West 1987; lag length by their
-1994 rule, floor(4 (T/100)^(2/9)), unless given), from statsmodels, with a t reference
-distribution on T - k degrees of freedom.
+since the intervention): the treated unit's average effect there (ATT).
+
+Errors, both from statsmodels:
+
+- ``errors: ar1`` (default): feasible GLS with AR(1) errors (iterated Cochrane-Orcutt,
+  ``GLSAR``), t reference on T - k - 1 degrees of freedom;
+- ``errors: hac``: OLS with heteroskedasticity and autocorrelation consistent standard
+  errors (Newey and West 1987; lag length by their 1994 rule, floor(4 (T/100)^(2/9)), unless
+  ``maxlags``), t reference on T - k degrees of freedom. Always computed and reported
+  beside the default (``diagnostics.se_hac``).
+
+Why AR(1) by default: the effect loads on a level (and slope) dummy that is non-zero only in
+the few periods after the intervention, and HAC estimators assume a stationary score over the
+whole sample; on the Actieplan twin (68 quarters, 13 after, AR(1) errors with rho 0.5) the
+Newey-West interval covered the truth in 73% of 200 twins, and in 78% of 150 with the
+fixed-b lag choice of Lazarus, Lewis, Stock and Watson (2018) and Kiefer-Vogelsang critical
+values; the AR(1) GLS interval in 93% of those 150 (the coverage study's figure is in
+``benchmarks/results/coverage/coverage.md``). HAC stays
+available for series whose errors are not AR(1).
 
 Placebo in time: the same model fitted on the periods before the intervention only, with a
 fake intervention half-way through them (or ``placebo_periods`` before the real one); a clear
@@ -36,6 +52,7 @@ from causal.result import Estimate
 
 class ITSOptions(Options):
     comparison: Literal["none", "donor_mean"] = "none"
+    errors: Literal["ar1", "hac"] = "ar1"
     slope_change: bool = True
     seasonal: bool = False
     maxlags: int | None = Field(None, ge=0, le=52)
@@ -77,19 +94,26 @@ def _design(index: pd.DatetimeIndex, post: np.ndarray, cov: pd.DataFrame, opts: 
 
 def fit_its(y: np.ndarray, index: pd.DatetimeIndex, post: np.ndarray, cov: pd.DataFrame,
             opts: ITSOptions, freq: str) -> dict:
-    """One segmented regression: effect, HAC se, df, counterfactual path and its band."""
+    """One segmented regression: effect, se (AR(1) GLS or HAC, and the HAC se beside it),
+    df, counterfactual path and its band."""
     import statsmodels.api as sm
 
     X, c = _design(index, post, cov, opts, freq)
     T, k = X.shape
-    if T - k < 2:
+    if T - k < 3:
         raise EstimationError(f"{T} periods for {k} coefficients: too few periods for this "
                               "segmented regression (drop covariates or the slope change)")
     lags = nw_lags(T) if opts.maxlags is None else opts.maxlags
-    res = sm.OLS(y, X.to_numpy()).fit(cov_type="HAC", cov_kwds={"maxlags": lags,
+    hac = sm.OLS(y, X.to_numpy()).fit(cov_type="HAC", cov_kwds={"maxlags": lags,
                                                                 "use_correction": True})
-    V = np.asarray(res.cov_params())
-    b = np.asarray(res.params)
+    se_hac = float(np.sqrt(c @ np.asarray(hac.cov_params()) @ c))
+    rho = None
+    if opts.errors == "hac":
+        V, b, df = np.asarray(hac.cov_params()), np.asarray(hac.params), T - k
+    else:
+        ar = sm.GLSAR(y, X.to_numpy(), rho=1).iterative_fit(maxiter=20)
+        V, b, df = np.asarray(ar.cov_params()), np.asarray(ar.params), T - k - 1
+        rho = float(np.ravel(ar.model.rho)[0])
     eff = float(c @ b)
     se = float(np.sqrt(c @ V @ c))
     Xcf = X.copy()
@@ -98,8 +122,9 @@ def fit_its(y: np.ndarray, index: pd.DatetimeIndex, post: np.ndarray, cov: pd.Da
             Xcf[col] = 0.0
     cf = Xcf.to_numpy() @ b
     cf_se = np.sqrt(np.einsum("ij,jk,ik->i", Xcf.to_numpy(), V, Xcf.to_numpy()))
-    return {"effect": eff, "se": se, "df": T - k, "lags": lags, "cf": cf, "cf_se": cf_se,
-            "fitted": np.asarray(res.fittedvalues), "columns": list(X.columns), "params": b}
+    return {"effect": eff, "se": se, "df": df, "lags": lags, "cf": cf, "cf_se": cf_se,
+            "se_hac": se_hac, "rho": rho,
+            "fitted": X.to_numpy() @ b, "columns": list(X.columns), "params": b}
 
 
 @estimator("interrupted_time_series", ITSOptions, assignments=("series",))
@@ -161,14 +186,18 @@ def interrupted_time_series(study, options: ITSOptions) -> list[Estimate]:
               + ("gap to the donors' mean" if options.comparison == "donor_mean" else "series")
               + f" on a trend, a level{' and slope' if options.slope_change else ''} change at "
               f"{s.intervention}" + (f" and {', '.join(s.covariates)}" if s.covariates else "")
-              + f"; Newey-West HAC errors with {fit['lags']} lags (statsmodels). The net effect is"
-              " the average effect over the periods from the intervention on.")
+              + ("; AR(1) errors by feasible GLS (statsmodels GLSAR, rho "
+                 f"{fit['rho']:.2f}; Newey-West HAC se {fit['se_hac']:.3f} beside it)"
+                 if options.errors == "ar1" else
+                 f"; Newey-West HAC errors with {fit['lags']} lags (statsmodels)")
+              + ". The net effect is the average effect over the periods from the intervention on.")
     est = study.estimate(
         "interrupted_time_series", "ATT", net, ci, fit["se"], gross=gross,
         **({"n_control": 0} if options.comparison == "none" else {}), df_resid=fit["df"],
         interval=f"{1 - options.alpha:.0%} confidence interval",
         method=method, warnings=warnings,
         diagnostics={"series": rows, "hac_lags": fit["lags"], "df": fit["df"],
+                     "errors": options.errors, "se_hac": fit["se_hac"], "ar1_rho": fit["rho"],
                      "periods_pre": n_pre, "periods_post": int(post.sum()),
                      "refutations": [placebo], "n_population_treated": persons,
                      "assumes": "without the measure the series would have followed its "
