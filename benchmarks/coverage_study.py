@@ -22,6 +22,14 @@ Smaller twins for the slow designs (the check is about the method, not the sampl
 
 Then ``.venv/bin/python benchmarks/coverage_study.py --table`` and read coverage.md.
 
+Stressed twins (issue 17): ``--stressed`` runs every stress scenario relevant to each spec
+(``causal.twins.stress.relevant``), ``--stress NAME`` one scenario, each into
+``benchmarks/results/coverage/stress/<measure>__<scenario>.json``; coverage.md then gets a
+section with the honest/defect verdict per row:
+
+    nice -n 10 .venv/bin/python benchmarks/coverage_study.py data_specs/sectorplan_training.yaml \
+        --stressed -R 200 --workers 2
+
 (Not named ``coverage.py``: the folder of a script comes first on ``sys.path`` in the worker
 processes too, and numba imports the ``coverage`` package.)
 """
@@ -39,9 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "benchmarks" / "results" / "coverage"
+STRESS_OUT = OUT / "stress"
 
 
-def run_one(spec_path: Path, args: argparse.Namespace) -> None:
+def run_one(spec_path: Path, args: argparse.Namespace, stress: str | None = None) -> None:
+    """One spec's rows: the ideal twin, or (``stress``) its twin under one stress scenario
+    (causal.twins.stress), written to ``stress/<measure>__<scenario>.json``."""
     from causal.spec import load_spec
     from causal.validate import run_validation, write_table
 
@@ -49,29 +60,31 @@ def run_one(spec_path: Path, args: argparse.Namespace) -> None:
     if spec.simulation is None:
         print(f"{spec_path.name}: no simulation block, no twin: skipped", flush=True)
         return
-    dest = OUT / f"{spec.measure}.json"
+    label = spec.measure if stress is None else f"{spec.measure} under {stress}"
+    dest = OUT / f"{spec.measure}.json" if stress is None else (
+        STRESS_OUT / f"{spec.measure}__{stress.split(':')[0]}.json")
     if dest.exists() and not args.force:
-        print(f"{spec.measure}: {dest} exists (use --force to redo)", flush=True)
+        print(f"{label}: {dest} exists (use --force to redo)", flush=True)
         return
     t0 = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
         if done == total or done % max(1, total // 20) == 0:
             el = time.perf_counter() - t0
-            print(f"{spec.measure}: {done}/{total} twins, {el:.0f} s elapsed, "
+            print(f"{label}: {done}/{total} twins, {el:.0f} s elapsed, "
                   f"~{el / done * (total - done):.0f} s to go", flush=True)
 
     table = run_validation(spec, args.replications, workers=args.workers, n=args.n,
                            estimators=args.estimator, max_cost=args.max_cost,
-                           progress=progress)
+                           progress=progress, stress=[stress] if stress else None)
     table.attrs["settings"].update({
         "seconds": round(time.perf_counter() - t0, 1), "workers": args.workers,
         "load_average": list(os.getloadavg()), "cpus": os.cpu_count(),
         "command": " ".join([Path(sys.executable).name, *sys.argv])})
-    OUT.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
     write_table(table, dest.with_suffix(".csv"))
     write_table(table, dest)
-    print(f"{spec.measure}: wrote {dest} in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(f"{label}: wrote {dest} in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 def build_table() -> str:
@@ -111,10 +124,84 @@ def build_table() -> str:
                      f"{st.get('seconds', '?')} s on {st.get('workers', '?')} workers"
                      + (f", load average {la[0]:.1f}" if la else "")
                      + f"; `{st.get('command', '')}`")
+    lines += stress_table()
     text = "\n".join(lines) + "\n"
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "coverage.md").write_text(text)
     return text
+
+
+def _flagged(records: list[dict], key: str, estimand: str) -> float | None:
+    """Share of replications (with a number and a truth) in which a warning or the
+    sensitivity bound flagged the estimate: any warning on it, or a bound that covers the
+    truth."""
+    rs = [r for r in records if r.get("estimator") == key and r.get("estimand") == estimand
+          and r.get("net") is not None and r.get("truth") is not None]
+    if not rs:
+        return None
+    hit = 0
+    for r in rs:
+        b = r.get("bound")
+        covers = b is not None and b[0] <= r["truth"] <= b[1]
+        hit += bool(r.get("warnings")) or covers
+    return hit / len(rs)
+
+
+def stress_table() -> list[str]:
+    """The stressed rows with the honest/defect verdict (causal.twins.stress.verdict)."""
+    from causal.twins.stress import SCENARIOS, verdict
+
+    files = sorted(STRESS_OUT.glob("*.json"))
+    if not files:
+        return []
+
+    def f(x, nd=2):
+        return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
+
+    lines = ["", "## Stressed twins: which failures are honest, which are defects", "",
+             "Each twin breaks one assumption (causal/twins/stress.py, README 'Stressed "
+             "twins'). expected: what an honest estimator does (unbiased, widen its interval, "
+             "warn, refuse). flagged: share of twins in which the estimate carried a warning or "
+             "its sensitivity bound (at the strongest observed confounder) covered the truth. "
+             "Rows named `[cluster=...]` rerun the estimator clustered at the shock's level "
+             "(the remedy). Verdict: *honest failure* = the design cannot identify the effect "
+             "under this stress and says so; *defect* = it could have held or warned and did "
+             "not.", "",
+             "| spec | stress | estimator | estimand | R | mean truth | bias (MC) | RMSE | "
+             "coverage (MC) | mean width | flagged | expected | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    runs = []
+    for fp in files:
+        doc = json.loads(fp.read_text())
+        st, table, recs = doc["settings"], doc["table"], doc.get("records", [])
+        stress = (st.get("stress") or ["?"])[0]
+        name = stress.split(":")[0]
+        scen = SCENARIOS[name]()
+        by_name = {(r["name"], r["estimand"]): r for r in table}
+        for r in table:
+            if r.get("reference") or not r.get("with_number"):
+                continue
+            key = r["estimator"]
+            exp = scen.expect(r["estimand"])
+            rem, tag = None, ""
+            if "[" not in key:
+                fix = next((x for (nm, es), x in by_name.items() if es == r["estimand"]
+                            and x["estimator"].startswith(key + " [")), None)
+                rem = None if fix is None else not fix.get("failed")
+                tag = "" if fix is None else fix["estimator"][len(key) + 2:-1]
+            fl = _flagged(recs, key, r["estimand"])
+            lines.append(
+                f"| {st['measure']} | {stress} | {r['name']} | {r['estimand']} | "
+                f"{r['with_number']} | {f(r.get('mean_truth'))} | {f(r.get('bias'))} "
+                f"({f(r.get('mcse_bias'))}) | {f(r.get('rmse'))} | {f(r.get('coverage'), 3)} "
+                f"({f(r.get('mcse_coverage'), 3)}) | {f(r.get('mean_width'))} | "
+                f"{'-' if fl is None else f'{fl:.0%}'} | {exp} | {verdict(exp, r, fl, rem, tag)} |")
+        la = st.get("load_average")
+        runs.append(f"- {st['measure']} under {stress}: R = {st['replications']}, n = {st['n']}, "
+                    f"{st.get('seconds', '?')} s on {st.get('workers', '?')} workers"
+                    + (f", load average {la[0]:.1f}" if la else "")
+                    + f"; `{st.get('command', '')}`")
+    return lines + ["", "Stressed runs:", "", *runs]
 
 
 def main() -> None:
@@ -127,11 +214,27 @@ def main() -> None:
     ap.add_argument("--max-cost", default="slow", choices=["fast", "medium", "slow"])
     ap.add_argument("--force", action="store_true", help="redo specs that have results")
     ap.add_argument("--table", action="store_true", help="only rebuild coverage.md")
+    ap.add_argument("--stress", action="append", default=None,
+                    help="run the specs' twins under this stress scenario (NAME or "
+                         "NAME:key=value,...; repeatable) instead of the ideal twin")
+    ap.add_argument("--stressed", action="store_true",
+                    help="run every stress scenario relevant to each spec "
+                         "(causal.twins.stress.relevant) instead of the ideal twin")
     args = ap.parse_args()
     if not args.table:
+        from causal.spec import load_spec
+        from causal.twins.stress import relevant
+
         for p in args.specs or sorted((ROOT / "data_specs").glob("*.yaml")):
             try:
-                run_one(p, args)
+                if args.stressed or args.stress:
+                    spec = load_spec(p)
+                    todo = relevant(spec) if args.stressed else args.stress
+                    for name in todo:
+                        if args.stress or name in relevant(spec):
+                            run_one(p, args, name)
+                else:
+                    run_one(p, args)
             except Exception as e:  # keep going: one spec's failure is in its log
                 print(f"{p.name}: FAILED: {type(e).__name__}: {e}", flush=True)
     print(build_table())

@@ -142,8 +142,20 @@ def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,
             out.append({**base, "estimator": key, "name": e.name.replace(name, key, 1),
                         "estimand": e.estimand, "net": e.net, "ci_low": e.ci_low,
                         "ci_high": e.ci_high, "se": e.se, "truth": e.truth,
-                        "reason": e.reason, "seconds": sec, "warnings": list(e.warnings)})
+                        "reason": e.reason, "seconds": sec, "warnings": list(e.warnings),
+                        "bound": _bound(e)})
     return out
+
+
+def _bound(e) -> list[float] | None:
+    """What the sensitivity bound allows at the strongest observed confounder
+    (causal.sensitivity.bounds): the estimate's interval stretched to the interval moved
+    toward zero by a hidden confounder up to that strength; to see whether it covers the
+    truth under stress."""
+    rows = (e.diagnostics.get("sensitivity_bounds") or {}).get("benchmarks") or []
+    if not rows or rows[0].get("ci_low") is None or e.ci_low is None:
+        return None
+    return [min(e.ci_low, rows[0]["ci_low"]), max(e.ci_high, rows[0]["ci_high"])]
 
 
 def _err(e: BaseException) -> str:

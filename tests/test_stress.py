@@ -2,6 +2,8 @@
 documented, deterministically, and never touches an unstressed twin."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -152,7 +154,8 @@ def test_parse_and_label():
     assert s.sd_pp == 3 and s.by == "region"
     assert s.label() == "group_period_shocks(by=region, sd_pp=3.0)"
     assert s.remedy("did", "panel") == {"cluster": "region"}
-    assert SCENARIOS["nonlinear"]().remedy("ipw", "individual") is None
+    assert SCENARIOS["nonlinear"]().remedy("ipw", "individual") == {"propensity": "gbm"}
+    assert SCENARIOS["hidden_confounding"]().remedy("ipw", "individual") is None
 
 
 def test_remedy_only_where_the_estimator_has_the_option(specs):
@@ -174,3 +177,55 @@ def test_validate_runs_the_remedy_beside_the_spec_options(specs):
     assert any(nm.startswith("did [cluster=sector_detail]") for nm in names), names
     assert t.attrs["settings"]["stress"] == ["group_period_shocks"]
     assert not t["failed"].any() or (t["errors"] == 0).all()
+
+
+def test_expected_clip_is_the_mean_of_a_clipped_normal():
+    from causal.twins.stress import expected_clip
+
+    rng = np.random.default_rng(3)
+    x, sd = np.array([0.02, 0.5, 0.97, 0.4]), np.array([0.05, 0.1, 0.08, 0.0])
+    mc = np.clip(x[:, None] + rng.normal(size=(4, 200_000)) * sd[:, None], 0, 1).mean(axis=1)
+    assert np.allclose(expected_clip(x, sd), mc, atol=1e-3)
+    assert expected_clip(x, sd)[0] > x[0] and expected_clip(x, sd)[2] < x[2]
+
+
+def test_verdicts():
+    from causal.twins.stress import verdict
+
+    ok, bad = {"failed": False, "with_number": 20}, {"failed": True, "with_number": 20}
+    assert verdict("unbiased", ok, None) == "holds"
+    assert verdict("warn", bad, 0.95).startswith("honest failure")
+    assert verdict("warn", bad, 0.3).startswith("defect: not identified and not flagged")
+    assert "remedy row [cluster=x] holds" in verdict("widen", bad, None, True, "cluster=x")
+    assert verdict("widen", bad, None) == "defect: no option to cluster at the shock's level"
+    assert verdict("refuse", ok, None).startswith("defect")
+
+
+def test_stressed_coverage_rows_reproduce(tmp_path, monkeypatch):
+    """benchmarks/coverage_study.py writes the stressed rows, deterministically, and the
+    table gives them a verdict."""
+    import argparse
+    import importlib.util
+    import json
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "coverage_study.py"
+    sp = importlib.util.spec_from_file_location("coverage_study_under_test", path)
+    cs = importlib.util.module_from_spec(sp)
+    sp.loader.exec_module(cs)
+    monkeypatch.setattr(cs, "OUT", tmp_path)
+    monkeypatch.setattr(cs, "STRESS_OUT", tmp_path / "stress")
+    args = argparse.Namespace(replications=3, workers=1, n=800, estimator=["ipw"],
+                              max_cost="fast", force=True)
+    spec = Path("data_specs/sectorplan_training.yaml")
+    cs.run_one(spec, args, "hidden_confounding")
+    out = tmp_path / "stress" / "sectorplan_training__hidden_confounding.json"
+    def numbers():  # everything but the timing
+        return [{k: v for k, v in r.items() if k != "seconds"}
+                for r in json.loads(out.read_text())["table"]]
+
+    first = numbers()
+    cs.run_one(spec, args, "hidden_confounding")
+    assert numbers() == first
+    text = cs.build_table()
+    row = next(ln for ln in text.splitlines() if "| hidden_confounding | ipw (ATT) |" in ln)
+    assert "| warn |" in row and ("honest" in row or "defect" in row or "holds" in row)

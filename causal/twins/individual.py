@@ -26,7 +26,7 @@ from causal.twins.population import (
     solve_intercept,
     standardise,
 )
-from causal.twins.stress import active
+from causal.twins.stress import active, expected_clip
 
 
 class IndividualParams(PopulationParams, OutcomeParams):
@@ -100,8 +100,12 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
         p0 = ctx["aow_share"] * logistic(a + eta)
         p1 = np.clip(p0 + tau * ctx["aow_share"], 0.0, 1.0)
         eff = (p1 - p0) * 100.0
-        if st:  # shocks on the probability scale; the truth (eff) stays without them
+        if st:  # shocks on the probability scale; the truth is the effect expected over
+            # the shocks' distribution (a clipped normal: expected_clip), not the realised one
             shift0, shift1 = _shifts(st, p, df, d_eff, ctx)
+            sd0, sd1 = _shock_sd(st, ctx)
+            if sd1.any():
+                eff = (expected_clip(p1, sd1) - expected_clip(p0, sd0)) * 100.0
             p0, p1 = np.clip(p0 + shift0, 0.0, 1.0), np.clip(p1 + shift1, 0.0, 1.0)
         y = (rng.random(p.n) < np.where(d_eff == 1, p1, p0)).astype(int)
     else:
@@ -176,3 +180,13 @@ def _shifts(st: dict, p: IndividualParams, df, d_eff: np.ndarray,
             share = pd.Series(treated.astype(float)).groupby(cell).transform("mean").to_numpy()
             s0 = s0 - pe.displacement_pp / 100.0 * share
     return s0 * ctx["aow_share"], s1 * ctx["aow_share"]
+
+
+def _shock_sd(st: dict, ctx: dict) -> tuple[np.ndarray, np.ndarray]:
+    """SD (probability scale) of the random shocks on the untreated and the treated outcome:
+    region x year shocks on both, the trainer shock on the treated (displacement is not
+    random and not part of the effect)."""
+    g = st["group_period_shocks"].sd_pp / 100.0 if "group_period_shocks" in st else 0.0
+    t = st["peer_effects"].shock_sd_pp / 100.0 if "peer_effects" in st else 0.0
+    a = ctx["aow_share"]
+    return g * a, np.sqrt(g ** 2 + t ** 2) * a

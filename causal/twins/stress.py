@@ -85,6 +85,24 @@ class Stress(BaseModel):
                             if extra else "")
 
 
+def expected_clip(x: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """E[clip(x + s, 0, 1)] for s ~ N(0, sd^2) (a censored normal's mean): the chance a
+    person would have on average over the shocks, since probabilities are clipped to [0, 1].
+    Exact: x (Phi(b) - Phi(a)) + sd (phi(a) - phi(b)) + 1 - Phi(b), a = -x/sd, b = (1-x)/sd."""
+    from scipy.stats import norm
+
+    x = np.asarray(x, float)
+    sd = np.broadcast_to(np.asarray(sd, float), x.shape)
+    out = np.clip(x, 0.0, 1.0).copy()
+    m = sd > 0
+    if m.any():
+        xm, sm = x[m], sd[m]
+        a, b = -xm / sm, (1.0 - xm) / sm
+        out[m] = (xm * (norm.cdf(b) - norm.cdf(a)) + sm * (norm.pdf(a) - norm.pdf(b))
+                  + norm.sf(b))
+    return out
+
+
 def _z(x: np.ndarray) -> np.ndarray:
     sd = x.std()
     return (x - x.mean()) / sd if sd > 0 else x * 0.0
@@ -151,6 +169,11 @@ class Nonlinear(Stress):
     def outcome_terms(self, x: dict[str, np.ndarray]) -> np.ndarray:
         a, b, e = _z(x["age"]), _z(x["benefit_months"]), _z(x["education"])
         return self.strength * (-(a ** 2 - 1.0) + b * e)
+
+    def remedy(self, estimator: str, generator: str) -> dict[str, Any] | None:
+        """Flexible (gradient boosting) propensity and outcome models."""
+        return ({"propensity": "gbm", "outcome_model": "gbm"} if estimator == "aipw"
+                else {"propensity": "gbm"})
 
 
 class EffectHeterogeneity(Stress):
@@ -423,6 +446,52 @@ def parse(items: list[str | dict]) -> list[Stress]:
     return [TypeAdapter(AnyStress).validate_python(it) for it in items]
 
 
+def relevant(spec) -> list[str]:
+    """The scenarios worth a coverage row for this spec: those that apply to its generator
+    and design (none when the spec says its effect is not identified)."""
+    sim = spec.simulation
+    if sim is None or spec.identification.status == "not_identified":
+        return []
+    gen, design = sim.generator, spec.treatment.assignment
+    if gen == "individual" and design == "observational":
+        return ["hidden_confounding", "nonlinear", "effect_heterogeneity",
+                "group_period_shocks", "peer_effects"]
+    if gen == "individual":
+        return ["effect_heterogeneity", "peer_effects", "group_period_shocks"] + (
+            ["misrecorded_compliance"] if spec.treatment.received else [])
+    if gen == "panel":
+        return ["group_period_shocks"]
+    if gen == "regions":
+        return ["few_groups", "skewed_group_effects", "heavy_tailed_group_effects"]
+    return []
+
+
+def verdict(expect: Expect, row: dict[str, Any], flagged: float | None,
+            remedy_ok: bool | None = None, remedy: str = "") -> str:
+    """Honest failure or defect, from what the scenario expects (:attr:`Stress.EXPECT`) and
+    the coverage row (``failed``, ``with_number``): ``flagged`` is the share of replications
+    in which a warning or the sensitivity bound flagged the problem; ``remedy_ok`` whether the
+    same estimator with the scenario's remedy (clustering) passed (None: there is none)."""
+    failed = bool(row.get("failed"))
+    if expect == "refuse":
+        return "defect: gives a number where none is identified" if row.get(
+            "with_number") else "honest: refuses"
+    if not failed:
+        return "holds" if expect != "warn" else "holds (the stress was too weak to show)"
+    if expect == "warn":
+        if flagged is not None and flagged >= 0.8:
+            return f"honest failure: not identified, flagged in {flagged:.0%} of twins"
+        return ("defect: not identified and not flagged" + (
+            f" (flagged in {flagged:.0%} of twins)" if flagged is not None else ""))
+    if remedy_ok:
+        return f"defect of the options: the remedy row{f' [{remedy}]' if remedy else ''} holds"
+    if remedy_ok is False:
+        return "defect: the remedy row fails too"
+    if expect == "widen":
+        return "defect: no option to cluster at the shock's level"
+    return "defect"
+
+
 def describe() -> list[dict[str, Any]]:
     """One row per scenario: name, generators, expectation, what changes, honest behaviour."""
     return [{"name": n, "generators": list(c.GENERATORS), "expect": c.EXPECT,
@@ -430,4 +499,5 @@ def describe() -> list[dict[str, Any]]:
              "honest": c.HONEST} for n, c in SCENARIOS.items()]
 
 
-__all__ = ["Stress", "SCENARIOS", "AnyStress", "active", "check_applies", "parse", "describe"]
+__all__ = ["Stress", "SCENARIOS", "AnyStress", "active", "check_applies", "parse", "describe",
+           "relevant", "verdict"]
