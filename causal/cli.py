@@ -216,7 +216,13 @@ def power(p0: float = typer.Option(0.1167, help="Control-group rate (Almere: 11.
           alpha: float = typer.Option(0.05), target_power: float = typer.Option(0.8, "--power"),
           one_sided: bool = typer.Option(True, "--one-sided/--two-sided"),
           compliance: float = typer.Option(1.0, help="Share of the assigned actually treated."),
-          n: int | None = typer.Option(None, min=2, help="Persons per arm: report power and MDE.")):
+          n: int | None = typer.Option(None, min=2, help="Persons per arm: report power and MDE."),
+          cluster_size: int = typer.Option(1, min=1, help="Persons per randomised cluster."),
+          icc: float = typer.Option(0.0, min=0.0, max=0.99, help="Intra-cluster correlation."),
+          looks: str | None = typer.Option(
+              None, help="Interim looks as information fractions, e.g. 0.5,1 (group-sequential "
+                         "boundaries by Lan-DeMets alpha spending)."),
+          spending: str = typer.Option("obrien_fleming", help="obrien_fleming or pocock.")):
     """Sample size, power and minimum detectable effect for a two-arm design."""
     from causal import power as pw
 
@@ -232,12 +238,50 @@ def power(p0: float = typer.Option(0.1167, help="Control-group rate (Almere: 11.
                       + (f"; with {compliance:.0%} compliance the ITT arm sees {p1_itt:.2%}" if compliance < 1 else ""))
         console.print(f"{'one' if sided == 1 else 'two'}-sided alpha {alpha}, power {target_power}: "
                       f"[bold]{int(-(-need // 1))} per arm[/] ({int(2 * -(-need // 1))} in total)")
+        if cluster_size > 1:
+            size = pw.settling_size(p0, p1, alpha=alpha, power=target_power, sided=sided,
+                                    compliance=compliance, cluster_size=cluster_size, icc=icc)
+            console.print(f"randomising clusters of {cluster_size} (ICC {icc}): design effect "
+                          f"{size['design_effect']:.2f}, [bold]{size['n_per_arm']} per arm[/], "
+                          f"{size['clusters_per_arm']} clusters per arm")
+    if looks is not None:
+        _sequential(looks, spending, alpha, sided, target_power,
+                    None if p1 is None else int(-(-need // 1)))
     if n is not None:
         if p1 is not None:
             console.print(f"power with {n} per arm: {pw.power_at(p0, pw.with_compliance(p0, p1 - p0, compliance), n, alpha=alpha, sided=sided):.2f}")
         m = pw.mde(p0, n, alpha=alpha, power=target_power, sided=sided)
         console.print(f"minimum detectable ITT effect with {n} per arm: {100 * m:.2f} pp"
                       + (f" (effect on the treated {100 * m / compliance:.2f} pp at {compliance:.0%} compliance)" if compliance < 1 else ""))
+
+
+def _sequential(looks: str, spending: str, alpha: float, sided: int, target_power: float,
+                fixed_n: int | None) -> None:
+    """Print group-sequential boundaries (causal.sequential) and the maximum size."""
+    from causal.sequential import boundaries
+
+    try:
+        fr = [float(x) for x in looks.split(",")]
+    except ValueError:
+        raise NettoError(f"--looks: expected fractions such as 0.5,1; got '{looks}'") from None
+    if spending not in ("obrien_fleming", "pocock"):
+        raise NettoError(f"--spending: expected obrien_fleming or pocock; got '{spending}'")
+    try:
+        d = boundaries(fr, alpha=alpha, sided=sided, spending=spending, power=target_power)
+    except ValueError as e:
+        raise NettoError(f"--looks: {e}") from None
+    t = Table("look", "information", "z boundary", "nominal p", "alpha spent",
+              title=f"{spending.replace('_', '-')} alpha spending (Lan and DeMets 1983)")
+    for r in d.rows():
+        t.add_row(str(r["look"]), f"{r['information']:.2f}", f"{r['z']:.3f}",
+                  f"{r['nominal_p']:.4f}", f"{r['alpha_spent']:.4f}")
+    console.print(t)
+    msg = f"inflation factor {d.inflation:.3f}"
+    if fixed_n is not None:
+        mx = int(-(-fixed_n * d.inflation // 1))
+        msg += (f": at most [bold]{mx} per arm[/] for power {target_power} "
+                f"(looks at {', '.join(str(int(-(-mx * f // 1))) for f in d.looks)} per arm)")
+    console.print(msg)
 
 
 @app.command("estimators")
@@ -281,6 +325,30 @@ def _estimator_options(reg, name: str) -> None:
             default = repr(f.default)
         t.add_row(opt, escape(typ), escape(default), escape(f.description or "-"))
     console.print(t)
+
+
+@app.command("measures")
+@user_errors
+def measures(out: Path = typer.Option(Path("docs/measures.md"), "--out", help="The page to write."),
+             problems: Path = typer.Option(Path("data_specs/problems/seed_problems.yaml"),
+                                           "--problems", help="The problems file."),
+             specs: Path = typer.Option(Path("data_specs"), "--specs", help="The specs folder."),
+             check_only: bool = typer.Option(False, "--check",
+                                             help="Exit 1 if the page is stale; write nothing.")):
+    """Write the map of the seed reports' estimation problems (docs/measures.md)."""
+    from causal.problem_map import render
+
+    text = render(problems, specs)
+    if check_only:
+        current = out.read_text(encoding="utf-8") if out.is_file() else ""
+        if current != text:
+            err.print(f"{out} is stale: run `causal measures` and commit it")
+            raise typer.Exit(1)
+        console.print(f"[green]ok[/] {out} is current")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}")
 
 
 def _mount_optional() -> None:

@@ -67,3 +67,43 @@ def mde(p0: float, n: float, *, alpha: float = 0.05, power: float = 0.8, sided: 
 def with_compliance(p0: float, effect_on_treated: float, compliance: float) -> float:
     """The treatment-arm rate an ITT comparison sees when only ``compliance`` are treated."""
     return p0 + compliance * effect_on_treated
+
+
+def design_effect(cluster_size: int, icc: float) -> float:
+    """Variance inflation when whole clusters of ``cluster_size`` persons are randomised:
+    1 + (m - 1) ICC (Kish 1965; Donner and Klar 2000, ch. 5). Assumed: equal cluster sizes."""
+    if cluster_size < 1 or not (0 <= icc < 1):
+        raise ValueError("expected a cluster size >= 1 and an ICC in [0, 1)")
+    return 1.0 + (cluster_size - 1) * icc
+
+
+def settling_size(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0.8,
+                  sided: int = 2, compliance: float = 1.0, cluster_size: int = 1,
+                  icc: float = 0.0) -> dict[str, float]:
+    """Size of the trial that would settle a question: persons per arm for the ITT contrast
+    ``p0`` against ``p0 + compliance * (p1 - p0)``, inflated by the design effect; with
+    clusters, also the clusters per arm. The same arithmetic as ``causal power``."""
+    p1_itt = with_compliance(p0, p1 - p0, compliance)
+    n = n_per_arm(p0, p1_itt, alpha=alpha, power=power, sided=sided)
+    deff = design_effect(cluster_size, icc)
+    persons = int(np.ceil(n * deff))
+    out = {"p0": p0, "p1": p1, "p1_itt": p1_itt, "effect_pp": 100 * (p1 - p0),
+           "n_per_arm": persons, "n_total": 2 * persons, "design_effect": deff,
+           "alpha": alpha, "power": power, "sided": sided, "compliance": compliance}
+    if cluster_size > 1:
+        out["clusters_per_arm"] = int(np.ceil(persons / cluster_size))
+    return out
+
+
+def settling_sentence(size: dict[str, float]) -> str:
+    """One sentence for a report page: the size of the settling trial and its assumptions."""
+    s = (f"{size['n_per_arm']:,} persons per arm ({size['n_total']:,} in all) to detect "
+         f"{size['p0']:.1%} against {size['p1']:.1%} ({size['effect_pp']:+.1f} points) with "
+         f"power {size['power']:.0%}, {'one' if size['sided'] == 1 else 'two'}-sided alpha "
+         f"{size['alpha']:g}")
+    if size["compliance"] < 1:
+        s += f", {size['compliance']:.0%} take-up (the ITT sees {size['p1_itt']:.1%})"
+    if "clusters_per_arm" in size:
+        s += (f", {size['clusters_per_arm']:,} clusters per arm (design effect "
+              f"{size['design_effect']:.2f})")
+    return s

@@ -157,9 +157,37 @@ class DataSpec(Strict):
         return ColumnDecl(type=t) if isinstance(t, str) else t
 
 
+class SettlingPower(Strict):
+    """The power calculation for the trial that would settle a question: two proportions
+    (Fleiss, Levin and Paik 2003), the ITT diluted by ``compliance``, and persons per arm
+    inflated by the design effect 1 + (m - 1) ICC when whole clusters of ``cluster_size``
+    persons are randomised (Donner and Klar 2000)."""
+
+    p0: float = Field(gt=0, lt=1, description="Base rate in the comparison arm (the report's).")
+    p1: float = Field(gt=0, lt=1, description="Rate with the measure: base plus a plausible effect.")
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    power: float = Field(0.8, gt=0.5, lt=1)
+    sided: Literal[1, 2] = 2
+    compliance: float = Field(1.0, gt=0, le=1, description="Share of the offered who take it up.")
+    cluster_size: int = Field(1, ge=1, description="Persons per randomised cluster (1: persons).")
+    icc: float = Field(0.0, ge=0, lt=1, description="Intra-cluster correlation of the outcome.")
+    basis: str = Field(description="Where p0 comes from and why p1 is plausible (cite).")
+
+
+class Settle(Strict):
+    """What would identify a net effect the report's data cannot: the comparison, the data,
+    and the size of the trial or quasi-experiment (seed notes, section 8)."""
+
+    design: str = Field(description="The comparison that would identify the effect.")
+    data: str = Field(description="The data it needs.")
+    power: SettlingPower | None = None
+
+
 class Identification(Strict):
     status: Literal["identified", "not_identified"] = "identified"
     reason: str | None = None
+    settle: Settle | None = Field(
+        None, description="The design, data and trial size that would settle the question.")
     adjustment: list[Term] | None = Field(
         None, description="Override the adjustment set from the graph (needs adjustment_reason).")
     adjustment_reason: str | None = None

@@ -101,6 +101,7 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         "gross_on_data": study_info.get("gross_on_data"),
         "adjustment": study_info.get("adjustment", ""),
         "identification": study_info.get("identification"),
+        "settle": study_info.get("settle"),
         "notes": study_info.get("notes", []),
         "estimates": rows,
         "warnings": _jsonable(measure_warnings(study_info, rows)),
@@ -145,6 +146,7 @@ def study_info(study) -> dict[str, Any]:
         "adjustment": study.adjustment_note,
         "identification": (spec.identification.reason if spec.identification.status ==
                            "not_identified" else study.not_identified),
+        "settle": settle_info(spec),
         "notes": list(study.notes),
         "min_cell": spec.disclosure.min_cell,
         "disclosure": spec.disclosure.model_dump(),
@@ -152,6 +154,22 @@ def study_info(study) -> dict[str, Any]:
         "graph": spec.graph,
         "design_warnings": design_warnings(study),
     }
+
+
+def settle_info(spec) -> dict[str, Any] | None:
+    """The design that would settle a question the data cannot identify, with the size of
+    its trial (causal.power.settling_size), for the report page; None when the spec has none."""
+    st = spec.identification.settle
+    if st is None:
+        return None
+    out: dict[str, Any] = {"design": st.design, "data": st.data}
+    if st.power is not None:
+        from causal.power import settling_sentence, settling_size
+
+        pw = st.power.model_dump(exclude={"basis"})
+        size = settling_size(pw.pop("p0"), pw.pop("p1"), **pw)
+        out.update(size=size, size_sentence=settling_sentence(size), basis=st.power.basis)
+    return out
 
 
 def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir: Path,
