@@ -242,7 +242,7 @@ def power(p0: float = typer.Option(0.1167, help="Control-group rate (Almere: 11.
             size = pw.settling_size(p0, p1, alpha=alpha, power=target_power, sided=sided,
                                     compliance=compliance, cluster_size=cluster_size, icc=icc)
             console.print(f"randomising clusters of {cluster_size} (ICC {icc}): design effect "
-                          f"{size['design_effect']:.2f}, [bold]{size['n_per_arm']} per arm[/], "
+                          f"{size['design_effect']:.2f}, [bold]{size['persons_per_arm']} per arm[/], "
                           f"{size['clusters_per_arm']} clusters per arm")
     if looks is not None:
         _sequential(looks, spending, alpha, sided, target_power,

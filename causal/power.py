@@ -81,14 +81,16 @@ def settling_size(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0
                   sided: int = 2, compliance: float = 1.0, cluster_size: int = 1,
                   icc: float = 0.0) -> dict[str, float]:
     """Size of the trial that would settle a question: persons per arm for the ITT contrast
-    ``p0`` against ``p0 + compliance * (p1 - p0)``, inflated by the design effect; with
-    clusters, also the clusters per arm. The same arithmetic as ``causal power``."""
+    ``p0`` against ``p0 + compliance * (p1 - p0)``, inflated by the design effect and rounded
+    up to a multiple of 5; with clusters, also the clusters per arm. The same arithmetic as ``causal power``."""
     p1_itt = with_compliance(p0, p1 - p0, compliance)
     n = n_per_arm(p0, p1_itt, alpha=alpha, power=power, sided=sided)
     deff = design_effect(cluster_size, icc)
-    persons = int(np.ceil(n * deff))
+    # rounded up to a multiple of 5: power stays at least the target, and the figure reads
+    # like the rounded person counts of the output gate (causal/report/gate.py)
+    persons = int(5 * np.ceil(n * deff / 5))
     out = {"p0": p0, "p1": p1, "p1_itt": p1_itt, "effect_pp": 100 * (p1 - p0),
-           "n_per_arm": persons, "n_total": 2 * persons, "design_effect": deff,
+           "persons_per_arm": persons, "persons_total": 2 * persons, "design_effect": deff,
            "alpha": alpha, "power": power, "sided": sided, "compliance": compliance}
     if cluster_size > 1:
         out["clusters_per_arm"] = int(np.ceil(persons / cluster_size))
@@ -97,7 +99,7 @@ def settling_size(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0
 
 def settling_sentence(size: dict[str, float]) -> str:
     """One sentence for a report page: the size of the settling trial and its assumptions."""
-    s = (f"{size['n_per_arm']:,} persons per arm ({size['n_total']:,} in all) to detect "
+    s = (f"{size['persons_per_arm']:,} persons per arm ({size['persons_total']:,} in all) to detect "
          f"{size['p0']:.1%} against {size['p1']:.1%} ({size['effect_pp']:+.1f} points) with "
          f"power {size['power']:.0%}, {'one' if size['sided'] == 1 else 'two'}-sided alpha "
          f"{size['alpha']:g}")

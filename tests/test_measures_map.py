@@ -84,16 +84,17 @@ def test_measures_check_exits_1_when_stale(tmp_path):
 
 def test_settling_size_is_the_power_arithmetic():
     plain = settling_size(0.15, 0.19)
-    assert plain["n_per_arm"] == int(-(-n_per_arm(0.15, 0.19) // 1))
+    exact = n_per_arm(0.15, 0.19)
+    assert plain["persons_per_arm"] % 5 == 0 and 0 <= plain["persons_per_arm"] - exact < 5
     # half take-up: the ITT sees half the effect, so about four times the persons
     half = settling_size(0.15, 0.19, compliance=0.5)
     assert half["p1_itt"] == pytest.approx(with_compliance(0.15, 0.04, 0.5))
-    assert 3.5 < half["n_per_arm"] / plain["n_per_arm"] < 4.5
+    assert 3.5 < half["persons_per_arm"] / plain["persons_per_arm"] < 4.5
     # clusters of 40 with ICC 0.05: design effect 2.95
     cl = settling_size(0.15, 0.19, cluster_size=40, icc=0.05)
     assert design_effect(40, 0.05) == pytest.approx(2.95)
-    assert cl["n_per_arm"] == pytest.approx(plain["n_per_arm"] * 2.95, abs=3)
-    assert cl["clusters_per_arm"] == -(-cl["n_per_arm"] // 40)
+    assert cl["persons_per_arm"] == pytest.approx(exact * 2.95, abs=5)
+    assert cl["clusters_per_arm"] == -(-cl["persons_per_arm"] // 40)
 
 
 def test_report_page_shows_what_would_settle_it(tmp_path):
@@ -108,4 +109,9 @@ def test_report_page_shows_what_would_settle_it(tmp_path):
     for page in ("index.html", "report.md"):
         text = (tmp_path / "inspectie_bijstand45plus" / page).read_text(encoding="utf-8")
         assert "What would settle it" in text
-        assert f"{info['size']['n_per_arm']:,} persons per arm" in text
+        assert f"{info['size']['persons_per_arm']:,} persons per arm" in text
+    summary = (tmp_path / "inspectie_bijstand45plus" / "summary.json").read_text(encoding="utf-8")
+    assert f'"persons_per_arm": {info["size"]["persons_per_arm"]}' in summary
+    shutil.rmtree(tmp_path / ".cache", ignore_errors=True)
+    r = CliRunner().invoke(app, ["audit", str(tmp_path)])
+    assert r.exit_code == 0, r.output
