@@ -183,6 +183,23 @@ class Settle(Strict):
     power: SettlingPower | None = None
 
 
+class DeadweightCheck(Strict):
+    """The deadweight check (causal.deadweight): the self-reported pivotal share (the spec's
+    first ``reported`` figure with role ``attribution``) beside net / gross of each estimate,
+    at these displacement shares (seed notes 000 EP12)."""
+
+    displacement: list[float] = Field(
+        default_factory=lambda: [0.0, 0.25, 0.5],
+        description="Shares of the participants' gain taken from other jobseekers (0 to <1).")
+
+    @field_validator("displacement")
+    @classmethod
+    def _shares(cls, v: list[float]) -> list[float]:
+        if not v or any(not (0 <= x < 1) for x in v):
+            raise ValueError("at least one share, each from 0 up to (not including) 1")
+        return v
+
+
 class Identification(Strict):
     status: Literal["identified", "not_identified"] = "identified"
     reason: str | None = None
@@ -330,6 +347,9 @@ class Spec(Strict):
     data: DataSpec | None = None
     context: Context = Field(default_factory=Context)
     identification: Identification = Field(default_factory=Identification)
+    deadweight_check: DeadweightCheck | None = Field(
+        None, description="Displacement shares for the deadweight check; the check runs "
+        "whenever the spec has a self-reported (attribution) percentage.")
     disclosure: Disclosure = Field(default_factory=Disclosure)
     series: SeriesSpec | None = None
     groups: GroupsSpec | None = None

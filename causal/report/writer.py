@@ -109,6 +109,12 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
     priv = _treated_only(study_info.get("gate") or {})
     out = gate_summary(raw, rules, priv, left_out)
     out["gross_on_data"] = _headline_gross(out["estimates"], out["gross_on_data"])
+    from causal.deadweight import DEFAULT_DISPLACEMENT, pivotal_check
+
+    # from the gated estimates, so it shows nothing the gate withheld
+    out["deadweight_check"] = pivotal_check(
+        out["reported"], out["estimates"],
+        study_info.get("displacement") or DEFAULT_DISPLACEMENT)
     return out
 
 
@@ -147,6 +153,8 @@ def study_info(study) -> dict[str, Any]:
         "identification": (spec.identification.reason if spec.identification.status ==
                            "not_identified" else study.not_identified),
         "settle": settle_info(spec),
+        "displacement": (spec.deadweight_check.displacement if spec.deadweight_check
+                         else None),
         "notes": list(study.notes),
         "min_cell": spec.disclosure.min_cell,
         "disclosure": spec.disclosure.model_dump(),
