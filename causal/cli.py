@@ -327,6 +327,45 @@ def _estimator_options(reg, name: str) -> None:
     console.print(t)
 
 
+@app.command()
+def audit(reports: Path = typer.Argument(..., help="A report folder (the --out of causal run)."),
+          min_cell: int = typer.Option(10, "--min-cell", min=1,
+                                       help="Threshold never to go below (a spec may set more).")):
+    """Check a report folder against the disclosure rules, from what is on disk (exit 0
+    clean, 1 violations, 2 a folder that cannot be read)."""
+    from causal.audit import audit as run_audit
+    from causal.audit import cache_note
+
+    try:
+        found = run_audit(reports, min_cell)
+    except NettoError as e:
+        err.print(f"[bold red]error:[/] {escape(str(e))}")
+        raise typer.Exit(2) from None
+    note = cache_note(reports)
+    if note:
+        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+    for v in found:
+        console.print(f"violation {v}", soft_wrap=True, markup=False)
+    if found:
+        console.print(f"{len(found)} violation(s) of the disclosure rules in {reports}")
+        raise typer.Exit(1)
+    console.print(f"{reports}: no violations of the disclosure rules (min_cell and rounding "
+                  "as each summary.json declares, never below --min-cell)")
+
+
+@app.command()
+@user_errors
+def examples(dest: Path = typer.Argument(..., help="Folder to copy the examples to."),
+             force: bool = typer.Option(False, "--force", help="Overwrite existing files.")):
+    """Copy the bundled specs, graphs and notebooks to a folder (then: causal run DEST)."""
+    from causal.examples import copy_examples
+
+    files = copy_examples(dest, force=force)
+    n_specs = sum(1 for f in files if f.parent.name == "data_specs")
+    console.print(f"copied {n_specs} specs, their graphs and the notebooks to {dest}/; "
+                  f"next: causal run {dest}")
+
+
 @app.command("measures")
 @user_errors
 def measures(out: Path = typer.Option(Path("docs/measures.md"), "--out", help="The page to write."),
