@@ -124,3 +124,29 @@ def test_prior_families_checked(tmp_path):
     p.write_text(text)
     with pytest.raises(SpecError, match="prior_sd.family"):
         load_spec(p)
+
+
+def test_pooled_groups_on_a_table_of_estimates(tmp_path):
+    """The estimate-and-se shape end to end: a spec, its twin, the normal model."""
+    text = SPEC.read_text()
+    text = text.replace("""  n_treated: participants
+  successes_treated: found_work
+  n_control: comparison_n
+  successes_control: comparison_found_work""", """  estimate: effect_pp
+  se: se_pp
+  n: persons""").replace("shape: counts", "shape: estimates\n  effect_pp: 5.0\n  effect_sd_pp: 3.0")
+    text = text.replace("{family: normal, loc: 0, scale: 1.5}", "{family: student_t, loc: 0, scale: 20, nu: 4}")
+    text = text.replace("{family: half_normal, scale: 1.0}", "{family: half_cauchy, scale: 5}")
+    p = tmp_path / "est.yaml"
+    p.write_text(text)
+    spec = load_spec(p)
+    tw = make_twin(spec, seed=1)
+    assert set(tw.data.columns) >= {"effect_pp", "se_pp", "persons"}
+    st = prepare(spec, tw.data)
+    st.truth = tw.truth
+    opts = {**spec.estimator_options("pooled_groups"), "draws": 500, "tune": 500,
+            "max_draws": 500, "ess_min": 100}
+    e = run_estimator(st, "pooled_groups", opts)[0]
+    assert e.gross is None and e.n_treated == int(tw.data["persons"].sum())
+    assert e.ci_low < e.net < e.ci_high and e.covers_truth
+    assert "half_cauchy" in e.method
