@@ -51,13 +51,21 @@ from causal.result import Estimate
 
 
 class ITSOptions(Options):
-    comparison: Literal["none", "donor_mean"] = "none"
-    errors: Literal["ar1", "hac"] = "ar1"
-    slope_change: bool = True
-    seasonal: bool = False
-    maxlags: int | None = Field(None, ge=0, le=52)
-    placebo_periods: int | None = Field(None, ge=2)
-    alpha: float = Field(0.05, gt=0, lt=0.5)
+    comparison: Literal["none", "donor_mean"] = Field(
+        "none", description="Model the treated series itself, or its gap to the donors' mean "
+        "(a comparison series that absorbs shocks common to all units).")
+    errors: Literal["ar1", "hac"] = Field(
+        "ar1", description="AR(1) errors by feasible GLS (statsmodels GLSAR), or OLS with "
+        "Newey-West HAC standard errors (always reported beside as se_hac).")
+    slope_change: bool = Field(True, description="Allow a change of slope at the intervention "
+                               "besides the change of level.")
+    seasonal: bool = Field(False, description="Quarter or month dummies.")
+    maxlags: int | None = Field(None, ge=0, le=52, description="HAC lag length (default: "
+                                "Newey-West 1994 rule, floor(4 (T/100)^(2/9))).")
+    placebo_periods: int | None = Field(None, ge=2, description="Fake intervention this many "
+                                        "periods before the real one (default: half the "
+                                        "pre-period).")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - confidence level.")
 
 
 def nw_lags(T: int) -> int:
@@ -129,8 +137,8 @@ def fit_its(y: np.ndarray, index: pd.DatetimeIndex, post: np.ndarray, cov: pd.Da
 
 @estimator("interrupted_time_series", ITSOptions, assignments=("series",))
 def interrupted_time_series(study, options: ITSOptions) -> list[Estimate]:
-    """Segmented regression of the treated unit's series with HAC (Newey-West) errors, cycle
-    and AOW covariates, and a placebo-in-time check."""
+    """Segmented regression of the treated unit's series with AR(1) (or Newey-West HAC)
+    errors, cycle and AOW covariates, and a placebo-in-time check."""
     from causal.aggregate import series_wide
     from causal.report.gate_figures import GatedFigure
 

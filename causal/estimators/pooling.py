@@ -58,17 +58,23 @@ class Prior(BaseModel):
 
 
 class PoolingOptions(Options):
-    prior_mean: Prior | None = None
-    prior_sd: Prior | None = None
-    draws: int = Field(1000, ge=100, le=100_000)
-    tune: int = Field(1000, ge=100, le=100_000)
-    chains: int = Field(4, ge=2, le=16)
-    seed: int = Field(0, ge=0)
-    target_accept: float = Field(0.9, gt=0.5, lt=1)
-    rhat_max: float = Field(1.01, gt=1)
-    ess_min: int = Field(400, ge=1)
-    max_draws: int = Field(8000, ge=100)
-    credible: float = Field(0.95, gt=0.5, lt=1)
+    prior_mean: Prior | None = Field(None, description="Prior of the mean group effect: "
+                                     "normal, student_t or cauchy (default normal(0, 20) pp "
+                                     "for estimates, normal(0, 1.5) log-odds for counts).")
+    prior_sd: Prior | None = Field(None, description="Prior of the between-group sd: "
+                                   "half_normal, half_cauchy or half_student_t (default "
+                                   "half_normal(10) pp, half_normal(1) log-odds).")
+    draws: int = Field(1000, ge=100, le=100_000, description="Draws per chain (doubled "
+                       "until R-hat and ESS are met, up to max_draws).")
+    tune: int = Field(1000, ge=100, le=100_000, description="Tuning steps per chain.")
+    chains: int = Field(4, ge=2, le=16, description="Chains.")
+    seed: int = Field(0, ge=0, description="Sampler seed.")
+    target_accept: float = Field(0.9, gt=0.5, lt=1, description="NUTS target acceptance.")
+    rhat_max: float = Field(1.01, gt=1, description="Largest R-hat accepted, every parameter.")
+    ess_min: int = Field(400, ge=1, description="Smallest bulk ESS accepted, every parameter.")
+    max_draws: int = Field(8000, ge=100, description="Most draws per chain before giving up "
+                           "with a warning.")
+    credible: float = Field(0.95, gt=0.5, lt=1, description="Level of the credible intervals.")
 
     @model_validator(mode="after")
     def _families(self) -> "PoolingOptions":

@@ -52,10 +52,16 @@ from causal.result import Estimate
 
 
 class SynthOptions(Options):
-    variants: list[Literal["adh", "augmented"]] = ["adh", "augmented"]
-    v: Literal["identity", "optimize"] = "identity"
-    mspe_cutoff: float | None = Field(5.0, gt=0)
-    alpha: float = Field(0.05, gt=0, lt=0.5)
+    variants: list[Literal["adh", "augmented"]] = Field(
+        ["adh", "augmented"], description="adh: Abadie-Diamond-Hainmueller weights; "
+        "augmented: ridge-augmented (Ben-Michael, Feller and Rothstein 2021).")
+    v: Literal["identity", "optimize"] = Field(
+        "identity", description="Predictor weights V of the ADH fit: equal for every "
+        "pre-period outcome, or optimised (nested, slow).")
+    mspe_cutoff: float | None = Field(
+        5.0, gt=0, description="Leave out placebos whose pre-period MSPE exceeds this multiple "
+        "of the treated unit's (None: keep all).")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - level of the placebo interval.")
 
 
 def simplex_ls(V_mat: np.ndarray, X0: np.ndarray, X1: np.ndarray, qp_method: str = "SLSQP",
