@@ -433,15 +433,10 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
         n_t, n_u = int(t_cl.sum()), int(u_cl.sum())
         diag.update({"treated_clusters": n_t, "untreated_clusters": n_u})
         if min(n_t, n_u) < MIN_TREATED_CLUSTERS:
-            warns.append(
-                f"treatment varies between only {n_t} treated and {n_u} untreated groups of "
-                f"'{cluster_name}': with fewer than {MIN_TREATED_CLUSTERS} on either side the "
-                "design cannot separate the effect from shocks that hit whole groups, so no "
-                "interval is given (MacKinnon and Webb 2017); the number is a point "
-                "estimate only")
+            warn, what = too_few_groups(n_t, n_u, cluster_name or "cluster")
+            warns.append(warn)
             diag.update({"analytic_ci": list(ci), "analytic_se": s})
-            return Inference(b, None, None, f"none: {n_t} treated groups ({name})", G, dof,
-                             warns, diag)
+            return Inference(b, None, None, f"{what} ({name})", G, dof, warns, diag)
     if G < FEW_CLUSTERS and wild_draws > 0:
         boot = WildClusterBootstrap(y, X, clusters, j, wild_draws, seed, k_absorbed=k_absorbed)
         lo, hi = boot.interval(alpha)
@@ -457,6 +452,16 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
                      "tend to be too narrow with fewer than 30 (Cameron, Gelbach and Miller "
                      "2008); the wild cluster bootstrap is off (wild_draws: 0)")
     return Inference(b, s, ci, name, G, dof, warns, diag)
+
+
+def too_few_groups(n_treated: int, n_comparison: int, column: str) -> tuple[str, str]:
+    """The warning and the standard-error label when too few groups are treated (or
+    untreated) to give any interval."""
+    counts = f"groups with the treatment: {n_treated}, without: {n_comparison}"
+    return (f"too few groups of '{column}' ({counts}; at least {MIN_TREATED_CLUSTERS} of each "
+            "are needed) to separate the effect from shocks that hit whole groups (MacKinnon "
+            "and Webb 2017): no interval is given, the number is a point estimate only",
+            f"no interval: too few groups ({counts})")
 
 
 def for_study(study, options: InferenceOptions, who: str, y: np.ndarray, X: np.ndarray,

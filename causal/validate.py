@@ -143,7 +143,7 @@ def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,
                         "estimand": e.estimand, "net": e.net, "ci_low": e.ci_low,
                         "ci_high": e.ci_high, "se": e.se, "truth": e.truth,
                         "reason": e.reason, "seconds": sec, "warnings": list(e.warnings),
-                        "bound": _bound(e)})
+                        "bound": _bound(e), "se_type": e.se_type})
     return out
 
 
@@ -269,6 +269,9 @@ def _measures(rs: list[dict], replications: int) -> dict[str, Any]:
     num = [r for r in rs if r.get("net") is not None and _finite(r["net"])]
     out: dict[str, Any] = {"replications": replications, "with_number": len(num),
                            "not_identified": sum(1 for r in rs if r.get("net") is None),
+                           # no interval by design (too few treated groups, causal.inference)
+                           "no_interval": sum(1 for r in num if str(r.get("se_type") or "")
+                                              .startswith("no interval")),
                            "seconds": float(np.mean([r["seconds"] for r in rs])) if rs else nan}
     est = np.array([r["net"] for r in num], dtype=float)
     out["mean_estimate"] = float(est.mean()) if len(est) else nan
@@ -339,6 +342,8 @@ def _check(row: dict[str, Any], coverage_min: float, bias_max: float | None,
         if k / m < coverage_min and p < 0.05:
             problems.append(f"coverage {k / m:.2f} is below {coverage_min:.2f} "
                             f"(binomial p = {p:.3f})")
+    elif row.get("no_interval") == row["with_number"]:
+        pass  # no interval by design (too few treated groups): noted below, not a failure
     elif _finite(row.get("mean_truth")):
         problems.append("no intervals to check coverage")
     if _finite(row.get("bias")) and _finite(tol):
@@ -353,6 +358,9 @@ def _check(row: dict[str, Any], coverage_min: float, bias_max: float | None,
             problems.append(f"|bias| {abs(row['bias']):.3g} exceeds {tol:.3g} beyond Monte "
                             f"Carlo error ({mc:.2g})")
     notes = []
+    if not m and row.get("no_interval") == row["with_number"]:
+        notes.append("no interval by design: too few treated groups to separate the effect "
+                     "from group shocks (causal.inference)")
     if not _finite(row.get("mean_truth")):
         notes.append("the twin gives no truth for this estimand: nothing to check")
     if row["not_identified"]:

@@ -47,6 +47,7 @@ from causal.inference import (
     cluster_column,
     coefficient,
     for_study,
+    too_few_groups,
 )
 from causal.result import Estimate
 
@@ -218,12 +219,9 @@ def few_cluster_rule(P: Panel, o: DiDOptions) -> tuple[bool, list[str], dict]:
     diag = {"cluster": P.cluster_name, "n_clusters": G, "treated_clusters": n_t,
             "untreated_clusters": n_u}
     if min(n_t, n_u) < MIN_TREATED_CLUSTERS:
-        return False, [
-            f"treatment varies between only {n_t} treated and {n_u} comparison groups of "
-            f"'{P.cluster_name}': with fewer than {MIN_TREATED_CLUSTERS} on either side the "
-            "design cannot separate the effect from shocks that hit whole groups, so no "
-            "interval is given (MacKinnon and Webb 2017); the number is a point estimate "
-            "only"], diag
+        warn, what = too_few_groups(n_t, n_u, P.cluster_name)
+        diag["no_interval"] = what
+        return False, [warn], diag
     warns = []
     if G < FEW_CLUSTERS and not o.bootstrap and not o.wild_draws:
         warns.append(f"only {G} clusters of '{P.cluster_name}': cluster-robust intervals "
@@ -440,7 +438,7 @@ def did(study, options: DiDOptions) -> list[Estimate]:
         warn += cw
         if not ok:
             cdiag.update({"analytic_ci": list(ci), "analytic_se": se})
-            ci, se, se_type = None, None, f"none: {cdiag['treated_clusters']} treated groups"
+            ci, se, se_type = None, None, cdiag["no_interval"]
         method = (f"Callaway and Sant'Anna (2021) group-time effects with "
                   f"{o.control_group.replace('_', '-')} units as the comparison, aggregated over "
                   f"all treated unit-periods; standard errors: {se_type}. Assumes parallel "
@@ -504,7 +502,7 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
     ci = (net - z * se, net + z * se)
     if not ok:
         cdiag.update({"analytic_ci": list(ci), "analytic_se": se})
-        ci, se, se_type = None, None, f"none: {cdiag['treated_clusters']} treated groups"
+        ci, se, se_type = None, None, cdiag["no_interval"]
     diag = {"event_time": ev[["ATT", "std_error"]].rename_axis("event_time"),
             "inference": cdiag, **_pretrend(ev[ev.index < -o.anticipation]
                                             if o.anticipation else ev, o.alpha)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from causal.errors import NotIdentified
 from causal.estimators import estimator
 from causal.inference import InferenceOptions, for_study
 from causal.result import Estimate
@@ -24,6 +25,10 @@ def naive(study, options: NaiveOptions) -> list[Estimate]:
     or clustered)."""
     y, d = study.y(), study.d()
     y0 = y[d == 0]
+    if d.min() == d.max():
+        raise NotIdentified("everyone in the data is " + (
+            "a participant" if d[0] == 1 else "a non-participant") + ": there is no one to "
+            "compare with")
     inf = for_study(study, options, "naive", y, np.column_stack([np.ones_like(d), d]), 1,
                     default="HC2", treated=d)
     return [inf.attach(study.estimate(
