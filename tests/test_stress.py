@@ -229,3 +229,15 @@ def test_stressed_coverage_rows_reproduce(tmp_path, monkeypatch):
     text = cs.build_table()
     row = next(ln for ln in text.splitlines() if "| hidden_confounding | ipw (ATT) |" in ln)
     assert "| warn |" in row and ("honest" in row or "defect" in row or "holds" in row)
+
+
+def test_threshold_twins_take_region_period_shocks():
+    rdd = load_spec("data_specs/loonkostenvoordeel_rdd.yaml")
+    a, b = make_twin(rdd, n=1500), make_twin(rdd, n=1500, stress=["group_period_shocks"])
+    assert _changed(a.data, b.data)  # the outcome, and the spells it ends
+    assert abs(b.truth["LATE_cutoff"] - a.truth["LATE_cutoff"]) < 0.2
+    ddd = load_spec("data_specs/no_riskpolis_ddd.yaml")
+    c, d = make_twin(ddd, n=3000), make_twin(ddd, n=3000, stress=["group_period_shocks"])
+    assert _changed(c.data, d.data) == [ddd.outcome.column]
+    with pytest.raises(SpecError, match="by: region"):
+        make_twin(ddd, n=300, stress=["group_period_shocks:by=group"])

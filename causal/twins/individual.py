@@ -162,9 +162,7 @@ def _shifts(st: dict, p: IndividualParams, df, d_eff: np.ndarray,
     s0, s1 = zero.copy(), zero.copy()
     if "group_period_shocks" in st:
         g = st["group_period_shocks"]
-        if g.level("individual") != "region":
-            raise ValueError("group_period_shocks in a person-level twin fall on regions by "
-                             "inflow year (by: region)")
+        g.check_level("individual")
         year = df["inflow_date"].dt.year.to_numpy()
         cells = df["region"].cat.codes.to_numpy().astype(np.int64) * 10_000 + year
         shock = g.shocks(cells, p.seed)

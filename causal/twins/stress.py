@@ -272,7 +272,9 @@ class GroupPeriodShocks(Stress):
     (probability scale): a sector's bad year, a region's plant closure. ``by: group`` shocks
     the sectors (the panel twin splits each adoption group into ``clusters`` sectors, column
     ``column``); ``by: region`` shocks the 35 arbeidsmarktregio's by year (individual twins:
-    by inflow year). The effect is unchanged and identified.
+    by inflow year; threshold twins: by calendar month of the spell (RDD) or by year (triple
+    difference), on top of that twin's own ``region_year_sd_pp``). The effect is unchanged
+    and identified.
 
     Honest: persons who share a shock are not independent, so errors clustered by person (or
     none) are too narrow; clustered at the level of the shock (``cluster: <column>``) the
@@ -284,7 +286,7 @@ class GroupPeriodShocks(Stress):
     sd_pp: Annotated[float, Field(ge=0)] = 2.0
     clusters: Annotated[int, Field(ge=1)] = 8
     column: str = "sector_detail"
-    GENERATORS: ClassVar[tuple[str, ...]] = ("panel", "individual")
+    GENERATORS: ClassVar[tuple[str, ...]] = ("panel", "individual", "threshold")
     EXPECT: ClassVar[Expect] = "widen"
     WHAT: ClassVar[str] = "a common shock per group and period"
     HONEST: ClassVar[str] = ("identified; errors must be clustered at the shock's level "
@@ -296,6 +298,11 @@ class GroupPeriodShocks(Stress):
         if self.by is not None:
             return self.by
         return "group" if generator == "panel" else "region"
+
+    def check_level(self, generator: str) -> None:
+        if generator != "panel" and self.level(generator) != "region":
+            raise ValueError(f"group_period_shocks in a '{generator}' twin fall on regions "
+                             "(by: region)")
 
     def cluster_column(self, generator: str) -> str:
         return self.column if self.level(generator) == "group" else "region"
@@ -459,7 +466,7 @@ def relevant(spec) -> list[str]:
     if gen == "individual":
         return ["effect_heterogeneity", "peer_effects", "group_period_shocks"] + (
             ["misrecorded_compliance"] if spec.treatment.received else [])
-    if gen == "panel":
+    if gen in ("panel", "threshold"):
         return ["group_period_shocks"]
     if gen == "regions":
         return ["few_groups", "skewed_group_effects", "heavy_tailed_group_effects"]

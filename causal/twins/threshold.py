@@ -33,6 +33,7 @@ import pandas as pd
 
 from causal.twins import DateRange, Twin, TwinParams, twin
 from causal.twins.population import logistic, population, solve_intercept
+from causal.twins.stress import active, expected_clip
 
 
 class ThresholdParams(TwinParams):
@@ -108,6 +109,16 @@ def _rdd(p: ThresholdParams, spec, rng: np.random.Generator) -> Twin:
     h0 = logistic(a + eta)
     d = (age >= p.cutoff).astype(int)
     h1 = np.clip(h0 + p.true_effect_pp / 100.0, 0.0, 1.0)
+    eff_all = None
+    if "group_period_shocks" in active(p.stress):  # region x calendar-month shocks
+        g = active(p.stress)["group_period_shocks"]
+        g.check_level("threshold")
+        cells = people["region"].cat.codes.to_numpy()[:, None].astype(np.int64) * 100_000 \
+            + (dates - dates.min()).astype(np.int64)
+        shock = g.shocks(cells, p.seed)
+        sd = g.sd_pp / 100.0
+        eff_all = (expected_clip(h1, sd) - expected_clip(h0, sd)) * 100.0
+        h0, h1 = np.clip(h0 + shock, 0.0, 1.0), np.clip(h1 + shock, 0.0, 1.0)
     h = np.where(d == 1, h1, h0)
     # events: work if r < h, other exit if h <= r < h + other (at most one per month)
     r = rng.random((n, M))
@@ -129,7 +140,7 @@ def _rdd(p: ThresholdParams, spec, rng: np.random.Generator) -> Twin:
         df[spec.outcome.column] = outcome[rows].astype(int)
     else:
         df[spec.outcome.column] = 100 * h[rows] + rng.normal(0, p.continuous_sd, rows[0].size)
-    eff = (h1 - h0)[rows] * 100.0
+    eff = (h1 - h0)[rows] * 100.0 if eff_all is None else eff_all[rows]
     win = np.abs(ac[rows]) < p.truth_window
     jump = float(eff[win].mean()) if win.any() else p.true_effect_pp
     truth = {"LATE_cutoff": jump, "ATE": jump, "naive": jump}
@@ -175,6 +186,15 @@ def _ddd(p: ThresholdParams, spec, rng: np.random.Generator) -> Twin:
     treated = band * long_term * after
     p0c = np.clip(p0, 0.001, 0.999)
     p1c = np.clip(p0 + p.true_effect_pp / 100.0, 0.001, 0.999)
+    eff = (p1c - p0c) * 100.0
+    if "group_period_shocks" in active(p.stress):  # more region x year shocks (the stress)
+        g = active(p.stress)["group_period_shocks"]
+        g.check_level("threshold")
+        extra = g.shocks(regions.astype(np.int64) * 10_000 + year, p.seed)
+        sd = g.sd_pp / 100.0
+        eff = (expected_clip(p0 + p.true_effect_pp / 100.0, sd) - expected_clip(p0, sd)) * 100.0
+        p0c = np.clip(p0 + extra, 0.001, 0.999)
+        p1c = np.clip(p0 + extra + p.true_effect_pp / 100.0, 0.001, 0.999)
     pr = np.where(treated == 1, p1c, p0c)
     df = people.drop(columns=["benefit_months"])
     df.insert(1, "year", year)
@@ -187,7 +207,6 @@ def _ddd(p: ThresholdParams, spec, rng: np.random.Generator) -> Twin:
         df[spec.outcome.column] = (rng.random(n) < pr).astype(int)
     else:
         df[spec.outcome.column] = 100 * pr + rng.normal(0, p.continuous_sd, n)
-    eff = (p1c - p0c) * 100.0
     att = float(eff[treated == 1].mean()) if treated.any() else float("nan")
     truth = {"ATT": att, "naive": att}
     desc = (f"{n} WW recipients on 1 January {y0}-{y1}, ages {p.age[0]}-{p.age[1]}; true "
