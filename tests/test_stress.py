@@ -192,13 +192,16 @@ def test_expected_clip_is_the_mean_of_a_clipped_normal():
 def test_verdicts():
     from causal.twins.stress import verdict
 
-    ok, bad = {"failed": False, "with_number": 20}, {"failed": True, "with_number": 20}
+    ok = {"failed": False, "with_number": 20, "coverage": 0.95}
+    bad = {"failed": True, "with_number": 20, "coverage": 0.7}
     assert verdict("unbiased", ok, None) == "holds"
     assert verdict("warn", bad, 0.95).startswith("honest failure")
     assert verdict("warn", bad, 0.3).startswith("defect: not identified and not flagged")
     assert "remedy row [cluster=x] holds" in verdict("widen", bad, None, True, "cluster=x")
     assert verdict("widen", bad, None) == "defect: no option to cluster at the shock's level"
     assert verdict("refuse", ok, None).startswith("defect")
+    assert verdict("widen", {"failed": False, "with_number": 20, "coverage": float("nan")},
+                   None).startswith("honest: no interval")
 
 
 def test_stressed_coverage_rows_reproduce(tmp_path, monkeypatch):

@@ -480,6 +480,10 @@ def verdict(expect: Expect, row: dict[str, Any], flagged: float | None,
     in which a warning or the sensitivity bound flagged the problem; ``remedy_ok`` whether the
     same estimator with the scenario's remedy (clustering) passed (None: there is none)."""
     failed = bool(row.get("failed"))
+    cov = row.get("coverage")
+    if row.get("with_number") and (cov is None or cov != cov):  # NaN: no interval given
+        return ("honest: no interval (too few clusters to separate the effect from the "
+                "shocks)" if expect == "widen" else "no interval given")
     if expect == "refuse":
         return "defect: gives a number where none is identified" if row.get(
             "with_number") else "honest: refuses"
