@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from causal import __version__
-from causal.errors import NettoError, SpecError
+from causal.errors import NettoError, SpecError, describe_os_error, is_user_error
 from causal.result import Estimate
 
 
@@ -39,6 +39,8 @@ class Task:
     n: int | None = None
     conjunctuur: str | None = None
     key: str = ""
+    #: hash of what the Study is made of (spec, graph, data bytes, twin seed, series)
+    study_key: str = ""
 
 
 @dataclass
@@ -50,6 +52,8 @@ class TaskResult:
     error: str | None = None
     cached: bool = False
     cache_dir: str | None = None
+    #: the failure is one the user can fix (spec, data, file system): CLI exit code 2
+    user_error: bool = False
 
     @property
     def ok(self) -> bool:
@@ -91,12 +95,20 @@ def _file_hash(path: Path | None, h: "hashlib._Hash") -> None:
 
 def task_key(spec, est_index: int, data: str | None, seed: int | None, n: int | None,
              conjunctuur: str | None) -> str:
+    est = spec.estimators[est_index]
+    h = hashlib.sha256(study_key(spec, data, seed, n, conjunctuur).encode())
+    h.update(json.dumps([est.name, est.options], sort_keys=True, default=str).encode())
+    return h.hexdigest()[:20]
+
+
+def study_key(spec, data: str | None, seed: int | None, n: int | None,
+              conjunctuur: str | None) -> str:
+    """Hash of the content a Study is built from (not the paths: a file rewritten under the
+    same name gives a new key)."""
     h = hashlib.sha256()
     h.update(__version__.encode())
     _file_hash(spec.path, h)
     _file_hash(spec.graph_path, h)
-    est = spec.estimators[est_index]
-    h.update(json.dumps([est.name, est.options], sort_keys=True, default=str).encode())
     data_path = data or (str(spec.path.parent / spec.data.path) if spec.data and spec.data.path
                          else None)
     if data_path:
@@ -124,11 +136,18 @@ def plan(targets: list[str | Path], *, data: str | None = None, seed: int | None
             paths += find_specs(t)
         except SpecError as e:
             errors.append((str(t), str(e)))
+    seen: dict[str, Path] = {}
     for p in paths:
         try:
             spec = load_spec(p)
         except NettoError as e:
             errors.append((str(p), str(e)))
+            continue
+        first = seen.setdefault(spec.measure, p)
+        if first != p:  # two specs, one report folder: refuse rather than merge them
+            errors.append((str(p), str(SpecError(
+                str(p), "measure", f"the measure id '{spec.measure}' is also used by {first}; "
+                "each spec needs its own id (reports/<measure>/ would mix the two)"))))
             continue
         if data is None and spec.simulation is None and not (spec.data and spec.data.path):
             errors.append((str(p), str(SpecError(str(p), "simulation",
@@ -138,7 +157,8 @@ def plan(targets: list[str | Path], *, data: str | None = None, seed: int | None
             if estimators and est.name not in estimators:
                 continue
             tasks.append(Task(str(p), i, est.name, spec.measure, data, seed, n, conjunctuur,
-                              task_key(spec, i, data, seed, n, conjunctuur)))
+                              task_key(spec, i, data, seed, n, conjunctuur),
+                              study_key(spec, data, seed, n, conjunctuur)))
     return tasks, errors
 
 
@@ -149,7 +169,7 @@ _STUDIES: dict[tuple, Any] = {}
 def _study(task: Task):
     from causal.pipeline import prepare
 
-    k = (task.spec_path, task.data, task.seed, task.n, task.conjunctuur)
+    k = task.study_key or (task.spec_path, task.data, task.seed, task.n, task.conjunctuur)
     if k not in _STUDIES:
         _STUDIES.clear()  # keep one at a time: studies can be large
         _STUDIES[k] = prepare(task.spec_path, task.data, seed=task.seed, n=task.n,
@@ -164,11 +184,11 @@ def run_task(task: Task, cache_root: str) -> TaskResult:
 
     t0 = time.perf_counter()
     cdir = Path(cache_root) / task.key
+    tmp = cdir.with_name(cdir.name + f".tmp{os.getpid()}")
     try:
         study = _study(task)
         est_spec = study.spec.estimators[task.estimator_index]
         ests = run_estimator(study, est_spec.name, est_spec.options)
-        tmp = cdir.with_name(cdir.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         render_figures(ests, tmp, study.spec.disclosure)
         res = TaskResult(task, [_est_state(e) for e in ests], study_info(study),
@@ -180,13 +200,19 @@ def run_task(task: Task, cache_root: str) -> TaskResult:
         os.replace(tmp, cdir)
         return res
     except NettoError as e:
-        return TaskResult(task, seconds=time.perf_counter() - t0, error=str(e))
+        return TaskResult(task, seconds=time.perf_counter() - t0, error=str(e),
+                          user_error=is_user_error(e))
+    except OSError as e:  # a read-only or full cache folder: the user can fix it
+        return TaskResult(task, seconds=time.perf_counter() - t0, user_error=True,
+                          error=describe_os_error(e, "write"))
     except Exception as e:  # a bug or a library failure: keep the batch going, say what
         where = (f"\n{traceback.format_exc(limit=3)}" if os.environ.get("NETTO_DEBUG") else
                  " (an internal error in netto or a library it uses; rerun with NETTO_DEBUG=1 "
                  "for the traceback)")
         return TaskResult(task, seconds=time.perf_counter() - t0,
                           error=f"{type(e).__name__}: {e}{where}")
+    finally:  # never leave a half-written cache entry behind
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _est_state(e: Estimate) -> dict[str, Any]:
@@ -272,17 +298,41 @@ def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: s
             continue
         ests = [Estimate(**d) for r in good for d in r.estimates]
         mdir = out / measure
+        before = _listing(mdir)
         summary, notice = write_measure_report(good[0].info, ests, mdir, force=force)
+        copied = set()
         for r in good:  # copy rendered figures from the cache entries
             for fpath in Path(r.cache_dir).iterdir():
                 if fpath.name != "result.json":
                     shutil.copy2(fpath, mdir / fpath.name)
+                    copied.add(fpath.name)
+        remove_stale(mdir, copied, before)
         batch.summaries[measure] = summary
         if notice:
             batch.notices.append(notice)
     batch.seconds = time.perf_counter() - t0
     write_portfolio(batch, out)
     return batch
+
+
+def _listing(folder: Path) -> dict[str, int]:
+    """Plain files of a folder -> their modification time (ns)."""
+    if not folder.is_dir():
+        return {}
+    return {f.name: f.stat().st_mtime_ns for f in folder.iterdir() if f.is_file()}
+
+
+def remove_stale(mdir: Path, keep: set[str], before: dict[str, int]) -> list[str]:
+    """Remove files of an earlier run from a measure's report folder (figures of an
+    estimator since removed from the spec): files that were there ``before`` this run's
+    writing, were not rewritten, and were not copied now. Folders and hidden files stay."""
+    gone = []
+    for name, mtime in _listing(mdir).items():
+        if name in before and before[name] == mtime and name not in keep \
+                and not name.startswith("."):
+            (mdir / name).unlink(missing_ok=True)
+            gone.append(name)
+    return gone
 
 
 def _run_dask(tasks: list[Task], cache: str, scheduler: Any, done: Callable) -> None:

@@ -36,6 +36,11 @@ def user_errors(fn):
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except OSError as e:  # a read-only or full output folder, a missing path: fixable
+            from causal.errors import describe_os_error
+
+            err.print(f"[bold red]error:[/] {escape(describe_os_error(e))}")
+            raise typer.Exit(2) from None
         except Exception as e:  # noqa: BLE001 - last line of defence for the user
             if os.environ.get("NETTO_DEBUG"):
                 raise
@@ -59,16 +64,34 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
     from causal.spec import find_specs, load_spec
 
     bad = 0
+    seen: dict[str, Path] = {}
     for p in find_specs(spec):
         try:
             s = load_spec(p)
-            if data is not None:
+            first = seen.setdefault(s.measure, p)
+            if first != p:
+                from causal.errors import SpecError
+
+                raise SpecError(str(p), "measure", f"the measure id '{s.measure}' is also used "
+                                f"by {first}; each spec needs its own id")
+            if data is not None or (s.data is not None and s.data.path):
+                from causal.spec import check_graph
+
                 st = prepare(s, data)
+                stray = check_graph(s, set(map(str, st.data.columns))) if (
+                    s.graph is not None and s.series is None and s.groups is None) else []
+                _print_columns(st)
+                if stray:
+                    console.print("[yellow]warning:[/] " + escape(
+                        f"{s.graph_path}: node(s) {', '.join(stray)} are neither columns of "
+                        "the data nor marked unobserved, so they are treated as unobserved; add "
+                        f'or map the column (data.columns), or mark the node: {stray[0]} '
+                        '[observed="no"]'), soft_wrap=True)
                 console.print(f"[green]ok[/] {p}: {len(st.data)} rows, "
                               f"{int(st.d().sum())} treated; adjusting for "
                               f"{', '.join(st.covariates) or 'nothing'}", soft_wrap=True)
                 for n in st.notes:
-                    console.print(f"   note: {n}")
+                    console.print(f"   note: {escape(n)}", soft_wrap=True)
             else:
                 from causal.estimators import missing_extra
 
@@ -82,6 +105,18 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
             bad += 1
     if bad:
         raise typer.Exit(2)
+
+
+def _print_columns(st) -> None:
+    """The column table of ``causal check --data``: how each column was read."""
+    if not st.columns:
+        return
+    t = Table("column (in the file)", "type", "how read", "missing", "levels / range",
+              title=f"{st.source}: {st.dialect}" if st.dialect else st.source,
+              header_style="bold")
+    for info in st.columns:
+        t.add_row(*map(escape, info.row()), style="red" if info.problem else None)
+    console.print(t)
 
 
 @app.command()
@@ -158,6 +193,8 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
         console.print("time per measure: " + ", ".join(f"{m} {t:.1f} s" for m, t in sorted(times.items()))
                       + f"; batch {batch.seconds:.1f} s")
     console.print(f"reports written to {out}/ (open {out}/index.html)")
+    if batch.spec_errors or any(r.user_error for r in batch.failed):
+        raise typer.Exit(2)  # a spec, data or file problem the user can fix
     if not batch.ok:
         raise typer.Exit(1)
 

@@ -53,6 +53,8 @@ class ColumnInfo:
     #: a problem that is an error only if the spec uses the column
     problem: str | None = None
     declared: bool = False
+    #: id columns: how many values occur more than once
+    duplicates: int = 0
 
     def row(self) -> list[str]:
         name = self.column + (f" ({self.file_column})" if self.file_column else "")
@@ -221,6 +223,10 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
                                 column=col)
             return s, ColumnInfo(col, "text", "left as text: " + problem, int(s.isna().sum()),
                                  file_column=file_col, problem=problem)
+        if codes or ranges:  # codes written as 99.0 in a text file: compare as numbers
+            v, n_num = _apply_missing(v, codes, ranges)
+            if n_num:
+                how.append(f"{n_num} missing code(s) set to missing")
         arr = v.to_numpy(dtype=float)
         n_inf = int(np.isinf(arr).sum())
         n_huge = int((np.abs(np.nan_to_num(arr, posinf=0, neginf=0)) > HUGE).sum())
@@ -236,7 +242,9 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
                     raise DataError(source, msg, column=col)
                 kind = "numeric"
         if not pd.api.types.is_numeric_dtype(s):
-            how.append("text read as numbers" + (" (decimal comma)" if decimal == "," else ""))
+            csv_text = table is not None and table.text
+            how.append(("numbers" if csv_text else "text read as numbers")
+                       + (" with a decimal comma" if decimal == "," else ""))
         elif labels and kind == "numeric":
             how.append("value labels ignored (numbers)")
         whole = not v.isna().any() and bool(np.all(np.mod(arr, 1) == 0)) and not n_inf \
@@ -276,10 +284,22 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
         return d, ColumnInfo(col, "date", "; ".join(how) or "dates", int(d.isna().sum()), rng,
                              file_col, None, decl is not None)
     # id
+    if not pd.api.types.is_numeric_dtype(s):
+        num, bad = to_numbers(s)
+        if not bad.any() and num.notna().all() and bool((num % 1 == 0).all()):
+            s = num.astype(np.int64)  # numeric ids in a text file: numbers, as written
     dup = int(s[s.notna()].duplicated().sum())
     how.append(f"{dup} duplicated value(s)" if dup else "each value once")
-    return s, ColumnInfo(col, "id", "; ".join(how), int(s.isna().sum()), "", file_col, None,
-                         decl is not None)
+    info = ColumnInfo(col, "id", "; ".join(how), int(s.isna().sum()), "", file_col, None,
+                      decl is not None)
+    info.duplicates = dup
+    return s, info
+
+
+def _looks_like_id(nonmiss: pd.Series, col: str) -> bool:
+    """A person id by its name (id, bsn, client, ...) and values (nearly all distinct)."""
+    return bool(_ID_NAME.search(col)) and len(nonmiss) > 20 \
+        and nonmiss.nunique() >= 0.9 * len(nonmiss)
 
 
 def _infer(s: pd.Series, col: str, labels: dict, decimal: str) -> str:
@@ -296,13 +316,13 @@ def _infer(s: pd.Series, col: str, labels: dict, decimal: str) -> str:
                 and nonmiss.nunique() >= 2:
             return "categorical"  # every value carries a label: labelled categories
         vals = set(pd.unique(nonmiss)) if nonmiss.nunique() <= 2 else {2}
-        if _ID_NAME.search(col) and nonmiss.is_unique and len(nonmiss) > 20:
+        if _looks_like_id(nonmiss, col) and (nonmiss % 1 == 0).all():
             return "id"
         return "binary" if vals and vals <= {0, 1} else "numeric"
     text = nonmiss.astype(str).str.strip()
     if len(text) == 0:
         return "numeric"
-    if _ID_NAME.search(col) and nonmiss.is_unique and len(nonmiss) > 20:
+    if _looks_like_id(nonmiss, col):
         return "id"
     num_ok = text.str.match(_NUM_COMMA if decimal == "," else _NUM_DOT)
     if decimal == ",":

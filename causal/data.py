@@ -246,12 +246,23 @@ def load_table(path: str | Path, spec: Spec, *, typed: bool = True
         check_columns(df, spec, source)
         check_used(infos, used_columns(spec), source)
         df, notes = apply_population(df, spec, source)
+        notes += duplicate_id_notes(infos, spec)
         return validate(df, spec, source, notes), notes, infos, table.dialect
     except DataError as e:
         if e.column in mapping and not getattr(e, "file_column", None):
             raise DataError(e.source, e.problem, column=e.column,
                             file_column=mapping[e.column]) from None
         raise
+
+
+def duplicate_id_notes(infos: list[ColumnInfo], spec: Spec) -> list[str]:
+    """Columns that look like person ids but hold an id more than once (data.id_column,
+    when set, makes that an error in :func:`validate`)."""
+    idc = spec.data.id_column if spec.data else None
+    return [f"column '{i.file_column or i.column}' looks like a person id, but "
+            f"{i.duplicates} id(s) occur more than once: is a person in the extract twice? "
+            f"Set data.id_column: {i.column} to refuse such files"
+            for i in infos if i.type == "id" and i.duplicates and i.column != idc]
 
 
 def load_data(path: str | Path, spec: Spec) -> tuple[pd.DataFrame, list[str]]:

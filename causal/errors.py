@@ -50,3 +50,27 @@ class NotIdentified(NettoError):
 
 class EstimationError(NettoError):
     """An estimator could not produce an estimate on these data (say why)."""
+
+
+def describe_os_error(e: OSError, doing: str = "use") -> str:
+    """A file-system failure in plain words, naming the file: what the user can do about a
+    read-only folder, a full disk or a missing path (CLI exit code 2)."""
+    import errno
+
+    where = e.filename or "a file"
+    why = {errno.EACCES: "permission denied: make it writable or choose another folder "
+                         "(--out)",
+           errno.EPERM: "operation not permitted: make it writable or choose another folder "
+                        "(--out)",
+           errno.EROFS: "the file system is read-only: choose another folder (--out)",
+           errno.ENOSPC: "the disk is full: free space or choose another folder (--out)",
+           errno.EDQUOT: "the disk quota is exceeded: free space or choose another folder",
+           errno.ENOENT: "the file or folder does not exist",
+           errno.ENOTDIR: "a part of the path is a file, not a folder",
+           errno.EISDIR: "it is a folder, not a file"}.get(e.errno, e.strerror or str(e))
+    return f"{where}: could not {doing} it: {why}"
+
+
+def is_user_error(e: BaseException) -> bool:
+    """True for what the user can fix: a spec, data or file-system problem (exit code 2)."""
+    return isinstance(e, (SpecError, DataError, OSError))

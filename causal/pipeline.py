@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from causal import estimators as registry
 from causal.columns import check_used, type_columns
 from causal.context import add_context
 from causal.data import apply_population, check_columns, load_table, used_columns, validate
-from causal.errors import NettoError, NotIdentified
+from causal.errors import DataError, EstimationError, NettoError, NotIdentified
 from causal.result import Estimate
 from causal.spec import Spec, load_spec
 from causal.study import Study
@@ -78,7 +79,26 @@ def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = No
     st = Study(spec=spec, data=df, source=source, truth=truth, covariates=covariates,
                adjustment_note=adj_note, notes=notes, not_identified=not_identified)
     st.columns, st.dialect = infos, dialect
+    check_size(st)
     return st
+
+
+def check_size(st: Study) -> None:
+    """Build the design matrix now (a bad formula term is found by ``causal check``, not
+    halfway through a run) and refuse data too small for it: each group needs more persons
+    than there are adjustment columns, or every adjusted estimator fails on a singular
+    matrix."""
+    if st.data.empty or st.treatment not in st.data.columns:
+        return
+    p = st.design_matrix().shape[1] if st.covariates else 0
+    d = st.d()
+    small = int(min((d == 1).sum(), (d == 0).sum()))
+    if small <= p + 1:
+        who = "treated" if (d == 1).sum() <= (d == 0).sum() else "untreated"
+        raise DataError(st.source, f"only {len(d)} rows, {small} of them {who}: too few for "
+                        f"the {p} adjustment column(s) of {', '.join(st.covariates)}; each "
+                        f"group needs more than {p + 1} persons (and at least "
+                        f"{st.spec.disclosure.min_cell} for anything to be reported)")
 
 
 def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:
@@ -130,7 +150,15 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
         from causal.costs import annotate_costs
         from causal.sensitivity import annotate
 
-        ests = annotate(study, info.fit(study, opts), refute=refute)
+        try:
+            fitted = info.fit(study, opts)
+        except (np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError) as e:
+            raise EstimationError(
+                f"{name} could not estimate on these data ({type(e).__name__}: "
+                f"{str(e)[:120]}): too few persons for the adjustment terms, or terms that "
+                "do not vary or repeat each other; simplify the confounders or add data"
+                ) from None
+        ests = annotate(study, fitted, refute=refute)
         state_assumptions(study, ests)  # what each interval assumes, beside its headline
         return annotate_costs(study.spec, ests)
     except ModuleNotFoundError as e:  # an optional extra's package, imported inside fit

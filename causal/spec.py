@@ -575,6 +575,7 @@ def _check_semantics(spec: Spec, path: Path, lines: dict) -> None:
             raise SpecError(str(path), "graph",
                             f"the graph file does not exist (looked for {gp})",
                             line=lines.get(("graph",)), got=spec.graph)
+        check_graph(spec)
     for i, est in enumerate(spec.estimators):
         validate_options(est, file=str(path), field=f"estimators[{i}]",
                          line=lines.get(("estimators", i)))
@@ -593,6 +594,36 @@ def _check_semantics(spec: Spec, path: Path, lines: dict) -> None:
         raise SpecError(str(path), "identification.reason",
                         "say why the design does not identify the effect",
                         line=lines.get(("identification",)))
+
+
+def check_graph(spec: Spec, columns: set[str] | None = None) -> list[str]:
+    """Parse the spec's graph and check it: a DAG (causal.identify.parse_graph) with nodes
+    for the treatment and the outcome. Errors name the graph file. With ``columns`` (the
+    data's), returns the nodes that are neither columns nor marked unobserved
+    (``[observed="no"]``): identification treats them as unobserved, which the user should
+    know (a random device such as a BSN digit is one; a forgotten column is another)."""
+    from causal.identify import parse_graph, read_graph, unobserved_nodes
+
+    gp = spec.graph_path
+    text, fmt = read_graph(gp)
+    g = parse_graph(text, fmt, str(gp))
+    if g.number_of_nodes() == 0:
+        raise SpecError(str(gp), "graph", "the graph has no nodes; draw the treatment, the "
+                        "outcome and what causes both")
+    names = [spec.treatment.column] + ([spec.treatment.received] if spec.treatment.received
+                                       else [])
+    if not any(n in g for n in names):
+        raise SpecError(str(gp), "graph", f"the graph has no node for the treatment "
+                        f"'{spec.treatment.column}' (spec field treatment.column); its nodes "
+                        f"are: {', '.join(sorted(g.nodes))}")
+    if spec.outcome.column not in g:
+        raise SpecError(str(gp), "graph", f"the graph has no node for the outcome "
+                        f"'{spec.outcome.column}' (spec field outcome.column); its nodes are: "
+                        f"{', '.join(sorted(g.nodes))}")
+    if columns is None:
+        return []
+    latent = unobserved_nodes(g)
+    return sorted(n for n in g.nodes if n not in latent and n not in columns)
 
 
 def find_specs(target: str | Path) -> list[Path]:

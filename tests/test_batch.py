@@ -79,7 +79,7 @@ def test_one_failing_measure_does_not_stop_the_batch(tmp_path, two_specs):
     out = tmp_path / "r"
     r = CliRunner().invoke(app, ["run", str(two_specs), "--out", str(out), "-w", "1",
                                  "--n", "600"])
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # a spec and a data problem: both the user's to fix
     shown = r.stdout + r.stderr
     assert "no_such_file.csv" in shown and "typo.yaml" in shown
     assert set(_summaries(out)) == {"almere_aanpak45plus", "almere_copy"}

@@ -129,7 +129,7 @@ def test_cli_run_bad_data_is_a_message_not_a_traceback(tmp_path, mapped_spec):
     f.write_text("")
     r = CliRunner().invoke(app, ["run", str(mapped_spec), "--data", str(f), "--out",
                                  str(tmp_path / "r"), "-w", "1", "-q"])
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # a data error the user can fix (issue 15: was 1)
     shown = r.stdout + r.stderr
     assert "the file is empty" in shown and "Traceback" not in shown
 

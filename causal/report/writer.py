@@ -201,6 +201,10 @@ def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir
     outdir.mkdir(parents=True, exist_ok=True)
     old.unlink(missing_ok=True)  # incomplete until the new summary.json lands
     render_figures(estimates, outdir, info.get("disclosure"))
+    # wall-clock times differ run to run: timings.json, never summary.json (same spec, data
+    # and seed give the same summary.json byte for byte)
+    timings = {e.name: e.diagnostics.pop("seconds") for e in estimates
+               if "seconds" in e.diagnostics}
     summary = measure_summary(info, estimates)
     rep = info.get("reported_headline")
     reported = (rep["value"] if rep and rep.get("unit") == "percent" and rep.get("comparable")
@@ -212,6 +216,8 @@ def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir
     ctx = {"s": summary, "fmt": _fmt, "fmt_reported": fmt_reported}
     atomic_write(outdir / "report.md", _ENV.get_template("measure.md.j2").render(**ctx))
     atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
+    if timings:
+        atomic_write(outdir / "timings.json", json.dumps(timings, indent=2, sort_keys=True) + "\n")
     atomic_write(outdir / "summary.json", json.dumps(summary, indent=2, sort_keys=True,
                                                      ensure_ascii=False) + "\n")
     return summary, notice
