@@ -81,7 +81,8 @@ def test_every_option_of_our_estimators_is_documented_in_the_cli(monkeypatch):
     from causal import estimators as reg
 
     for name in ("naive", "rct_difference", "regression", "propensity_matching", "ipw",
-                 "aipw", "did", "event_study", "triple_difference", "rdd"):
+                 "aipw", "did", "event_study", "triple_difference", "rdd", "dml",
+                 "bayesian_multilevel"):
         buf = io.StringIO()
         monkeypatch.setattr(cli, "console", Console(file=buf, width=3000))
         cli._estimator_options(reg, name)

@@ -40,15 +40,27 @@ from causal.study import age_group, subgroup_key
 
 
 class DMLOptions(Options):
-    by: list[Literal["age_group", "region"]] = Field(default_factory=lambda: ["age_group"])
-    estimands: list[Literal["ATE", "ATT"]] = Field(default_factory=lambda: ["ATE"])
-    model: Literal["linear_dml", "causal_forest"] = "linear_dml"
-    nuisance: Literal["gbm", "linear"] = "gbm"
-    folds: int = Field(5, ge=2, le=20)
-    comparison_selected_on_outcome: bool = False
-    alpha: float = Field(0.05, gt=0, lt=0.5)
-    seed: int = 0
-    threads: int = Field(0, ge=0)
+    by: list[Literal["age_group", "region"]] = Field(
+        default_factory=lambda: ["age_group"], description="Subgroups to report effects for "
+        "(age group 45-49, 50-54, 55-59, 60+; the spec's region).")
+    estimands: list[Literal["ATE", "ATT"]] = Field(
+        default_factory=lambda: ["ATE"], description="ATE (everyone) and/or ATT (the "
+        "participants).")
+    model: Literal["linear_dml", "causal_forest"] = Field(
+        "linear_dml", description="econml LinearDML (effects linear in the subgroup "
+        "dummies) or CausalForestDML (Athey, Tibshirani and Wager 2019).")
+    nuisance: Literal["gbm", "linear"] = Field(
+        "gbm", description="Outcome and propensity learners: gradient boosting or "
+        "linear/logistic regression.")
+    folds: int = Field(5, ge=2, le=20, description="Cross-fitting folds (Chernozhukov et al. "
+                       "2018).")
+    comparison_selected_on_outcome: bool = Field(
+        False, description="True when the comparison group was chosen by its outcome (a "
+        "case-control sample): the estimator then refuses.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
+    seed: int = Field(0, description="Seed of the folds and the learners.")
+    threads: int = Field(0, ge=0, description="Threads for the learners; 0: one thread below "
+                         "100,000 rows, all cores above.")
 
 
 def _groups(study, dim: str) -> pd.Series:

@@ -110,38 +110,49 @@ class Priors(BaseModel):
 
 
 class MultilevelOptions(Options):
-    #: grouping column (default: the spec's region).
-    group: str | None = None
-    #: fixed-effect covariates (default: the study's adjustment set).
-    covariates: list[str] | None = None
-    #: region-level columns (constant within a group) that predict the group's effect.
-    effect_predictors: list[str] = []
-    #: readable unit per predictor, for the dose-response estimate's label.
-    predictor_units: dict[str, str] = {}
-    #: continuous covariates to bin: a width, or a list of edges (values outside the edges
-    #: go to the first or last bin). The bins become the covariate's levels.
-    bin: dict[str, float | list[float]] = {}
-    #: numeric covariates with at most this many distinct values are used exactly.
-    max_levels: int = Field(40, ge=2)
-    #: collapse rows to cells where exact (False: always the row-level model).
-    collapse: bool = True
-    parameterization: Literal["auto", "centred", "noncentred"] = "auto"
-    priors: Priors = Priors()
-    estimands: list[Literal["ATT", "dose_response"]] | None = None
-    #: why the treated-vs-untreated contrast is no net effect in this design (every region
-    #: received the measure, say); the ATT is then reported without a number, with this reason.
-    att_not_identified: str | None = None
-    #: draws and tuning steps per chain: 2 x 500 draws gave a bulk ESS of the national effect
-    #: well above 400 in every model tried here (the benchmark prints it); raise them for
-    #: tail quantities or when the diagnostics warn.
-    draws: int = Field(500, ge=20)
-    tune: int = Field(500, ge=20)
-    chains: int = Field(2, ge=1, le=16)
-    target_accept: float = Field(0.8, gt=0.5, lt=1.0)
-    #: nutpie's mass matrix: low_rank adapts to correlated parameters (covariate levels),
-    #: which halved the sampling time here; diag is the classic diagonal adaptation.
-    mass_matrix: Literal["low_rank", "diag"] = "low_rank"
-    seed: int = 0
+    group: str | None = Field(None, description="Grouping column (default: the spec's "
+                              "region).")
+    covariates: list[str] | None = Field(None, description="Fixed-effect covariates (default: "
+                                         "the study's adjustment set).")
+    effect_predictors: list[str] = Field(
+        [], description="Region-level columns (constant within a group) that predict the "
+        "group's effect.")
+    predictor_units: dict[str, str] = Field(
+        {}, description="Readable unit per predictor, for the dose-response estimate's "
+        "label.")
+    bin: dict[str, float | list[float]] = Field(
+        {}, description="Continuous covariates to bin: a width, or a list of edges (values "
+        "outside the edges go to the first or last bin). The bins become the covariate's "
+        "levels.")
+    max_levels: int = Field(40, ge=2, description="Numeric covariates with at most this many "
+                            "distinct values are used exactly.")
+    collapse: bool = Field(True, description="Collapse rows to binomial cells where exact "
+                           "(false: always the row-level model).")
+    parameterization: Literal["auto", "centred", "noncentred"] = Field(
+        "auto", description="Of each group's intercept and effect: auto samples them centred "
+        "where the group's data pin them down (standard error below 0.1 on the logit scale) "
+        "and non-centred elsewhere; centred or noncentred forces one form for all groups.")
+    priors: Priors = Field(Priors(), description="Prior scales of the model's parameters.")
+    estimands: list[Literal["ATT", "dose_response"]] | None = Field(
+        None, description="ATT and/or dose_response (per unit of the effect predictor); "
+        "default: what the spec's design allows.")
+    att_not_identified: str | None = Field(
+        None, description="Why the treated-vs-untreated contrast is no net effect in this "
+        "design (every region received the measure, say); the ATT is then reported without "
+        "a number, with this reason.")
+    draws: int = Field(500, ge=20, description="Draws per chain: 2 x 500 gave a bulk ESS of "
+                       "the national effect well above 400 in every model tried here (the "
+                       "benchmark prints it); raise them for tail quantities or when the "
+                       "diagnostics warn.")
+    tune: int = Field(500, ge=20, description="Tuning steps per chain.")
+    chains: int = Field(2, ge=1, le=16, description="Markov chains.")
+    target_accept: float = Field(0.8, gt=0.5, lt=1.0, description="NUTS target acceptance "
+                                 "rate; raise it when the diagnostics report divergences.")
+    mass_matrix: Literal["low_rank", "diag"] = Field(
+        "low_rank", description="nutpie's mass matrix: low_rank adapts to correlated "
+        "parameters (covariate levels), which halved the sampling time here; diag is the "
+        "classic diagonal adaptation.")
+    seed: int = Field(0, description="Seed of the sampler.")
 
 
 # --------------------------------------------------------------------------------------
