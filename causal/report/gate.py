@@ -219,6 +219,10 @@ class Gate:
                 sub = f"{where}.{key}" if where else str(key)
                 if key in own:
                     out[key] = self.count(v, sub)
+                elif key in HEADLINE and _is_num(v) and scope_ok:
+                    # a headline-like figure inside diagnostics (a sensitivity bound's
+                    # interval, a subgroup's effect) is rounded like the headline
+                    out[key] = self.figure_value(v)
                 elif is_count_key(key) and isinstance(v, (dict, list)):
                     out[key] = self.counts_in(v)
                 else:
