@@ -27,6 +27,7 @@ MODULES: dict[str, str] = {
     "rct_difference": "causal.estimators.rct",
     "regression": "causal.estimators.regression",
     "propensity_matching": "causal.estimators.matching",
+    "dynamic_matching": "causal.estimators.dynamic_matching",
     "ipw": "causal.estimators.weighting",
     "aipw": "causal.estimators.weighting",
     "dml": "causal.estimators.dml",

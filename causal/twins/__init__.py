@@ -37,6 +37,7 @@ MODULES: dict[str, str] = {
     "threshold": "causal.twins.threshold",
     "duration": "causal.twins.duration",
     "regions": "causal.twins.regions",
+    "dynamic": "causal.twins.dynamic",
     "series": "causal.twins.series",
     "groups": "causal.twins.groups",
 }
