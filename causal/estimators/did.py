@@ -138,8 +138,9 @@ def _clusters(study, col: str, est: str) -> np.ndarray:
 
 
 def _period_codes(values: pd.Series, order: list) -> np.ndarray:
-    pos = {v: i + 1 for i, v in enumerate(order)}
-    return np.array([pos.get(v, 0) for v in values], dtype=int)
+    """1-based position of each value in ``order`` (0 if absent); vectorised, no per-row
+    Python objects (panels reach tens of millions of rows)."""
+    return pd.Categorical(values, categories=order).codes.astype(np.int64) + 1
 
 
 def build_panel(study, o: DiDOptions, est: str) -> Panel:
@@ -152,7 +153,7 @@ def build_panel(study, o: DiDOptions, est: str) -> Panel:
     order = sorted(pd.unique(df[o.period]).tolist())
     t = _period_codes(df[o.period], order)
     ucodes, uniq = pd.factorize(df[o.unit], sort=True)
-    if pd.Series(list(zip(ucodes, t))).duplicated().any():
+    if pd.Series(ucodes.astype(np.int64) * (len(order) + 1) + t).duplicated().any():
         raise DataError(study.source, f"some unit appears twice in one period; the {est} "
                         f"estimator needs one row per unit ('{o.unit}') and period "
                         f"('{o.period}')", column=o.unit)
