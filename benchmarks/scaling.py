@@ -9,8 +9,9 @@ machine's 1-minute load before and after (the machine is shared: read every figu
 its load), and where one exists a peer run the same way on the same file:
 
 - ``propensity_matching``: dowhy's bare propensity-score matching (ATT);
-- ``dml``: econml's LinearDML called the plain way, one full fit per subgroup dimension
-  (as netto did before it cross-fitted the nuisances once), same learners and threads;
+- ``dml``: econml's LinearDML called the plain way (its default cross-fitting), one full
+  fit per subgroup dimension (as netto did before it cross-fitted the nuisances once), same
+  learners and threads;
 - ``duration``: the same estimator with statsmodels' GLM on the expanded person-months
   (as netto did before it fitted chunk by chunk); no report.
 
@@ -114,8 +115,8 @@ def peer(name: str, spec: str, path: Path) -> None:
             for dim in o.by:
                 X, _ = _dummies(_groups(study, dim))
                 my, mt = _nuisances(o.nuisance, o.seed)
-                est = LinearDML(model_y=my, model_t=mt, discrete_treatment=True, cv=o.folds,
-                                random_state=o.seed).fit(y, d, X=X, W=W)
+                est = LinearDML(model_y=my, model_t=mt, discrete_treatment=True,
+                                random_state=o.seed).fit(y, d, X=X, W=W)   # econml's cv
                 print(f"RESULT {dim} ATE {float(est.ate(X=X)):.2f}")
     elif name == "statsmodels_glm":
         import numpy as np

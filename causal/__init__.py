@@ -25,6 +25,9 @@ if "OPENBLAS_NUM_THREADS" not in _os.environ and "OMP_NUM_THREADS" not in _os.en
         _tl(1)
     except Exception:  # noqa: BLE001 - threadpoolctl is optional
         pass
+# Threads that wait at a barrier sleep instead of spinning: where a learner is allowed threads
+# (dml at registry size) a spinning OpenMP pool on a shared machine burns the other cores.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def __getattr__(name: str):  # lazy, so `import causal` stays fast

@@ -13,7 +13,10 @@ Registry scale: the nuisance models are cross-fitted once, on the covariates plu
 dummies of every subgroup dimension; each dimension then only refits the final stage on the
 cached residuals (econml's ``refit_final`` with a featurizer that selects that dimension's
 dummies). The learners may use threads (option ``threads``; 0 = one thread below 100,000
-persons, all cores above).
+persons, all cores above). Large-n policy: ``folds`` defaults to 5 below 200,000 persons and
+to 2 above (Chernozhukov et al. 2018 allow any K >= 2; with K = 2 each nuisance model still
+learns from 100,000+ persons, and the learners' work falls fourfold: 1 x n training rows per
+model instead of 4 x n).
 
 Disclosure control: a group with fewer than ``spec.disclosure.min_cell`` participants or
 non-participants gets no estimate in the output (the row says it was suppressed), following
@@ -52,8 +55,8 @@ class DMLOptions(Options):
     nuisance: Literal["gbm", "linear"] = Field(
         "gbm", description="Outcome and propensity learners: gradient boosting or "
         "linear/logistic regression.")
-    folds: int = Field(5, ge=2, le=20, description="Cross-fitting folds (Chernozhukov et al. "
-                       "2018).")
+    folds: int | None = Field(None, ge=2, le=20, description="Cross-fitting folds "
+                              "(Chernozhukov et al. 2018); default 5, or 2 from 200,000 rows.")
     comparison_selected_on_outcome: bool = Field(
         False, description="True when the comparison group was chosen by its outcome (a "
         "case-control sample): the estimator then refuses.")
@@ -89,6 +92,16 @@ def _nuisances(kind: str, seed: int):
             make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=1000)))
 
 
+#: persons from which the default cross-fitting uses 2 folds instead of 5
+LARGE_N = 200_000
+
+
+def _folds(options: DMLOptions, n: int) -> int:
+    if options.folds:
+        return options.folds
+    return 2 if n >= LARGE_N else 5
+
+
 def _threads(options: DMLOptions, n: int) -> int:
     import os
 
@@ -108,11 +121,12 @@ def _fit(study, options: DMLOptions, W: np.ndarray, X: np.ndarray | None):
         warnings.simplefilter("ignore")
         if options.model == "causal_forest":
             est = CausalForestDML(model_y=model_y, model_t=model_t, discrete_treatment=True,
-                                  cv=options.folds, random_state=options.seed, n_estimators=400)
+                                  cv=_folds(options, len(y)), random_state=options.seed,
+                                  n_estimators=400)
             est.fit(y, d, X=W, W=None)
         else:
             est = LinearDML(model_y=model_y, model_t=model_t, discrete_treatment=True,
-                            cv=options.folds, random_state=options.seed)
+                            cv=_folds(options, len(y)), random_state=options.seed)
             est.fit(y, d, X=X, W=W, cache_values=True)
     return est
 
@@ -197,6 +211,7 @@ def dml(study, options: DMLOptions) -> list[Estimate]:
         subgroups[dim] = rows
 
     out = []
+    folds = _folds(options, len(d))
     for estimand in options.estimands:
         inf = overall[estimand]
         lo, hi = inf.conf_int_mean(alpha=alpha)
@@ -211,12 +226,12 @@ def dml(study, options: DMLOptions) -> list[Estimate]:
         out.append(study.estimate(
             "dml", estimand, tau, (float(np.ravel(lo)[0]), float(np.ravel(hi)[0])), se,
             label=estimand,
-            method=f"Double machine learning ({what[options.model]}, {options.folds}-fold "
+            method=f"Double machine learning ({what[options.model]}, {folds}-fold "
                    f"cross-fitted {options.nuisance} nuisance models; Chernozhukov et al. "
                    f"2018); effects by {by}; the {estimand} averages the group effects over "
                    + ("all persons." if estimand == "ATE" else "the participants."),
             diagnostics={"subgroups": subgroups, "min_cell": k, "nuisance": options.nuisance,
-                         "model": options.model, "folds": options.folds},
+                         "model": options.model, "folds": folds},
             warnings=warns,
             figures={f"effects_by_{dim}": _forest(subgroups[dim], dim, study.unit)
                      for dim in subgroups},
