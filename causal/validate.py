@@ -142,7 +142,8 @@ def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,
             out.append({**base, "estimator": key, "name": e.name.replace(name, key, 1),
                         "estimand": e.estimand, "net": e.net, "ci_low": e.ci_low,
                         "ci_high": e.ci_high, "se": e.se, "truth": e.truth,
-                        "reason": e.reason, "seconds": sec, "warnings": list(e.warnings),
+                        "reason": e.reason, "seconds": sec, "warnings": len(e.warnings),
+                        "first_warning": e.warnings[0][:100] if e.warnings else None,
                         "bound": _bound(e), "se_type": e.se_type})
     return out
 
