@@ -21,11 +21,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
               "beide groepen het zonder de maatregel even goed hadden gedaan."},
     "randomised_late": {
         "en": "Assumes assignment was random, affected the outcome only through taking part "
-              "(exclusion restriction), and no one did the opposite of their assignment "
-              "(monotonicity).",
+              "(exclusion restriction), no one did the opposite of their assignment "
+              "(monotonicity), and taking part is recorded correctly.",
         "nl": "Veronderstelt dat de toewijzing willekeurig was, de uitkomst alleen via "
-              "deelname beïnvloedde (exclusierestrictie) en dat niemand het tegenovergestelde "
-              "van de toewijzing deed (monotoniciteit)."},
+              "deelname beïnvloedde (exclusierestrictie), dat niemand het tegenovergestelde "
+              "van de toewijzing deed (monotoniciteit) en dat deelname juist is vastgelegd."},
     "no_unmeasured_confounding": {
         "en": "Assumes no unmeasured confounding: given the measured traits, taking part is "
               "unrelated to what would have happened anyway, and comparable persons exist in "
