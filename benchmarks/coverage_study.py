@@ -50,6 +50,12 @@ OUT = ROOT / "benchmarks" / "results" / "coverage"
 STRESS_OUT = OUT / "stress"
 
 
+def _slug(stress: str) -> str:
+    """File-name part of a scenario: its name, and its parameters when given."""
+    name, _, rest = stress.partition(":")
+    return name + ("__" + rest.replace(",", "_").replace("=", "-") if rest else "")
+
+
 def run_one(spec_path: Path, args: argparse.Namespace, stress: str | None = None) -> None:
     """One spec's rows: the ideal twin, or (``stress``) its twin under one stress scenario
     (causal.twins.stress), written to ``stress/<measure>__<scenario>.json``."""
@@ -62,7 +68,7 @@ def run_one(spec_path: Path, args: argparse.Namespace, stress: str | None = None
         return
     label = spec.measure if stress is None else f"{spec.measure} under {stress}"
     dest = OUT / f"{spec.measure}.json" if stress is None else (
-        STRESS_OUT / f"{spec.measure}__{stress.split(':')[0]}.json")
+        STRESS_OUT / f"{spec.measure}__{_slug(stress)}.json")
     if dest.exists() and not args.force:
         print(f"{label}: {dest} exists (use --force to redo)", flush=True)
         return
