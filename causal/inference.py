@@ -222,10 +222,10 @@ def vcov(fit: OLSFit, kind: SE, clusters: np.ndarray | None = None) -> np.ndarra
 
 
 def _cluster_sums(M: np.ndarray, clusters: np.ndarray, G: int) -> np.ndarray:
-    """Column sums of M within each cluster: G x k."""
-    out = np.zeros((G, M.shape[1]))
-    np.add.at(out, clusters, M)
-    return out
+    """Column sums of M within each cluster: G x k (a bincount per column: np.add.at is
+    an order of magnitude slower on a million rows)."""
+    return np.column_stack([np.bincount(clusters, weights=M[:, i], minlength=G)
+                            for i in range(M.shape[1])]) if M.shape[1] else np.zeros((G, 0))
 
 
 def _groups(clusters: np.ndarray, G: int) -> list[np.ndarray]:
