@@ -117,6 +117,21 @@ def test_portfolio_rows_and_csv(tmp_path, two_specs):
     assert (out / "forest.png").stat().st_size > 1000
     assert "almere_copy/index.html" in (out / "index.html").read_text()
 
+def test_portfolio_groups_measures_by_seed_report():
+    from causal.report.portfolio import portfolio_rows, report_key
+
+    est = {"name": "naive", "estimand": "naive", "gross": 1.0, "net": 0.5, "ci_low": 0.0,
+           "ci_high": 1.0, "deadweight": 0.5, "truth": None, "covers_truth": None,
+           "n_treated": 20, "n_control": 20, "warnings": [], "reason": None, "unit": "pp"}
+    summaries = {m: {"title": m, "design": "observational", "reported": [], "estimates": [est],
+                     "gross_on_data": 1.0, "source": {"seed_notes": notes}}
+                 for m, notes in (("a_measure", "004 §8 item 2"), ("b_measure", "000 §3, EP1"),
+                                  ("c_measure", None))}
+    assert report_key(summaries["a_measure"]) == "004"
+    assert report_key(summaries["c_measure"]) == "other"
+    order = [(r["report"], r["measure"]) for r in portfolio_rows(summaries)]
+    assert order == [("000", "b_measure"), ("004", "a_measure"), ("other", "c_measure")]
+
 
 def test_bundled_specs_all_plan():
     from causal.batch import plan

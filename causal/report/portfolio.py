@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,25 @@ COLUMNS = ["measure", "title", "design", "estimator", "estimand", "reported_gros
            "reported_comparable", "reported_citation", "gross_on_data", "gross", "net", "ci_low", "ci_high", "deadweight",
            "se_type", "n_clusters", "truth", "covers_truth", "n_treated", "n_control", "warnings", "reason"]
 COLUMNS += ["cost_per_outcome"]  # cost / (net x n), or 'unbounded' (causal/costs.py)
+COLUMNS += ["report"]  # the seed report the measure comes from (000-004), for grouping
+
+
+def report_key(summary: dict[str, Any]) -> str:
+    """The seed report a measure comes from: the first seed-note number (000-004) in its
+    source's seed_notes, else 'other' (a user's own spec)."""
+    m = re.search(r"\b(\d{3})\b", str((summary.get("source") or {}).get("seed_notes") or ""))
+    return m.group(1) if m else "other"
 
 
 def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    for measure in sorted(summaries):
+    for measure in sorted(summaries, key=lambda m: (report_key(summaries[m]), m)):
         s = summaries[measure]
         rep = headline_reported(s["reported"])
         for e in s["estimates"]:
             rows.append({
                 "measure": measure, "title": s["title"], "design": s["design"],
+                "report": report_key(s),
                 "estimator": e["name"], "name": e["name"], "estimand": e["estimand"],
                 "reported_gross": None if rep is None else rep["value"],
                 "reported_unit": None if rep is None else rep["unit"],
