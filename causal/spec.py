@@ -494,7 +494,17 @@ def _path_str(loc: tuple) -> str:
     return s or "(top level)"
 
 
+_PLAIN_TYPES = {
+    "list_type": "a list ([a, b], or one '- item' per line)",
+    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "dict_type": "a block of 'key: value' lines",
+}
+
+
 def _expected(err: dict) -> str:
+    """What was expected, in plain words (field names and values, never Python classes)."""
     t, msg = err["type"], err["msg"]
     if t == "missing":
         return "is required but missing"
@@ -504,7 +514,92 @@ def _expected(err: dict) -> str:
         return "expected " + msg.replace("Input should be ", "one of ")
     if t == "value_error":  # our own validators: the message says what was expected
         return "expected " + msg.removeprefix("Value error, ")
+    if t == "model_type":  # "a valid dictionary or instance of Source"
+        cls = globals().get((err.get("ctx") or {}).get("class_name", ""))
+        fields = ", ".join(cls.model_fields) if cls is not None else ""
+        return "expected a block of 'key: value' lines" + (f" (fields: {fields})" if fields
+                                                            else "")
+    if t in _PLAIN_TYPES:
+        return "expected " + _PLAIN_TYPES[t]
+    if msg.startswith("Input should be "):
+        return "expected " + msg.removeprefix("Input should be ")
     return "expected " + msg[0].lower() + msg[1:] if msg else "invalid value"
+
+
+def _did_you_mean(err: dict) -> str:
+    """' (did you mean ...?)' for a near miss of an allowed value or a known field."""
+    import difflib
+
+    got = err.get("input")
+    options: list[str] = []
+    if err["type"] == "literal_error" and isinstance(got, str):
+        options = re.findall(r"'([^']*)'", (err.get("ctx") or {}).get("expected", ""))
+    if err["type"] == "extra_forbidden" and err["loc"]:
+        got = str(err["loc"][-1])
+        parent = _model_at(tuple(err["loc"][:-1]))
+        options = list(parent.model_fields) if parent is not None else []
+    near = difflib.get_close_matches(str(got), options, n=1, cutoff=0.7) if options else []
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
+def _model_at(loc: tuple):
+    """The model class a field path points into (for the names of its fields)."""
+    import typing
+
+    cls = Spec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        f = cls.model_fields.get(part) if cls is not None else None
+        if f is None:
+            return None
+        ann = f.annotation
+        cands = [ann, *typing.get_args(ann)]
+        cands += [a for c in list(cands) for a in typing.get_args(c)]
+        cls = next((c for c in cands if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return cls
+
+
+def _clean_loc(loc: tuple) -> tuple:
+    """A pydantic error location without the union-member tags it adds
+    (``literal['numeric', ...]``, ``ColumnDecl``, ``function-after[...]``)."""
+    models = {k for k, v in globals().items() if isinstance(v, type) and issubclass(v, BaseModel)}
+    return tuple(p for p in loc if not (isinstance(p, str) and (
+        p in models or "[" in p or p in ("str", "int", "float", "bool", "none"))))
+
+
+def _spec_errors(e: ValidationError, path: Path, lines: dict) -> SpecError:
+    """All of a spec's validation errors as one SpecError (one line each), deduplicated by
+    field (a union field reports each alternative; the first one is shown)."""
+    out: list[SpecError] = []
+    seen: set[tuple] = set()
+    for err in e.errors():
+        loc = _clean_loc(tuple(err["loc"]))
+        if loc in seen:
+            continue
+        seen.add(loc)
+        line = lines.get(loc) or lines.get(loc[:-1])
+        got = err.get("input")
+        if err["type"] == "missing" or isinstance(got, dict):
+            got = None
+        out.append(SpecError(str(path), _path_str(loc), _expected(err) + _did_you_mean(err),
+                             line=line, got=got))
+    out.sort(key=lambda x: x.line or 0)
+    return out[0] if len(out) == 1 else SpecErrors(out)
+
+
+class SpecErrors(SpecError):
+    """Several problems in one spec, all shown at once (the first one's fields are kept)."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        first = errors[0]
+        self.errors = errors
+        self.file, self.field, self.expected = first.file, first.field, first.expected
+        self.line, self.got = first.line, first.got
+        lines = [str(x).removeprefix(first.file).lstrip(", ").removeprefix(": ")
+                 for x in errors]
+        Exception.__init__(self, f"{first.file}: {len(errors)} problems:\n"
+                           + "\n".join(f"  - {x}" for x in lines))
 
 
 def read_yaml(path: Path) -> tuple[Any, dict]:
@@ -550,11 +645,7 @@ def load_spec(path: str | Path, *, check_files: bool = True) -> Spec:
     try:
         spec = Spec.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = tuple(err["loc"])
-        line = lines.get(loc) or lines.get(loc[:-1])
-        raise SpecError(str(path), _path_str(loc), _expected(err), line=line,
-                        got=None if err["type"] == "missing" else err.get("input")) from None
+        raise _spec_errors(e, path, lines) from None
     spec._path = path.resolve()
     if check_files:
         _check_semantics(spec, path, lines)

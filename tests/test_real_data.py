@@ -264,3 +264,19 @@ def test_spec_errors_are_spec_errors(tmp_path):
     p.write_text("measure: x\n")
     with pytest.raises(SpecError):
         load_spec(p)
+
+
+def test_all_spec_errors_at_once_in_plain_words(tmp_path):
+    """Finding: errors came one per run and named Python classes ('instance of Source')."""
+    p = tmp_path / "s.yaml"
+    p.write_text("measure: Bad-Id\ntitle: x\ntitel: y\nsource: a report\n"
+                 "treatment: {column: t, assignment: randomised}\n"
+                 "outcome: {column: y, kind: binary, horizon_months: zero}\n"
+                 "estimators: [{name: naive}]\ndata: {types: {edu: categorial}}\n")
+    with pytest.raises(SpecError) as e:
+        load_spec(p)
+    msg = str(e.value)
+    assert "6 problems" in msg and "instance of" not in msg
+    for want in ("'measure'", "'titel'", "did you mean 'title'", "fields: report, section",
+                 "did you mean 'randomized'", "a whole number", "did you mean 'categorical'"):
+        assert want in msg, want

@@ -51,7 +51,7 @@ def test_unknown_key_is_an_error_with_its_line(spec_copy):
 def test_wrong_type(spec_copy):
     p = spec_copy()
     _edit(p, lambda d: d["outcome"].update(horizon_months="twelve"))
-    with pytest.raises(SpecError, match=r"outcome\.horizon_months.*integer"):
+    with pytest.raises(SpecError, match=r"outcome\.horizon_months.*a whole number"):
         load_spec(p)
 
 
