@@ -427,6 +427,41 @@ def measures(out: Path = typer.Option(Path("docs/measures.md"), "--out", help="T
     console.print(f"wrote {out}")
 
 
+@app.command()
+def schema(markdown: bool = typer.Option(False, "--markdown",
+                                         help="The spec reference (docs/spec.md) instead."),
+           write: bool = typer.Option(False, "--write",
+                                      help="Regenerate docs/spec.md and docs/spec.schema.json.")):
+    """Print the JSON Schema of a spec (for editors; bundled specs reference it)."""
+    from causal import specdoc
+
+    if write:
+        for p in specdoc.write():
+            console.print(f"wrote {p}")
+        return
+    sys.stdout.write(specdoc.markdown() if markdown else specdoc.schema_text())
+
+
+@app.command()
+@user_errors
+def init(datafile: Path = typer.Argument(..., help="The data file the spec is for."),
+         design: str = typer.Option("observational", "--design",
+                                    help="How treatment was assigned: randomized, "
+                                         "observational, threshold, ..."),
+         out: Path | None = typer.Option(None, "--out", help="Spec file to write "
+                                         "(default: <datafile stem>.yaml beside it)."),
+         force: bool = typer.Option(False, "--force", help="Overwrite an existing spec.")):
+    """Write a commented first spec for a data file (columns typed, placeholders where
+    nothing can be guessed, a graph skeleton), that passes causal check on that file."""
+    from causal.init import write_spec
+
+    written = write_spec(datafile, design=design, out=out, force=force)
+    for p in written:
+        console.print(f"wrote {p}")
+    console.print(f"next: edit the TODO lines, then  causal check {written[0]}  and  "
+                  f"causal run {written[0]}", soft_wrap=True)
+
+
 def _mount_optional() -> None:
     """Sub-commands that live in their own modules."""
     try:

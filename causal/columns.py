@@ -37,7 +37,8 @@ _NUM_DOT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _NUM_COMMA = re.compile(r"^\s*[-+]?(\d+,?\d*|,\d+)([eE][-+]?\d+)?\s*$")
 _NUM_COMMA_THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}(\.\d{3})+(,\d+)?\s*$")
 _YEAR = re.compile(r"^\s*(1[89]|2[01])\d\d(\.0)?\s*$")
-_ID_NAME = re.compile(r"(^|_)(id|bsn|rin|person|persoon|client|klant|nummer|nr)($|_)", re.I)
+_ID_NAME = re.compile(r"(^|_|\s)(id|bsn|rin|person|persoon|client|klant|nummer|nr)($|_|\s)"
+                      r"|^(klant|client|person|persoon)(nr|nummer|id)$|(nr|nummer|_id)$", re.I)
 
 
 @dataclass
@@ -243,8 +244,9 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
                 kind = "numeric"
         if not pd.api.types.is_numeric_dtype(s):
             csv_text = table is not None and table.text
+            comma = decimal == "," and bool(s.astype("string").str.contains(",").any())
             how.append(("numbers" if csv_text else "text read as numbers")
-                       + (" with a decimal comma" if decimal == "," else ""))
+                       + (" with a decimal comma" if comma else ""))
         elif labels and kind == "numeric":
             how.append("value labels ignored (numbers)")
         whole = not v.isna().any() and bool(np.all(np.mod(arr, 1) == 0)) and not n_inf \

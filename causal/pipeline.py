@@ -85,25 +85,22 @@ def prepare(spec: Spec | str | Path, data: str | Path | pd.DataFrame | None = No
 
 def check_size(st: Study) -> None:
     """Build the design matrix now (a bad formula term is found by ``causal check``, not
-    halfway through a run) and refuse data too small for it: each group needs more persons
-    than there are adjustment columns, or every adjusted estimator fails on a singular
-    matrix."""
-    if st.data.empty or st.treatment not in st.data.columns:
+    halfway through a run) and refuse data with no more rows than adjustment columns plus
+    treatment and intercept: every adjusted estimator would fail on a singular matrix.
+    (Small but feasible data go on; a singular fit becomes an EstimationError.)"""
+    if st.data.empty or st.treatment not in st.data.columns or not st.covariates:
         return
     if st.spec.identification.status == "not_identified":
         # only the naive comparison runs (pipeline.run_estimator refuses the rest with the
         # spec's reason), and it adjusts for nothing: a case-control sample of 38 (seed
         # notes 002) must still show why it identifies nothing, not fail on its size
         return
-    p = st.design_matrix().shape[1] if st.covariates else 0
-    d = st.d()
-    small = int(min((d == 1).sum(), (d == 0).sum()))
-    if small <= p + 1:
-        who = "treated" if (d == 1).sum() <= (d == 0).sum() else "untreated"
-        raise DataError(st.source, f"only {len(d)} rows, {small} of them {who}: too few for "
-                        f"the {p} adjustment column(s) of {', '.join(st.covariates)}; each "
-                        f"group needs more than {p + 1} persons (and at least "
-                        f"{st.spec.disclosure.min_cell} for anything to be reported)")
+    p = st.design_matrix().shape[1]
+    if len(st.data) <= p + 2:
+        raise DataError(st.source, f"only {len(st.data)} rows: too few for the {p} adjustment "
+                        f"column(s) of {', '.join(st.covariates)}; an adjusted estimate needs "
+                        f"well over {p + 2} rows (and at least {st.spec.disclosure.min_cell} "
+                        "persons per group for anything to be reported)")
 
 
 def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:
