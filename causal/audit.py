@@ -52,7 +52,8 @@ TEXT_COUNT = re.compile(
     r"bins?|sectors?|projects?|refutations?|tests?|levels?|categories|clusters?)\b)"
     r"|\bn\s*=\s*(\d[\d,]*)"
     r"|(?<![\w.,])(\d[\d,]*)\s+(?:persons|people|rows|participants|jobseekers|treated|"
-    r"untreated|controls|individuals|cases)\b", re.I)
+    r"untreated|controls|individuals|cases)\b(?!\s+(?:groups?|clusters?|regions?|sectors?|"
+    r"projects?|cohorts?|periods?)\b)", re.I)
 PERCENT = re.compile(r"(?<![\w.])(\d+\.(\d+))\s?%")
 
 
@@ -225,9 +226,11 @@ class Auditor:
 
 
 def _html_text(s: str) -> str:
+    import html
+
     s = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", s)
     s = re.sub(r"(?s)<[^>]+>", " ", s)
-    return s.replace("&nbsp;", " ").replace("&amp;", "&")
+    return html.unescape(s)
 
 
 def audit(root: str | Path, min_cell: int = 10) -> list[Violation]:

@@ -144,7 +144,9 @@ class Study:
         if self.adjustment_note and "adjustment" not in est.diagnostics:
             est.diagnostics["adjustment"] = self.adjustment_note
         gate = {**self.gate_private(), "df_resid": int(len(d) - len(self.covariates) - 2)}
-        est.diagnostics["_gate"] = {**gate, **(est.diagnostics.get("_gate") or {})}
+        own = est.diagnostics.get("_gate") or {}
+        est.diagnostics["_gate"] = {**gate, **own,
+                                    "counts": {**gate["counts"], **(own.get("counts") or {})}}
         return est
 
     def gate_private(self) -> dict[str, Any]:

@@ -153,3 +153,81 @@ def test_a_figure_without_counts_is_not_drawn(tmp_path, twin):
     assert man["records"] == [{"x": 2.0, "n": 50}] and man["left_out"]
     assert any("bare" in x["where"] for x in s["disclosure"]["suppressed"])
     assert audit(tmp_path / "m") == []
+
+
+def test_differencing_two_runs_with_and_without_a_three_person_region(tmp_path, twin):
+    """Run A, and run B with 3 more persons in a region of their own (all treated, all found
+    work): the published figures do not pin down '3 of 3 found work'."""
+    import pandas as pd
+
+    a = twin.copy()
+    extra = a.iloc[:3].copy()
+    extra["region"], extra["assigned"], extra["coached"], extra["found_work"] = "Tiny", 1, 1, 1
+    b = pd.concat([a, extra], ignore_index=True)
+    sa = _write(prepare(ALMERE, a), ["naive"], tmp_path / "a")
+    sb = _write(prepare(ALMERE, b), ["naive"], tmp_path / "b")
+    assert "Tiny" not in _all_text(tmp_path / "b")
+    ea, eb = sa["estimates"][0], sb["estimates"][0]
+    assert (eb["n_treated"] - ea["n_treated"]) % 5 == 0  # never the exact 3
+    assert sb["data"]["rows"] % 5 == 0 and sa["data"]["rows"] % 5 == 0
+
+    def feasible(n_pub, g_pub):  # (persons, successes) consistent with what was published
+        return {(n, s) for n in range(n_pub - 2, n_pub + 3) for s in range(n + 1)
+                if round(100 * s / n, 1) == g_pub}
+
+    fa, fb = feasible(ea["n_treated"], ea["gross"]), feasible(eb["n_treated"], eb["gross"])
+    diffs = {sb_ - sa_ for na, sa_ in fa for nb, sb_ in fb if nb - na == 3}
+    assert len(diffs) > 1, diffs  # the 3 newcomers' outcomes are not pinned down
+    assert audit(tmp_path / "a") == [] and audit(tmp_path / "b") == []
+
+
+def test_a_small_category_is_hidden_from_the_balance_table_and_love_plot(tmp_path):
+    from tests.conftest import SPECS
+
+    spec = SPECS / "ontwikkeladvies_matching.yaml"
+    df = simulate(spec, n=1500, seed=2).data
+    df["education"] = df["education"].astype(str)
+    df.loc[:2, "education"] = "phd"
+    study = prepare(spec, df)
+    s = _write(study, ["propensity_matching"], tmp_path / "m")
+    text = _all_text(tmp_path / "m")
+    assert "education_phd" not in text and "phd" not in text
+    assert any("balance" in x["where"] or "love_plot" in x["where"]
+               for x in s["disclosure"]["suppressed"])
+    assert audit(tmp_path / "m") == []
+
+
+def test_sparse_rd_bins_and_a_small_ddd_cell(tmp_path):
+    from tests.conftest import SPECS
+
+    rd = prepare(SPECS / "loonkostenvoordeel_rdd.yaml", n=1500, seed=4)
+    _write(rd, ["rdd"], tmp_path / "rd")
+    man = next((tmp_path / "rd").glob("rdd_*rd_plot.manifest.json"))
+    recs = json.loads(man.read_text())["records"]
+    assert recs and all(r["n"] >= 10 for r in recs)
+    assert audit(tmp_path / "rd") == []
+
+    ddd_spec = SPECS / "no_riskpolis_ddd.yaml"
+    df = simulate(ddd_spec, n=3000, seed=5).data
+    df = df[(df["age"] >= 50) & (df["age"] <= 61)].reset_index(drop=True)
+    cell = (df["band_56_61"] == 1) & (df["long_term"] == 1) & (df["after_2018"] == 1)
+    small = prepare(ddd_spec, df.drop(index=df.index[cell][4:]))  # a cell of 4 persons
+    s = _write(small, ["triple_difference"], tmp_path / "ddd")
+    e = s["estimates"][0]
+    assert e["net"] is None and "fewer than 10" in e["reason"]
+    assert "cells" not in json.dumps(e["diagnostics"])
+    assert audit(tmp_path / "ddd") == []
+
+
+def test_every_bundled_spec_passes_the_audit(tmp_path):
+    """`causal run data_specs/` (small twins) then `causal audit`: no violation."""
+    from causal.batch import run_batch
+    from tests.conftest import SPECS
+
+    out = tmp_path / "r"
+    run_batch([SPECS], out=out, workers=1, n=600)
+    assert (out / "index.html").exists()
+    found = audit(out)
+    assert found == [], "\n".join(map(str, found[:20]))
+    r = CliRunner().invoke(app, ["audit", str(out)])
+    assert r.exit_code == 0 and ".cache" in r.output

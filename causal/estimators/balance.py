@@ -81,6 +81,15 @@ def balance_table(X: pd.DataFrame | np.ndarray, d: np.ndarray,
             out["vr_after"] = var[2] / var[3]
             out["mean_treated_after"] = mean[2]
             out["mean_control_after"] = mean[3]
+        # persons with and without each 0/1 category per group (population variance of a
+        # 0/1 column is m(1 - m)): the output gate hides categories under min_cell
+        dummy = np.all([np.abs(var[j] - mean[j] * (1 - mean[j])) < 1e-6 for j in (0, 1)], 0)
+        dummy &= (mean[0] >= 0) & (mean[0] <= 1) & (mean[1] >= 0) & (mean[1] <= 1)
+        if w_before is None:
+            for j, arm in ((0, "treated"), (1, "control")):
+                with_ = np.where(dummy, np.round(mean[j] * sw[j]), np.nan)
+                out[f"n_{arm}_with"] = with_
+                out[f"n_{arm}_without"] = np.where(dummy, sw[j] - with_, np.nan)
     tab = pd.DataFrame(out)
     for col in ("smd_before", "smd_after", "vr_before", "vr_after"):
         if col in tab:
@@ -104,11 +113,17 @@ def balance_records(tab: pd.DataFrame) -> list[dict[str, Any]]:
     """The table as rounded JSON-ready rows (for Estimate.diagnostics)."""
     keep = [c for c in ("covariate", "smd_before", "smd_after", "vr_before", "vr_after")
             if c in tab]
+    counts = [c for c in tab.columns if c.startswith("n_")]
     rows = []
-    for r in tab[keep].itertuples(index=False):
-        rows.append({k: (None if isinstance(v, float) and not np.isfinite(v) else
-                         (round(float(v), 4) if isinstance(v, (float, np.floating)) else v))
-                     for k, v in zip(keep, r, strict=True)})
+    for i, r in enumerate(tab[keep].itertuples(index=False)):
+        row = {k: (None if isinstance(v, float) and not np.isfinite(v) else
+                   (round(float(v), 4) if isinstance(v, (float, np.floating)) else v))
+               for k, v in zip(keep, r, strict=True)}
+        for c in counts:  # persons in a 0/1 category: the gate needs them
+            v = tab[c].iloc[i]
+            if np.isfinite(v):
+                row[c] = int(v)
+        rows.append(row)
     return rows
 
 
@@ -170,51 +185,78 @@ def overlap_summary(ps: np.ndarray, d: np.ndarray) -> tuple[dict[str, Any], list
 # Figures
 # --------------------------------------------------------------------------------------
 def love_plot(tab: pd.DataFrame, title: str = "Covariate balance", after_label: str = "after"):
-    """Absolute SMD per covariate before (open) and after (filled) adjustment."""
-    from matplotlib.figure import Figure
+    """Absolute SMD per covariate before (open) and after (filled) adjustment, as a figure for
+    the output gate: categories with fewer than min_cell persons in a group are hidden."""
+    from causal.report.gate_figures import GatedFigure
 
-    t = tab.copy()
-    t["abs_before"] = np.abs(t["smd_before"])
-    t["abs_after"] = np.abs(t["smd_after"]) if "smd_after" in t else np.nan
-    t = t.sort_values("abs_before")
-    n = len(t)
-    fig = Figure(figsize=(6.4, max(2.5, 0.28 * n + 1.2)))
-    ax = fig.add_subplot(1, 1, 1)
-    y = np.arange(n)
-    ax.scatter(t["abs_before"], y, facecolors="none", edgecolors="#b2182b", label="before")
-    if "smd_after" in tab:
-        ax.scatter(t["abs_after"], y, color="#2166ac", label=after_label)
-    ax.axvline(SMD_THRESHOLD, color="grey", ls="--", lw=0.8)
-    ax.set_yticks(y)
-    ax.set_yticklabels([str(c) for c in t["covariate"]], fontsize=8)
-    ax.set_xlabel("absolute standardised mean difference")
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
+    after = "smd_after" in tab
+
+    def draw(recs):
+        from matplotlib.figure import Figure
+
+        t = pd.DataFrame(recs)
+        t["abs_before"] = np.abs(t["smd_before"].astype(float))
+        t["abs_after"] = np.abs(t["smd_after"].astype(float)) if after else np.nan
+        t = t.sort_values("abs_before")
+        n = len(t)
+        fig = Figure(figsize=(6.4, max(2.5, 0.28 * n + 1.2)))
+        ax = fig.add_subplot(1, 1, 1)
+        y = np.arange(n)
+        ax.scatter(t["abs_before"], y, facecolors="none", edgecolors="#b2182b", label="before")
+        if after:
+            ax.scatter(t["abs_after"], y, color="#2166ac", label=after_label)
+        ax.axvline(SMD_THRESHOLD, color="grey", ls="--", lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels([str(c) for c in t["covariate"]], fontsize=8)
+        ax.set_xlabel("absolute standardised mean difference")
+        ax.set_title(title)
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    recs = [r for r in balance_records(tab) if r.get("smd_before") is not None]
+    return GatedFigure(recs, draw, what="absolute standardised mean difference per covariate "
+                       "before and after adjustment; 0/1 categories with fewer than min_cell "
+                       "persons with or without them in a group are hidden")
 
 
 def overlap_plot(ps: np.ndarray, d: np.ndarray, title: str = "Propensity score overlap",
                  on_logit: bool = False):
-    """Histograms of the propensity score of participants (up) and non-participants (down)."""
-    from matplotlib.figure import Figure
+    """Histograms of the propensity score of participants (up) and non-participants (down),
+    as a figure for the output gate: bins are merged until each holds min_cell persons of
+    each group (or none)."""
+    from causal.report.gate_figures import GatedFigure
 
     d = np.asarray(d) == 1
     v = logit(ps) if on_logit else np.asarray(ps, float)
-    bins = np.linspace(v.min(), v.max(), 41) if v.max() > v.min() else 10
-    fig = Figure(figsize=(6.4, 3.6))
-    ax = fig.add_subplot(1, 1, 1)
-    ht, edges = np.histogram(v[d], bins=bins, density=True)
-    hc, _ = np.histogram(v[~d], bins=edges, density=True)
-    w = np.diff(edges)
-    ax.bar(edges[:-1], ht, width=w, align="edge", color="#2166ac", alpha=0.8,
-           label=f"participants (n={int(d.sum())})")
-    ax.bar(edges[:-1], -hc, width=w, align="edge", color="#b2182b", alpha=0.8,
-           label=f"non-participants (n={int((~d).sum())})")
-    ax.axhline(0, color="black", lw=0.6)
-    ax.set_xlabel("logit of the propensity score" if on_logit else "propensity score")
-    ax.set_ylabel("density")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    edges = np.linspace(v.min(), v.max(), 41) if v.max() > v.min() else \
+        np.array([v.min() - 0.5, v.max() + 0.5])
+    ht, _ = np.histogram(v[d], bins=edges)
+    hc, _ = np.histogram(v[~d], bins=edges)
+    recs = [{"x_lo": float(edges[i]), "x_hi": float(edges[i + 1]), "n_treated": int(ht[i]),
+             "n_control": int(hc[i])} for i in range(len(ht))]
+
+    def draw(recs):
+        from matplotlib.figure import Figure
+
+        lo = np.array([r["x_lo"] for r in recs])
+        w = np.array([r["x_hi"] - r["x_lo"] for r in recs])
+        nt = np.array([r["n_treated"] for r in recs], float)
+        nc = np.array([r["n_control"] for r in recs], float)
+        fig = Figure(figsize=(6.4, 3.6))
+        ax = fig.add_subplot(1, 1, 1)
+        ax.bar(lo, nt / max(nt.sum(), 1) / w, width=w, align="edge", color="#2166ac",
+               alpha=0.8, label=f"participants (about {int(nt.sum()):,})")
+        ax.bar(lo, -nc / max(nc.sum(), 1) / w, width=w, align="edge", color="#b2182b",
+               alpha=0.8, label=f"non-participants (about {int(nc.sum()):,})")
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_xlabel("logit of the propensity score" if on_logit else "propensity score")
+        ax.set_ylabel("density")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    return GatedFigure(recs, draw, merge="adjacent",
+                       what="histogram of the propensity score per group (bins merged until "
+                       "each holds min_cell persons of each group, or none)")

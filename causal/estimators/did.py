@@ -449,6 +449,7 @@ def did(study, options: DiDOptions) -> list[Estimate]:
                         "with staggered adoption and effects that change over time it compares "
                         "later- with earlier-treated units and is biased; it is not used")
         diag.update(_pretrend(ev, o.alpha))
+        ev = _with_event_counts(ev, P)
         figures["event_study"] = _event_figure(ev, study, "Callaway-Sant'Anna event study")
         if diag.get("pretrend_flag"):
             warn.append(diag["pretrend_flag"])
@@ -504,7 +505,8 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
     if not ok:
         cdiag.update({"analytic_ci": list(ci), "analytic_se": se})
         ci, se, se_type = None, None, cdiag["no_interval"]
-    diag = {"event_time": ev[["ATT", "std_error"]].rename_axis("event_time"),
+    ev = _with_event_counts(ev, P)
+    diag = {"event_time": ev[["ATT", "std_error", "n_treated"]].rename_axis("event_time"),
             "inference": cdiag, **_pretrend(ev[ev.index < -o.anticipation]
                                             if o.anticipation else ev, o.alpha)}
     if diag.get("pretrend_flag"):
@@ -551,16 +553,30 @@ def _pretrend(ev: pd.DataFrame, alpha: float) -> dict:
     return out
 
 
+def _with_event_counts(ev: pd.DataFrame, P: Panel) -> pd.DataFrame:
+    """Add ``n_treated``: the treated units observed at each event time (the persons each
+    event-time effect rests on; the output gate drops event times under min_cell)."""
+    tr = P.g > 0
+    e = P.t[tr] - P.g[tr]
+    n = pd.Series(P.unit[tr]).groupby(e).nunique()
+    out = ev.copy()
+    out["n_treated"] = [int(n.get(int(k), 0)) for k in out.index]
+    return out
+
+
 def _event_figure(ev: pd.DataFrame, study, title: str):
-    k = ev.index.to_numpy(dtype=float)
-    b = ev["ATT"].to_numpy(dtype=float)
-    se = ev["std_error"].to_numpy(dtype=float)
+    recs = [{"event_time": int(k), "ATT": float(r["ATT"]), "std_error": float(r["std_error"]),
+             "n_treated": int(r["n_treated"])} for k, r in ev.iterrows()]
     truth = {int(key[5:]): v for key, v in study.truth.items() if key.startswith("ATT_e")}
     unit = study.unit
     measure = study.measure
 
-    def draw():
+    def draw(recs):
         from matplotlib.figure import Figure
+
+        k = np.array([r["event_time"] for r in recs], dtype=float)
+        b = np.array([r["ATT"] for r in recs], dtype=float)
+        se = np.array([r["std_error"] for r in recs], dtype=float)
 
         fig = Figure(figsize=(7, 4))
         ax = fig.add_subplot()
@@ -581,7 +597,10 @@ def _event_figure(ev: pd.DataFrame, study, title: str):
         fig.tight_layout()
         return fig
 
-    return draw
+    from causal.report.gate_figures import GatedFigure
+
+    return GatedFigure(recs, draw, what="effect per event time with its 95% interval; event "
+                       "times reached by fewer than min_cell treated units are left out")
 
 
 # --------------------------------------------------------------------------------------
@@ -622,12 +641,14 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
     inf = for_study(study, o, "triple_difference", y, X, 7, default="HC1",
                     treated=tr.astype(float), alpha=o.alpha)
     b, how = inf.coef, inf.se_type
-    diag = {"cell_means": {f"band{int(a)}_group{int(g)}_post{int(t)}":
-                           float(y[(A == a) & (G == g) & (T == t)].mean())
-                           for a in (0, 1) for g in (0, 1) for t in (0, 1)},
-            "cell_sizes": {f"band{int(a)}_group{int(g)}_post{int(t)}":
-                           int(((A == a) & (G == g) & (T == t)).sum())
-                           for a in (0, 1) for g in (0, 1) for t in (0, 1)}}
+    # one record per band x group x after cell, with its persons (the gate hides small ones)
+    cell_recs = [{"cell": f"band{a}_group{g}_post{t}", "n": int(m.sum()),
+                  "mean": float(y[m].mean())}
+                 for a in (0, 1) for g in (0, 1) for t in (0, 1)
+                 for m in [(A == a) & (G == g) & (T == t)]]
+    diag = {"cells": cell_recs,
+            # a saturated model's coefficient is a sum of cell means: it rests on the smallest
+            "_gate": {"counts": {"n_smallest_cell": min(r["n"] for r in cell_recs)}}}
     figures = {}
     if o.period:
         _need(study, o.period, "period", "triple_difference")
@@ -673,23 +694,31 @@ def _ddd_by_period(study, o: DDDOptions, A, G, T, y):
     se = np.asarray(fit.bse)[kcols]
     # event time: the last period before the change is -1, the first after it 0
     rel = {q: i - len(pre) for i, q in enumerate(order)}
-    rows = [{"period": str(q), "rel": rel[q], "ATT": float(bb), "std_error": float(s)}
-            for q, bb, s in zip(others, b, se)]
-    rows.append({"period": str(ref), "rel": -1, "ATT": 0.0, "std_error": 0.0})
+    pv = per.to_numpy()
+
+    def smallest(q) -> int:  # the smallest band x group cell of a period: what it rests on
+        return int(min(((A == a) & (G == g) & (pv == q)).sum() for a in (0, 1) for g in (0, 1)))
+
+    n_ref = smallest(ref)
+    rows = [{"period": str(q), "rel": rel[q], "ATT": float(bb), "std_error": float(s),
+             "n": min(smallest(q), n_ref)} for q, bb, s in zip(others, b, se)]
+    rows.append({"period": str(ref), "rel": -1, "ATT": 0.0, "std_error": 0.0, "n": n_ref})
     ev = pd.DataFrame(rows).sort_values("rel").reset_index(drop=True)
     return ev
 
 
 def _ddd_figure(ev: pd.DataFrame, study):
-    k = ev["rel"].to_numpy(float)
-    b = ev["ATT"].to_numpy(float)
-    se = ev["std_error"].to_numpy(float)
-    labels = ev["period"].tolist()
+    recs = [{"period": str(r["period"]), "rel": int(r["rel"]), "ATT": float(r["ATT"]),
+             "std_error": float(r["std_error"]), "n": int(r["n"])} for _, r in ev.iterrows()]
     unit, measure = study.unit, study.measure
 
-    def draw():
+    def draw(recs):
         from matplotlib.figure import Figure
 
+        k = np.array([r["rel"] for r in recs], float)
+        b = np.array([r["ATT"] for r in recs], float)
+        se = np.array([r["std_error"] for r in recs], float)
+        labels = [r["period"] for r in recs]
         fig = Figure(figsize=(7, 4))
         ax = fig.add_subplot()
         pre = k < 0
@@ -706,4 +735,8 @@ def _ddd_figure(ev: pd.DataFrame, study):
         fig.tight_layout()
         return fig
 
-    return draw
+    from causal.report.gate_figures import GatedFigure
+
+    return GatedFigure(recs, draw, what="triple difference per period with its 95% interval; "
+                       "n = the smallest band x group cell of the period and the reference "
+                       "period; periods under min_cell are left out")

@@ -240,10 +240,13 @@ def dml(study, options: DMLOptions) -> list[Estimate]:
 
 
 def _forest(rows: list[dict], dim: str, unit: str):
-    def make():
+    """Effects by group as a figure for the output gate (groups under min_cell left out)."""
+    from causal.report.gate_figures import GatedFigure
+
+    def make(recs):
         from matplotlib.figure import Figure
 
-        shown = [r for r in rows if r.get("effect") is not None][::-1]  # first on top
+        shown = [r for r in recs if r.get("effect") is not None][::-1]  # first on top
         fig = Figure(figsize=(6.4, max(2.2, 0.3 * len(shown) + 1.2)))
         ax = fig.add_subplot(1, 1, 1)
         yy = np.arange(len(shown))
@@ -258,15 +261,18 @@ def _forest(rows: list[dict], dim: str, unit: str):
             ax.legend(fontsize=8, loc="best")
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(yy)
-        ax.set_yticklabels([f"{r['group']} ({r['n_treated']} participants)" for r in shown],
+        ax.set_yticklabels([f"{r['group']} (about {r['n_treated']} participants)" for r in shown],
                            fontsize=8)
         ax.set_xlabel(f"net effect ({unit}), 95% interval")
         n_sup = len(rows) - len(shown)
         title = f"Effect by {dim.replace('_', ' ')}"
         if n_sup:
-            title += f"\n({n_sup} group(s) suppressed: too few persons)"
+            title += "\n(groups with too few persons left out)"
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
         return fig
 
-    return make
+    recs = [{k: v for k, v in r.items() if k != "note"} for r in rows
+            if r.get("effect") is not None]
+    return GatedFigure(recs, make, what=f"net effect by {dim} with its 95% interval; groups "
+                       "with fewer than min_cell participants or non-participants left out")

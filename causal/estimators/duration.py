@@ -322,16 +322,30 @@ def _curves(study, m1, m0, pm: PersonMonths, aow_exit: np.ndarray):
     e1, e0 = _aalen_johansen(pm, aow_exit, pm.d == 1), _aalen_johansen(pm, aow_exit, pm.d == 0)
     measure = study.measure
 
-    def draw():
+    def cum_exits(mask):  # persons behind each point of the Aalen-Johansen curve
+        r, kind = pm.r[mask], pm.cause[mask]
+        w = np.bincount(r[kind == 1] - 1, minlength=H)[:H]
+        return np.concatenate([[0], np.cumsum(w)]).astype(int)
+
+    x1, x0 = cum_exits(pm.d == 1), cum_exits(pm.d == 0)
+    recs = [{"month": t, "treated_model": float(m1[t]), "control_model": float(m0[t]),
+             "treated_aj": float(e1[t]), "control_aj": float(e0[t]),
+             "n_treated_work_so_far": int(x1[t]), "n_control_work_so_far": int(x0[t])}
+            for t in range(H + 1)]
+
+    def draw(recs):
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=(7, 4))
         ax = fig.add_subplot()
-        x = np.arange(H + 1)
-        ax.plot(x, m1, color="tab:blue", lw=2, label="treated (model, standardised)")
-        ax.plot(x, m0, color="tab:orange", lw=2, label="control (model, standardised)")
-        ax.step(x, e1, where="post", color="tab:blue", ls=":", label="treated (Aalen-Johansen)")
-        ax.step(x, e0, where="post", color="tab:orange", ls=":",
+        x = [r["month"] for r in recs]
+        ax.plot(x, [r["treated_model"] for r in recs], color="tab:blue", lw=2,
+                label="treated (model, standardised)")
+        ax.plot(x, [r["control_model"] for r in recs], color="tab:orange", lw=2,
+                label="control (model, standardised)")
+        ax.step(x, [r["treated_aj"] for r in recs], where="post", color="tab:blue", ls=":",
+                label="treated (Aalen-Johansen)")
+        ax.step(x, [r["control_aj"] for r in recs], where="post", color="tab:orange", ls=":",
                 label="control (Aalen-Johansen)")
         ax.set_xlabel("months since inflow")
         ax.set_ylabel("found work (%, other exits competing)")
@@ -340,4 +354,7 @@ def _curves(study, m1, m0, pm: PersonMonths, aow_exit: np.ndarray):
         fig.tight_layout()
         return fig
 
-    return draw
+    from causal.report.gate_figures import GatedFigure
+
+    return GatedFigure(recs, draw, what="cumulative incidence of work by arm per month; months "
+                       "before min_cell persons of an arm have found work are left out")

@@ -595,7 +595,7 @@ def _no_partner_in_stratum(s_query: np.ndarray, s_pool: np.ndarray) -> np.ndarra
 
 def _figures(tab: pd.DataFrame, p: np.ndarray, d: np.ndarray, estimand: str) -> dict:
     return {
-        "love_plot": lambda: love_plot(tab, f"Balance before and after matching ({estimand})",
-                                       "after matching"),
-        "overlap": lambda: overlap_plot(p, d, "Propensity scores by group"),
+        "love_plot": love_plot(tab, f"Balance before and after matching ({estimand})",
+                               "after matching"),
+        "overlap": overlap_plot(p, d, "Propensity scores by group"),
     }

@@ -888,6 +888,7 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
     t2 = time.perf_counter()
     eff = effects(idata, design, study.scale)
     conv = convergence(idata, eff.national)
+    from causal.report.gate_figures import GatedFigure
     warns = list(design.warnings) + convergence_warnings(conv)
     group = options.group or study.spec.region
     unit = study.unit
@@ -942,6 +943,8 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
               "every posterior draw; 95% equal-tailed credible interval. Assumes no "
               "unmeasured confounding given the covariates.")
     post_file = _posterior_file(idata, eff, design, rows)
+    totals = {"what": "all persons", "n_treated": int(round(float(np.sum(eff.n_treated)))),
+              "n_control": int(round(float(np.sum(eff.n_control))))}
     out: list[Estimate] = []
 
     nat = eff.national
@@ -958,20 +961,24 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
                             "effect in this design (see reason)"}},
                 warnings=list(warns)))
             if rows:
-                out[-1].figures = {"forest": lambda: forest_figure(
-                    rows, float(nat.mean()), unit, group, None,
-                    title=f"Treated-vs-untreated contrast by {group} (not an effect)")}
+                out[-1].figures = {"forest": GatedFigure(rows, lambda recs: forest_figure(
+                    recs, float(nat.mean()), unit, group, None,
+                    title=f"Treated-vs-untreated contrast by {group} (not an effect)"),
+                    what=f"raw and pooled contrast by {group} (groups under min_cell left out)")}
         else:
             est = study.estimate(
                 NAME, "ATT", float(nat.mean()), (lo, hi), float(nat.std()),
                 label=f"pooled by {group}", interval="95% credible interval", method=method,
                 diagnostics=diag, warnings=list(warns))
-            est.figures = {
-                "national_posterior": lambda: posterior_figure(
-                    nat, lo, hi, unit, "national net effect", truth)}
+            est.figures = {"national_posterior": GatedFigure(
+                [totals], lambda _r: posterior_figure(nat, lo, hi, unit, "national net effect",
+                                                      truth),
+                what="posterior draws of the national net effect (a model output over all "
+                     "persons)")}
             if rows:
-                est.figures["forest"] = lambda: forest_figure(rows, float(nat.mean()), unit,
-                                                              group, truth)
+                est.figures["forest"] = GatedFigure(
+                    rows, lambda recs: forest_figure(recs, float(nat.mean()), unit, group, truth),
+                    what=f"raw and pooled effect by {group} (groups under min_cell left out)")
             out.append(est)
 
     if "dose_response" in want:
@@ -995,10 +1002,14 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
                              "gamma_per_unit_logit": float(
                                  (idata.posterior["dose"].values[..., q] / design.w_sd[q]).mean())},
                 warnings=list(design.warnings) + convergence_warnings(c))
-            est.figures = {"posterior": lambda d=draws, a=dlo, b=dhi, t=dtruth, u=f"{unit} per {per}":
-                           posterior_figure(d, a, b, u, "dose-response", t)}
+            est.figures = {"posterior": GatedFigure(
+                [totals], lambda _r, d=draws, a=dlo, b=dhi, t=dtruth, u=f"{unit} per {per}":
+                posterior_figure(d, a, b, u, "dose-response", t),
+                what="posterior draws of the dose-response (a model output over all persons)")}
             if rows:
-                est.figures["by_dose"] = lambda p=pname: dose_figure(rows, p, unit, group)
+                est.figures["by_dose"] = GatedFigure(
+                    rows, lambda recs, p=pname: dose_figure(recs, p, unit, group),
+                    what=f"contrast by {group} against {pname} (groups under min_cell left out)")
             out.append(est)
     for e in out:
         if e.net is not None:
@@ -1008,15 +1019,18 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
 
 
 def _posterior_file(idata, eff: Effects, design: Design, rows: list[dict[str, Any]]):
-    """A writer for posterior.nc: the posterior and sample stats (no data), the groups that
-    may be shown, and the national and region effects on the outcome's scale."""
+    """The posterior.nc file for the output gate: the posterior and sample stats (no data),
+    the groups that passed the gate, and the national and region effects on the outcome's
+    scale."""
     import xarray as xr
 
-    shown = [r["group"] for r in rows]
-    keep = [j for j, g in enumerate(design.groups) if g in shown]
+    from causal.report.gate_figures import GatedFile
 
-    def write(path) -> None:
+    def write(path, recs) -> None:
         import arviz as az
+
+        shown = [r["group"] for r in recs]
+        keep = [j for j, g in enumerate(design.groups) if g in shown]
 
         post = idata.posterior
         drop = [v for v in post.data_vars if v.endswith("_z")]
@@ -1031,4 +1045,7 @@ def _posterior_file(idata, eff: Effects, design: Design, rows: list[dict[str, An
                               "scale (pp for a binary outcome)")
         az.InferenceData(posterior=post, sample_stats=idata.sample_stats).to_netcdf(str(path))
 
-    return write
+    recs = [{"group": r["group"], "n_treated": r["n_treated"], "n_control": r["n_control"]}
+            for r in rows]
+    return GatedFile(recs, write, what="posterior draws (no data) of the model parameters and "
+                     "the national and group effects; groups under min_cell left out")

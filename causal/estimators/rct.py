@@ -136,13 +136,9 @@ def rct_difference(study, options: RCTOptions) -> list[Estimate]:
     return out
 
 
-def _balance(study) -> dict[str, float]:
-    """Standardised mean differences of covariates by assignment (a randomisation check)."""
-    X = study.design_matrix()
-    z = study.d()
-    out = {}
-    for c in X.columns:
-        a, b = X[c][z == 1], X[c][z == 0]
-        s = np.sqrt((a.var() + b.var()) / 2)
-        out[c] = float((a.mean() - b.mean()) / s) if s > 0 else 0.0
-    return out
+def _balance(study) -> list[dict]:
+    """Standardised mean differences of covariates by assignment (a randomisation check),
+    one record per covariate with the persons in each 0/1 category (for the output gate)."""
+    from causal.estimators.balance import balance_records, balance_table
+
+    return balance_records(balance_table(study.design_matrix(), study.d()))

@@ -249,25 +249,28 @@ def _rd_plot(x, y, c, h_l, h_r, fit_l, fit_r, bins, study, running):
         idx = np.digitize(x[m], edges) - 1
         ok = (idx >= 0) & (idx < len(edges) - 1)
         s = np.bincount(idx[ok], weights=y[m][ok], minlength=len(edges) - 1)
+        sx = np.bincount(idx[ok], weights=x[m][ok], minlength=len(edges) - 1)
         n = np.bincount(idx[ok], minlength=len(edges) - 1)
-        mid = (edges[:-1] + edges[1:]) / 2
-        keep = n > 0
-        return mid[keep], s[keep] / n[keep]
+        return [{"side": side, "x_lo": float(edges[i]), "x_hi": float(edges[i + 1]),
+                 "x": float(sx[i] / n[i]), "mean": float(s[i] / n[i]), "n": int(n[i])}
+                for i in range(len(n)) if n[i] > 0]
 
-    bl, br = binned(edges_l, "left"), binned(edges_r, "right")
+    bins_all = binned(edges_l, "left") + binned(edges_r, "right")
     ul = np.linspace(-h_l, 0, 50)
     ur = np.linspace(0, h_r, 50)
     line_l = np.polyval(fit_l[::-1], ul)
     line_r = np.polyval(fit_r[::-1], ur)
     unit, measure, label = study.unit, study.measure, study.spec.outcome.label
 
-    def draw():
+    def draw(recs):
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=(7, 4))
         ax = fig.add_subplot()
-        ax.plot(*bl, "o", color="tab:grey", ms=4, label="binned means")
-        ax.plot(*br, "o", color="tab:grey", ms=4)
+        for i, side in enumerate(("left", "right")):
+            pts = [r for r in recs if r["side"] == side]
+            ax.plot([r["x"] for r in pts], [r["mean"] for r in pts], "o", color="tab:grey",
+                    ms=4, label="binned means (bins of at least min_cell persons)" if i == 0 else None)
         ax.plot(c + ul, line_l, color="tab:blue", lw=2, label="local linear fit (bandwidth)")
         ax.plot(c + ur, line_r, color="tab:orange", lw=2)
         ax.axvline(c, color="black", ls=":", lw=1)
@@ -278,4 +281,8 @@ def _rd_plot(x, y, c, h_l, h_r, fit_l, fit_r, bins, study, running):
         fig.tight_layout()
         return fig
 
-    return draw
+    from causal.report.gate_figures import GatedFigure
+
+    return GatedFigure(bins_all, draw, merge="adjacent", group="side",
+                       what=f"mean outcome per bin of '{running}' on each side of the cutoff "
+                       "(bins merged until each holds min_cell persons) and the local fit")

@@ -131,9 +131,8 @@ def _weights_diag(Xdf, d, weights, p) -> tuple[dict, list[str], object]:
 
 
 def _figs(tab, p, d, title):
-    return {"love_plot": lambda: love_plot(tab, f"Balance before and after {title}",
-                                           f"after {title}"),
-            "overlap": lambda: overlap_plot(p, d, "Propensity scores by group")}
+    return {"love_plot": love_plot(tab, f"Balance before and after {title}", f"after {title}"),
+            "overlap": overlap_plot(p, d, "Propensity scores by group")}
 
 
 @estimator("ipw", IPWOptions, assignments=("observational", "dose"))

@@ -84,7 +84,8 @@ _PERSON_NOUNS = (r"persons|people|rows|participants|jobseekers|treated|untreated
 _NUM = r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)"
 _X_OF_Y = re.compile(_NUM + r"(\s+(?:of|out of)\s+)" + r"(\d{1,3}(?:,\d{3})+|\d+)(?![\w.])"
                      r"(?!\s+(?:\w+\s+)?(?:" + _STRUCTURAL_NOUNS + r")\b)", re.I)
-_X_PERSONS = re.compile(_NUM + r"(\s+(?:" + _PERSON_NOUNS + r")\b)", re.I)
+_X_PERSONS = re.compile(_NUM + r"(\s+(?:" + _PERSON_NOUNS + r")\b)(?!\s+(?:groups?|clusters?|"
+                        r"regions?|sectors?|projects?|cohorts?|periods?)\b)", re.I)
 _N_IS = re.compile(r"\b(n\s*=\s*)(\d{1,3}(?:,\d{3})+|\d+)(?![\w.])")
 _PCT = re.compile(r"(?<![\w.])(\d+\.\d+)(\s?%)")
 
@@ -283,11 +284,15 @@ class Gate:
             if d.get("deadweight") is not None:
                 d["deadweight"] = round(float(d["deadweight"]), self.rules.percent_decimals + 2)
             d["diagnostics"] = self.tree(diag, f"{name}: diagnostics")
-        for key in ("method", "reason", "sentence"):
-            d[key] = self.text(d.get(key))
+        for key, v in list(d.items()):  # every sentence of the estimate
+            if isinstance(v, str) and key not in _NAMES:
+                d[key] = self.text(v)
         d["warnings"] = [self.text(w) for w in d.get("warnings") or []]
         d["n_treated"], d["n_control"] = self.count(nt), self.count(nc)
         return d
+
+
+_NAMES = ("measure", "estimator", "estimand", "label", "unit", "name", "outcome_label")
 
 
 def _no_digits(text: str) -> bool:

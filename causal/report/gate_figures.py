@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from causal.report.gate import Gate, _is_num, is_count_key, sig
+from causal.report.gate import HEADLINE, Gate, _is_num, is_count_key, sig
 
 MANIFEST_SUFFIX = ".manifest.json"
 
@@ -64,10 +64,11 @@ class GatedFile:
     what: str = ""
 
     def __call__(self, path: Any, rules: Any = None) -> None:
-        """Write the file as the gate would (groups under the threshold left out)."""
+        """Write the file outside a report (with ``rules``: groups under their threshold left
+        out, as the gate does; without: the records as the estimator gave them)."""
         from causal.report.gate import Rules
 
-        k = Rules.of(rules).min_cell
+        k = Rules.of(rules).min_cell if rules is not None else 0
         self.write(str(path), [r for r in self.records if _ok(r, k)])
 
 
@@ -149,6 +150,8 @@ def gate_records(gate: Gate, records: list[dict[str, Any]], where: str, *,
         for key, v in r.items():
             if is_count_key(key) and _is_num(v):
                 s[key] = gate.count(v)
+            elif key in HEADLINE and _is_num(v):
+                s[key] = gate.figure_value(v)
             elif isinstance(v, float):
                 s[key] = sig(v, 4)
             else:

@@ -52,6 +52,12 @@ def render_figures(estimates: list[Estimate], outdir: Path, rules: Any = None) -
     for e in estimates:
         gate = Gate(Rules.of(rules))
         names: list[str] = []
+        priv = e.diagnostics.get(PRIVATE) or {}
+        why = gate.why_not({"n_treated": e.n_treated, "n_control": e.n_control},
+                           priv.get("counts"))
+        if why and (e.figures or e.files):  # the estimate is withheld: so are its figures
+            gate.hide(f"figures and files of {e.name}", why)
+            e.figures, e.files = {}, {}
         for name, item in sorted(e.figures.items()):
             stem = f"{e.estimator}_{e.label or e.estimand}_{name}".replace(" ", "_").replace("/", "-")
             names += save_figure(gate, item, outdir, stem)
