@@ -380,7 +380,7 @@ def audit(reports: Path = typer.Argument(..., help="A report folder (the --out o
         raise typer.Exit(2) from None
     note = cache_note(reports)
     if note:
-        console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+        console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     for v in found:
         console.print(f"violation {v}", soft_wrap=True, markup=False)
     if found:
