@@ -179,6 +179,8 @@ class Auditor:
             for key in ("label", "citation"):
                 if isinstance(r, dict) and isinstance(r.get(key), str):
                     self.public.add(r[key])
+                    # figures quoted from the source report ("679 of 1,001") are public too
+                    self.public |= set(re.findall(r"\d{1,3}(?:,\d{3})+|\d+", r[key]))
 
     # -- text ----------------------------------------------------------------------------
     def text(self, path: Path, s: str, where: str, lim: Limits) -> None:
