@@ -50,7 +50,7 @@ TEXT_COUNT = re.compile(
     r"(?:groups?|regions?|intercepts?|effects?|covariates?|estimators?|cells?|strata|periods?|"
     r"cohorts?|specs?|measures?|months?|years?|quarters?|folds?|chains?|simulations?|draws?|"
     r"bins?|sectors?|projects?|refutations?|tests?|levels?|categories|clusters?)\b)"
-    r"|\bn\s*=\s*(\d[\d,]*)"
+    r"|\bn\s*=\s*(\d[\d,]*)|(?<![\w.,])(\d[\d,]*)\s+of\s+them\b"
     r"|(?<![\w.,])(\d[\d,]*)\s+(?:persons|people|rows|participants|jobseekers|treated|"
     r"untreated|controls|individuals|cases)\b(?!\s+(?:groups?|clusters?|regions?|sectors?|"
     r"projects?|cohorts?|periods?)\b)", re.I)
@@ -121,6 +121,7 @@ class Auditor:
         self.violations: list[Violation] = []
         self.public: set[str] = set()
         self.manifested: set[Path] = set()
+        self.quoted: set[str] = set()
 
     def add(self, path: Path, where: str, problem: str) -> None:
         self.violations.append(Violation(str(path.relative_to(self.root)), where, problem))
@@ -180,7 +181,7 @@ class Auditor:
                 if isinstance(r, dict) and isinstance(r.get(key), str):
                     self.public.add(r[key])
                     # figures quoted from the source report ("679 of 1,001") are public too
-                    self.public |= set(re.findall(r"\d{1,3}(?:,\d{3})+|\d+", r[key]))
+                    self.quoted |= {_norm(m.group(0)) for m in TEXT_COUNT.finditer(r[key])}
 
     # -- text ----------------------------------------------------------------------------
     def text(self, path: Path, s: str, where: str, lim: Limits) -> None:
@@ -190,6 +191,8 @@ class Auditor:
             if len(p) > 12 and p in s:
                 s = s.replace(p, " ")
         for m in TEXT_COUNT.finditer(s):
+            if _norm(m.group(0)) in self.quoted:
+                continue
             pub = {x.replace(",", "") for x in self.public}
             for num in (g for g in m.groups() if g):
                 if num.replace(",", "") in pub:
@@ -225,6 +228,10 @@ class Auditor:
                         self.add(path, where, f"{v} has more than {lim.decimals} decimal(s)")
                 elif isinstance(v, str):
                     self.text(path, v, where, lim)
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.replace(",", "").split()).lower()
 
 
 def _html_text(s: str) -> str:

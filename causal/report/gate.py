@@ -86,6 +86,7 @@ _X_OF_Y = re.compile(_NUM + r"(\s+(?:of|out of)\s+)" + r"(\d{1,3}(?:,\d{3})+|\d+
                      r"(?!\s+(?:\w+\s+)?(?:" + _STRUCTURAL_NOUNS + r")\b)", re.I)
 _X_PERSONS = re.compile(_NUM + r"(\s+(?:" + _PERSON_NOUNS + r")\b)(?!\s+(?:groups?|clusters?|"
                         r"regions?|sectors?|projects?|cohorts?|periods?)\b)", re.I)
+_OF_THEM = re.compile(_NUM + r"(\s+of\s+them)\b", re.I)
 _N_IS = re.compile(r"\b(n\s*=\s*)(\d{1,3}(?:,\d{3})+|\d+)(?![\w.])")
 _PCT = re.compile(r"(?<![\w.])(\d+\.\d+)(\s?%)")
 
@@ -198,6 +199,7 @@ class Gate:
 
         s = _X_OF_Y.sub(lambda m: f"{c(m.group(1))}{m.group(2)}{c(m.group(3))}", s)
         s = _X_PERSONS.sub(lambda m: f"{c(m.group(1))}{m.group(2)}", s)
+        s = _OF_THEM.sub(lambda m: f"{c(m.group(1))}{m.group(2)}", s)
         s = _N_IS.sub(lambda m: f"{m.group(1)}{c(m.group(2))}", s)
         nd = self.rules.percent_decimals
         return _PCT.sub(lambda m: f"{float(m.group(1)):.{nd}f}{m.group(2)}", s)

@@ -72,9 +72,12 @@ def write_portfolio(batch, out: Path) -> None:
                        [{**r, "estimator": r["estimator"].split(" ")[0]} for r in rows],
                        figs.forest, out, "netto effect and interval per measure and estimator "
                        "(gated rows of each summary.json)")
-    failed = [{"measure": r.task.measure, "estimator": r.task.estimator,
-               "error": (r.error or "").splitlines()[0]} for r in batch.failed]
-    failed += [{"measure": Path(p).stem, "estimator": "(spec)", "error": e}
+    from causal.report.gate import Gate, Rules
+
+    gate = Gate(Rules.of({k: v for k, v in strictest.items() if k != "suppressed"}))
+    failed = [{"measure": r.task.measure, "estimator": r.task.estimator,  # counts in errors too
+               "error": gate.text((r.error or "").splitlines()[0])} for r in batch.failed]
+    failed += [{"measure": Path(p).stem, "estimator": "(spec)", "error": gate.text(e)}
                for p, e in batch.spec_errors]
     html = _ENV.get_template("portfolio.html.j2").render(
         rows=rows, failed=failed, fmt=_fmt, summaries=batch.summaries,
