@@ -29,6 +29,8 @@ period, first treated period, cluster) are estimator options, not spec fields.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -316,14 +318,18 @@ def callaway_santanna(P: Panel, o: DiDOptions, boot: int = 0):
         warnings.simplefilter("ignore")
         att = ATTgt(data=frame, cohort_column="cohort", anticipation=o.anticipation)
         kw = dict(formula="y", control_group=o.control_group, alpha=o.alpha,
-                  progress_bar=False, boot_iterations=boot, random_state=o.seed)
+                  progress_bar=False, boot_iterations=boot, random_state=o.seed + 1)
         if not P.cluster_name.endswith("(unit)"):
             _differences_cluster_fix()
             kw["cluster_var"] = "cl"
         att.fit(**kw)
-        simple = att.aggregate("simple", boot_iterations=boot)
-        event = att.aggregate("event", boot_iterations=boot)
-        dyn = att.aggregate("event", overall=True, boot_iterations=boot)
+        # seeded (same data and seed: same summary.json; the package takes seed 0 for none,
+        # hence + 1); its bootstrap progress bars go to a buffer
+        agg = dict(boot_iterations=boot, random_state=o.seed + 1)
+        with contextlib.redirect_stderr(io.StringIO()):
+            simple = att.aggregate("simple", **agg)
+            event = att.aggregate("event", **agg)
+            dyn = att.aggregate("event", overall=True, **agg)
     return _flat(simple).iloc[0], _flat(event), _flat(dyn).iloc[0]
 
 
