@@ -32,7 +32,8 @@ def _write(study, names, out):
 
 def _all_text(folder) -> str:
     return "\n".join(p.read_text(errors="ignore") for p in folder.rglob("*")
-                     if p.is_file() and p.suffix in (".json", ".md", ".html", ".csv"))
+                     if p.is_file() and p.suffix in (".json", ".md", ".html", ".csv")
+                     and ".cache" not in p.parts)  # the batch cache is not released
 
 
 # -- the rules themselves --------------------------------------------------------------------
