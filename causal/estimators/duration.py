@@ -40,6 +40,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from scipy import stats
 
 from causal.context import as_dates
@@ -50,26 +51,35 @@ from causal.result import Estimate
 
 
 class DurationOptions(Options):
-    duration: str | None = None
-    event: str = "exit_type"
-    success: str = "work"
-    #: codes meaning the spell was still running at the end of follow-up (missing too)
-    censored: list[str] = ["censored"]
-    #: the code of an exit at the AOW age (the AOW date decides, whatever the code)
-    aow_code: str = "aow"
-    #: competing exit codes; None = every code that is not success, AOW or censored
-    competing: list[str] | None = None
-    min_cause_exits: int = 20
-    birth_date: str = "birth_date"
-    start: str = "inflow_date"
-    horizon: int | None = None
-    covariates: list[str] | None = None
-    cycle: bool = True
-    aow_gradient: bool = True
-    interval: Literal["delta", "bootstrap"] = "delta"
-    bootstrap: int = 200
-    seed: int = 0
-    alpha: float = 0.05
+    duration: str | None = Field(None, description="Column of spell lengths in months "
+                                 "(default: the spec's outcome column).")
+    event: str = Field("exit_type", description="Column of exit codes.")
+    success: str = Field("work", description="The exit code that counts as the outcome.")
+    censored: list[str] = Field(["censored"], description="Exit codes of spells still running "
+                                "at the end of follow-up (missing codes too): censoring.")
+    aow_code: str = Field("aow", description="The code of an exit at the AOW age; the AOW "
+                          "date decides, whatever the code says.")
+    competing: list[str] | None = Field(None, description="Competing exit codes (other "
+                                        "benefit, abroad, disability, death), each with its own "
+                                        "hazard; default every other code. Listed, any code "
+                                        "outside the lists is an error.")
+    min_cause_exits: int = Field(20, ge=1, description="Competing exits with fewer cases are "
+                                 "pooled as 'other exits' (constant hazard if still fewer).")
+    birth_date: str = Field("birth_date", description="Birth date column (gives the AOW date).")
+    start: str = Field("inflow_date", description="Spell start date column.")
+    horizon: int | None = Field(None, description="Months; default the spec's "
+                                "outcome.horizon_months.")
+    covariates: list[str] | None = Field(None, description="Hazard covariates; default the "
+                                         "adjustment set without the context terms.")
+    cycle: bool = Field(True, description="Unemployment rate per calendar month in the hazard.")
+    aow_gradient: bool = Field(True, description="Years within 5 of the AOW age per month in "
+                               "the hazard.")
+    interval: Literal["delta", "bootstrap"] = Field(
+        "delta", description="Delta method (person-clustered) or cluster bootstrap over "
+        "persons.")
+    bootstrap: int = Field(200, ge=2, description="Bootstrap draws.")
+    seed: int = Field(0, description="Seed of the bootstrap.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
 
 
 def _col(study, name: str, option: str) -> pd.Series:
