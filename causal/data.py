@@ -91,14 +91,6 @@ def as_binary(s: pd.Series, source: str, column: str, field: str) -> pd.Series:
     return s.astype(int)
 
 
-def safe_count(n: int, min_cell: int) -> str:
-    """A person count fit for output: "fewer than k" below ``min_cell``, else rounded to
-    the nearest 10 (the usual rounding rule for microdata output)."""
-    if n < min_cell:
-        return f"fewer than {min_cell}"
-    return f"about {int(round(n, -1)):,}" if n >= 10 else str(n)
-
-
 def validate(df: pd.DataFrame, spec: Spec, source: str,
              notes: list[str] | None = None) -> pd.DataFrame:
     """Check types and values the estimators rely on; return a cleaned copy. Notes on rows
@@ -126,8 +118,10 @@ def validate(df: pd.DataFrame, spec: Spec, source: str,
         gone = out[spec.data_confounders].isna().any(axis=1)
         if gone.any():
             out = out[~gone].reset_index(drop=True)
-            notes.append(f"{safe_count(int(gone.sum()), spec.disclosure.min_cell)} rows with a "
-                         "missing confounder value were dropped (data.missing_confounders: drop)")
+            from causal.report.gate import fmt_count  # the output gate's rounding rules
+
+            notes.append(f"{fmt_count(int(gone.sum()), spec.disclosure)} rows with a missing "
+                         "confounder value were dropped (data.missing_confounders: drop)")
     for c in spec.data_confounders:
         n_missing = int(out[c].isna().sum())
         if n_missing:

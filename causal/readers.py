@@ -199,6 +199,7 @@ def _read_spss(p: Path) -> Table:
                 user.setdefault(col, []).append(lo)
             else:
                 ranges.setdefault(col, []).append((lo, hi))
+    _blank_to_missing(df)
     return Table(df, str(p), "spss", f"SPSS file ({meta.file_encoding or 'encoding unknown'})",
                  labels=dict(meta.variable_value_labels or {}), user_missing=user,
                  missing_ranges=ranges)
@@ -208,4 +209,14 @@ def _read_stata(p: Path) -> Table:
     import pyreadstat
 
     df, meta = pyreadstat.read_dta(str(p), dates_as_pandas_datetime=True)
+    _blank_to_missing(df)
     return Table(df, str(p), "stata", "Stata file", labels=dict(meta.variable_value_labels or {}))
+
+
+def _blank_to_missing(df: pd.DataFrame) -> None:
+    """SPSS and Stata have no missing value for text: an empty string is one."""
+    for c in df.columns:
+        if df[c].dtype == object:
+            blank = df[c].map(lambda v: isinstance(v, str) and not v.strip())
+            if blank.any():
+                df[c] = df[c].mask(blank)
