@@ -148,12 +148,18 @@ def _read_csv(p: Path, sep: str | None, decimal: str | None, encoding: str | Non
     except (UnicodeDecodeError, LookupError) as e:
         raise DataError(str(p), f"could not be read as {enc} text ({e})") from None
     if sep is None:
-        sample = "\n".join(text[:65536].splitlines()[:200])
-        try:
-            sep = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-        except csv.Error:
-            first = sample.splitlines()[0] if sample else ""
-            sep = max(",;\t|", key=first.count) if first else ","
+        lines = text[:65536].splitlines()[:200]
+        header = lines[0] if lines else ""
+        present = "".join(c for c in ",;\t|" if c in header)
+        if not present:  # one column: no separator to find; a ',' in it is a decimal comma
+            sep = ";" if "," in text[:65536] else ","
+            if decimal is None and "," in text[:65536]:
+                decimal = ","
+        else:
+            try:
+                sep = csv.Sniffer().sniff("\n".join(lines), delimiters=present).delimiter
+            except csv.Error:
+                sep = max(present, key=header.count)
     if decimal is None:
         decimal = "," if sep == ";" else "."
     import io
@@ -182,7 +188,7 @@ def _read_excel(p: Path) -> Table:
     for c in df.columns:
         if df[c].dtype == object:
             df[c] = df[c].map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v)
-                              else (f"{v:g}" if isinstance(v, float) else str(v)))
+                              else str(v))  # str(0.1) is the shortest exact form
     return Table(df, str(p), "excel", f"Excel workbook, sheet '{name}'{more}")
 
 

@@ -44,7 +44,7 @@ row = st.fixed_dictionaries({
 stray = st.one_of(st.none(), st.sampled_from(["n.v.t.", "5,4", "1e400", "inf", "  "]))
 
 
-def _write(df: pd.DataFrame, fmt: str, path_base) -> str:
+def _write(df: pd.DataFrame, fmt: str, path_base, text_num: bool = False) -> str:
     p = f"{path_base}.{ {'csv_nl': 'csv'}.get(fmt, fmt)}"
     if fmt == "csv":
         df.to_csv(p, index=False)
@@ -56,8 +56,7 @@ def _write(df: pd.DataFrame, fmt: str, path_base) -> str:
         df.to_parquet(p)
     elif fmt == "sav":
         pyreadstat.write_sav(df, p, variable_value_labels={"code": LABELS},
-                             missing_ranges={"num": [999]} if df["num"].dtype != object
-                             else None)
+                             missing_ranges=None if text_num else {"num": [999]})
     else:
         pyreadstat.write_dta(df, p, variable_value_labels={"code": LABELS})
     return p
@@ -83,7 +82,7 @@ def test_values_read_back_or_refused_by_name(tmp_path_factory, rows, bad, fmt):
     base = tmp_path_factory.mktemp("f") / "extract"
     if fmt == "dta" and bad is not None:
         return  # Stata stores a column as numbers or as text: no stray text in numbers
-    path = _write(df, fmt, base)
+    path = _write(df, fmt, base, text_num=bad is not None)
     file_missing = fmt == "sav" and bad is None  # 999 declared user-missing in the file
     spec = SimpleNamespace(data=DataSpec(types=TYPES, missing=[] if file_missing else [999]))
     try:
