@@ -203,7 +203,7 @@ def test_context_confounders_are_optional(spec_copy, tmp_path):
     d["graph"] = None
     d["data"] = {"columns": {"assigned": "bsn_even", "age": "leeftijd"}}
     p.write_text(yaml.safe_dump(d, sort_keys=False))
-    df = good().drop(columns=["birth_date", "inflow_date"])
+    df = good().drop(columns=["birth_date", "inflow_date"]).assign(region="Flevoland")
     f = tmp_path / "x.csv"
     df.to_csv(f, index=False)
     from causal.pipeline import run_estimator
@@ -211,6 +211,11 @@ def test_context_confounders_are_optional(spec_copy, tmp_path):
     st = prepare(load_spec(p), f)
     e = run_estimator(st, "naive", {})[0]
     assert not any("AOW" in w or "conjunctuur" in w for w in e.warnings)
+    from causal.sensitivity import design_warnings
+
+    msgs = [w["message"] for w in design_warnings(st)]
+    assert any("one region" in m for m in msgs)  # the warning is there, without the cycle
+    assert not any("AOW" in m or "conjunctuur" in m for m in msgs)
 
 
 def test_run_batch_twice_on_a_rewritten_file_uses_the_new_data(spec, tmp_path):

@@ -80,8 +80,10 @@ def design_warnings(study) -> list[dict[str, Any]]:
         if levels == 1:
             out.append(_w("single_region",
                           f"All persons are in one region ({df[reg].iloc[0]!r}): region "
-                          "effects, regional conjunctuur and region-level estimates cannot "
-                          "vary, and the result may not carry over to other regions."))
+                          "effects" + (", regional conjunctuur" if "conjunctuur" in
+                                       spec.context_confounders else "")
+                          + " and region-level estimates cannot vary, and the result may not "
+                          "carry over to other regions."))
         elif levels > 1 and spec.treatment.assignment not in EVERYONE:
             within = df.groupby(reg, observed=True)[tc].agg(["min", "max"])
             if (within["min"] == within["max"]).all():
