@@ -240,3 +240,23 @@ def test_every_bundled_spec_passes_the_audit(tmp_path):
     assert found == [], "\n".join(map(str, found[:20]))
     r = CliRunner().invoke(app, ["audit", str(out)])
     assert r.exit_code == 0 and ".cache" in r.output
+
+
+def test_an_event_time_reached_only_by_a_three_person_cohort(tmp_path):
+    from tests.conftest import SPECS
+
+    spec = SPECS / "ontwikkeladvies_staggered.yaml"
+    df = simulate(spec, n=600, seed=1).data
+    early = sorted(df["quarter"].unique())[2]
+    who = df.loc[df["first_quarter"].notna(), "person_id"].drop_duplicates().iloc[:3]
+    mine = df["person_id"].isin(who)
+    df.loc[mine, "first_quarter"] = early  # 3 persons adopt years before everyone else
+    df.loc[mine, "oa_completed"] = (df.loc[mine, "quarter"] >= early).astype(int)
+    s = _write(prepare(spec, df), ["event_study"], tmp_path / "m")
+    e = s["estimates"][0]
+    shown = [r for r in e["diagnostics"].get("event_time", []) if "event_time" in r]
+    assert shown and all(r["n_treated"] >= 10 for r in shown)
+    assert any(x["reason"].startswith("rests on fewer") for x in s["disclosure"]["suppressed"])
+    for man in (tmp_path / "m").glob("event_study_*.manifest.json"):
+        assert all(r["n_treated"] >= 10 for r in json.loads(man.read_text())["records"])
+    assert audit(tmp_path / "m") == []
