@@ -78,6 +78,19 @@ NOTES = [
     "rdd: rdrobust and rddensity receive every row (all persons around the age threshold); "
     "restricting them to a window would change the bandwidth selection's pilot estimates, so "
     "no exact saving exists outside rdrobust itself.",
+    "propensity_matching at 1M: the matching itself is about 2 CPU-s (`benchmarks/matching.py`);"
+    " a profile of prepare + run_estimator at 1M (cProfile, 2026-11-26) put the rest in the "
+    "sensitivity bounds (dowhy's nonparametric bias analyser with a grid search, on a 5,000-row "
+    "subsample: about a third of annotate), column typing in prepare (causal.columns, about a "
+    "third of prepare's 9 CPU-s), the dowhy import and the refuters (1.8 CPU-s on their "
+    "20,000-row subsample). These fixed costs, not the estimator, miss the 5 s target.",
+    "dml: at 1M netto cross-fits the nuisances once with 2 folds; econml's plain way fits them "
+    "again per subgroup dimension: its first dimension alone took 92.7 CPU-s before the 400 s "
+    "timeout (two dimensions about 185 CPU-s, against netto's 131 for everything including the "
+    "report). At 100k netto uses 5 folds (its default below 200,000) against econml's 2, so it "
+    "does more learner work there.",
+    "bayesian_multilevel at 100k timed out at 400 s wall (90 CPU-s) at load 22-26; its nutpie "
+    "compilation alone took 116 s wall at that load in a separate check.",
     "bayesian_multilevel's peers (plain pymc on rows, plain pymc on the same cells compiled by "
     "nutpie) are in `benchmarks/multilevel.py` and `results/multilevel.txt`.",
 ]
