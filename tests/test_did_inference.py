@@ -130,3 +130,4 @@ def test_callaway_santanna_clustered_bootstrap_is_reproducible():
     a, b = (_fit(st, cluster="sector_detail", wild_draws=199) for _ in range(2))
     assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
     assert "multiplier bootstrap (199 draws)" in a.se_type and a.n_clusters == 24  # 3 x 8
+    assert any("lower bound on the uncertainty" in w for w in a.warnings)

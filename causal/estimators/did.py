@@ -362,6 +362,16 @@ def _differences_cluster_fix() -> None:
     m.get_cluster_groups = fixed
 
 
+#: the Callaway-Sant'Anna interval clustered by a group column undercovered under group
+#: shocks (0.57 at R = 40, sectorplan_leerwerkplekken twin, 24 sectors): differences'
+#: cluster multiplier bootstrap looks too narrow; said beside every such estimate
+CS_GROUP_CLUSTER_WARNING = (
+    "the Callaway-Sant'Anna interval clustered by '{col}' comes from the differences "
+    "package's cluster multiplier bootstrap, which was too narrow in netto's check with "
+    "group-by-period shocks (coverage 0.57 of a nominal 0.95 at 24 groups); read it as a "
+    "lower bound on the uncertainty")
+
+
 def _cs_se_type(P: Panel, boot: int) -> str:
     return (f"influence function clustered by {P.cluster_name}"
             + (f", cluster multiplier bootstrap ({boot} draws)" if boot else ""))
@@ -443,6 +453,8 @@ def did(study, options: DiDOptions) -> list[Estimate]:
         se_type = _cs_se_type(P, boot)
         diag["inference"] = cdiag
         warn += cw
+        if ok and not P.cluster_name.endswith("(unit)"):
+            warn.append(CS_GROUP_CLUSTER_WARNING.format(col=P.cluster_name))
         if not ok:
             cdiag.update({"analytic_ci": list(ci), "analytic_se": se})
             ci, se, se_type = None, None, cdiag["no_interval"]
@@ -490,6 +502,8 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
         _, ev, dyn = callaway_santanna(P, o, boot)
         net, se = float(dyn["ATT"]), float(dyn["std_error"])
         se_type = _cs_se_type(P, boot)
+        if ok and not P.cluster_name.endswith("(unit)"):
+            warn.append(CS_GROUP_CLUSTER_WARNING.format(col=P.cluster_name))
         method = ("Callaway and Sant'Anna (2021) dynamic aggregation: ATT by periods since "
                   f"adoption ({o.control_group.replace('_', '-')} comparison, varying base "
                   "period for the pre-trend estimates"
