@@ -242,10 +242,11 @@ def _cached(task: Task, cache_root: Path) -> TaskResult | None:
 def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: str | None = None,
               workers: int | None = None, scheduler: Any = None, force: bool = False,
               seed: int | None = None, n: int | None = None, conjunctuur: str | None = None,
-              estimators: list[str] | None = None,
+              estimators: list[str] | None = None, lang: str | None = None,
               on_start: Callable[[int], None] | None = None,
               on_done: Callable[[TaskResult], None] | None = None) -> BatchResult:
-    """Run every task, write each measure's report and the portfolio; see module doc."""
+    """Run every task, write each measure's report and the portfolio; see module doc.
+    ``lang`` (en, nl): the reports' language (default NETTO_LANG, else the spec's, else en)."""
     from causal.report.portfolio import write_portfolio
     from causal.report.writer import write_measure_report
 
@@ -299,7 +300,7 @@ def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: s
         ests = [Estimate(**d) for r in good for d in r.estimates]
         mdir = out / measure
         before = _listing(mdir)
-        summary, notice = write_measure_report(good[0].info, ests, mdir, force=force)
+        summary, notice = write_measure_report(good[0].info, ests, mdir, force=force, lang=lang)
         copied = set()
         for r in good:  # copy rendered figures from the cache entries
             for fpath in Path(r.cache_dir).iterdir():
@@ -311,7 +312,7 @@ def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: s
         if notice:
             batch.notices.append(notice)
     batch.seconds = time.perf_counter() - t0
-    write_portfolio(batch, out)
+    write_portfolio(batch, out, lang=lang)
     return batch
 
 

@@ -147,6 +147,7 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
         n: int | None = typer.Option(None, min=1, help="Twin size (default: the spec's)."),
         conjunctuur: Path | None = typer.Option(None, "--conjunctuur", help="CSV series replacing the spec's."),
         estimator: list[str] | None = typer.Option(None, "--estimator", "-e", help="Run only these estimators."),
+        lang: str | None = typer.Option(None, "--lang", help="Report language: en or nl (default: NETTO_LANG, else the spec's lang, else en)."),
         quiet: bool = typer.Option(False, "--quiet", "-q")):
     """Estimate every spec (on its twin, or on --data) and write reports/."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -155,6 +156,10 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
 
     if data is not None and not data.exists():
         raise NettoError(f"{data}: the data file does not exist")
+    if lang is not None:
+        from causal.messages import resolve_lang
+
+        lang = resolve_lang(lang)
     prog = Progress(TextColumn("[bold]estimating"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, disable=quiet, transient=True)
     task_id = None
@@ -180,7 +185,7 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
         batch = run_batch([str(t) for t in target], out=out, data=str(data) if data else None,
                           workers=workers, scheduler=scheduler, force=force, seed=seed, n=n,
                           conjunctuur=str(conjunctuur) if conjunctuur else None,
-                          estimators=estimator, on_start=on_start, on_done=on_done)
+                          estimators=estimator, lang=lang, on_start=on_start, on_done=on_done)
     print_table(batch)
     for note in batch.notices:
         console.print(f"[yellow]note:[/] {note}")
@@ -214,6 +219,7 @@ def _se_cell(r: dict) -> str:
 
 def print_table(batch) -> None:
     """The bruto/netto table: one row per measure x estimator."""
+    from causal.messages import deadweight_text
     from causal.report.portfolio import portfolio_rows
 
     rows = portfolio_rows(batch.summaries)
@@ -234,7 +240,7 @@ def print_table(batch) -> None:
             net = f"{r['net']:.2f}{ci}"
         truth = "-" if r["truth"] is None else f"{r['truth']:.2f}" + (
             " [green]✓[/]" if r["covers_truth"] else " [red]✗[/]" if r["covers_truth"] is False else "")
-        dw = "-" if r["deadweight"] is None else f"{r['deadweight']:.0%}"
+        dw = deadweight_text(r, short=True)
         show = r["measure"] != last
         t.add_row(r["measure"] if show else "", r["estimator"], rep if show else "",
                   "-" if r["gross"] is None else f"{r['gross']:.1f}",

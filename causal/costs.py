@@ -25,33 +25,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from causal.messages import LANGS, catalogue
 from causal.spec import Costs
 
-#: sentences (en/nl); the message catalogue (causal/messages.py, issue 16) can take them over.
-MESSAGES = {
-    "en": {
-        "value": "Cost per net outcome ({what}): about EUR {value} (95% interval EUR {low} "
-                 "to {high}), at {year} prices.",
-        "unbounded": "Cost per net outcome ({what}): unbounded. The net effect's interval "
-                     "includes zero, so the measure may have achieved nothing and no cost per "
-                     "net outcome can be given.",
-        "harmful": "Cost per net outcome ({what}): none can be given; the net effect's "
-                   "interval lies wholly on the wrong side of zero.",
-        "increase": "one more person with the outcome",
-        "decrease": "one person fewer with the outcome",
-    },
-    "nl": {
-        "value": "Kosten per netto-uitkomst ({what}): ongeveer EUR {value} (95%-interval EUR "
-                 "{low} tot {high}), prijzen van {year}.",
-        "unbounded": "Kosten per netto-uitkomst ({what}): onbegrensd. Het interval van het "
-                     "netto-effect omvat nul, dus de maatregel heeft mogelijk niets opgeleverd "
-                     "en er zijn geen kosten per netto-uitkomst te geven.",
-        "harmful": "Kosten per netto-uitkomst ({what}): niet te geven; het interval van het "
-                   "netto-effect ligt geheel aan de verkeerde kant van nul.",
-        "increase": "één persoon meer met de uitkomst",
-        "decrease": "één persoon minder met de uitkomst",
-    },
-}
+#: sentences (en/nl), from the message catalogue (causal/messages/catalogue.yaml, key costs).
+MESSAGES = {lang: catalogue()[lang]["costs"] for lang in LANGS}
 
 
 def discounted_total(costs: Costs, participants: int) -> float:
@@ -126,6 +104,18 @@ def annotate_costs(spec, estimates: list) -> list:
         if c is not None:
             e.diagnostics["cost_per_outcome"] = c
     return estimates
+
+
+def sentence(c: dict[str, Any], lang: str = "en") -> str:
+    """The cost sentence of a (gated) ``cost_per_outcome`` record in ``lang``."""
+    msg = MESSAGES.get(lang, MESSAGES["en"])
+    what = msg.get(c.get("per") or "increase", msg["increase"])
+    if c.get("unbounded"):
+        return msg["unbounded"].format(what=what)
+    if c.get("value") is None:
+        return msg["harmful"].format(what=what)
+    return msg["value"].format(what=what, value=_money(c["value"]), low=_money(c["low"]),
+                               high=_money(c["high"]), year=c.get("year"))
 
 
 def portfolio_text(c: dict[str, Any] | None) -> str:

@@ -174,6 +174,7 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
         return [Estimate(measure=study.measure, estimator=name, estimand="-", net=None,
                          gross=study.gross(), reason=str(e), unit=study.unit,
                          outcome_label=study.spec.outcome.label,
+                         outcome_label_nl=study.spec.outcome.label_nl or "",
                          n_treated=int(study.d().sum()),
                          n_control=int((study.d() == 0).sum()),
                          diagnostics={"_gate": study.gate_private()})]

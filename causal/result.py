@@ -1,9 +1,20 @@
 """The one result every estimator returns: :class:`Estimate`.
 
-The gross/net decomposition (DESIGN.md): ``gross`` is the mean outcome of the treated (what an
-evaluation report publishes), ``net`` the estimated effect of the measure, ``counterfactual``
-what the treated would have had without it (gross minus net), and ``deadweight`` the
-counterfactual as a share of gross. Binary outcomes are in percentage points throughout.
+The gross/net decomposition (DESIGN.md): ``gross`` is the mean outcome of the group the
+estimand is about (what an evaluation report publishes), ``net`` the estimated effect of the
+measure, ``counterfactual`` what that group would have had without it (gross minus net), and
+``deadweight`` the counterfactual as a share of gross. Binary outcomes are in percentage
+points throughout.
+
+The group depends on the estimand (:data:`DECOMPOSED`): the participants for an ATT, those
+invited for an ITT, the compliers for a LATE, those just past the threshold for an RD effect.
+An ATE is about the whole population and a dose-response about one more unit of dose, so
+neither has a participants' decomposition; a naive comparison is not an effect, so it has no
+counterfactual and no deadweight. Deadweight is a share in [0, 1] and is given only when the
+net effect is positive and its interval excludes zero (otherwise words say why, see
+:mod:`causal.messages`); its interval maps the net effect's interval through
+``1 - net / gross`` with gross held fixed (the gross is a sample mean of the same group, far
+more precise than the effect; Bloom 1984's deadweight reading of an impact estimate).
 """
 from __future__ import annotations
 
@@ -13,6 +24,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ESTIMANDS = ("ATE", "ATT", "ITT", "LATE", "LATE_cutoff", "ATT_dynamic", "dose_response", "naive")
+
+#: estimand -> the group whose gross outcome it decomposes (None: no decomposition).
+DECOMPOSED: dict[str, str | None] = {
+    "ATT": "participants", "ATT_dynamic": "participants", "ITT": "assigned",
+    "LATE": "compliers", "LATE_cutoff": "at_threshold", "ATE": None, "dose_response": None,
+    "naive": None,
+}
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:
@@ -43,6 +61,8 @@ class Estimate:
     n_control: int = 0
     unit: str = "pp"
     outcome_label: str = "the outcome"
+    #: the outcome label in Dutch (spec ``outcome.label_nl``), for the Dutch sentence.
+    outcome_label_nl: str = ""
     truth: float | None = None
     label: str = ""
     interval: str = "95% confidence interval"
@@ -66,20 +86,22 @@ class Estimate:
     def identified(self) -> bool:
         return self.net is not None
 
+    def decomposition(self) -> dict[str, Any]:
+        """Gross, counterfactual, net and deadweight for the group the estimand is about
+        (see :func:`decompose`)."""
+        return decompose(self.estimand, self.net, self.ci_low, self.ci_high, self.gross)
+
     @property
     def counterfactual(self) -> float | None:
-        """What the treated would have had without the measure: gross minus net."""
-        if self.gross is None or self.net is None:
-            return None
-        return self.gross - self.net
+        """What the estimand's group would have had without the measure: gross minus net
+        (None where the estimand has no such group, see :meth:`decomposition`)."""
+        return self.decomposition()["counterfactual"]
 
     @property
     def deadweight(self) -> float | None:
-        """Counterfactual as a share of gross (0-1): the part that would have happened anyway."""
-        cf = self.counterfactual
-        if cf is None or not self.gross:
-            return None
-        return cf / self.gross
+        """The share of gross that would have happened anyway, in [0, 1]; None where no share
+        can be given (see :meth:`decomposition` for the reason)."""
+        return self.decomposition()["deadweight"]
 
     @property
     def covers_truth(self) -> bool | None:
@@ -93,25 +115,18 @@ class Estimate:
         return f"{self.estimator}" + (f" ({self.label})" if self.label else "")
 
     # -- rendering ---------------------------------------------------------------------
-    def sentence(self) -> str:
-        """One plain sentence a policy maker can quote."""
-        u = " points" if self.unit == "pp" else f" {self.unit}"
-        if self.net is None:
-            return f"{self.measure}: no net effect can be given ({self.reason or 'not identified'})."
-        parts = []
-        if self.gross is not None:
-            g = f"{self.gross:.0f}%" if self.unit == "pp" else f"{self.gross:.3g}{u}"
-            parts.append(f"Of the participants, {g} {self.outcome_label}")
-            if self.counterfactual is not None:
-                parts.append(f"about {self.counterfactual:.0f}{u} of that would have happened anyway")
-        verb = "added" if self.net >= 0 else "changed it by"
-        s = f"the measure {verb} {self.net:.1f}{u}"
-        if self.ci_low is not None and self.ci_high is not None:
-            kind = "95% credible interval" if "credible" in self.interval else "95% interval"
-            s += f" ({kind} {self.ci_low:.1f} to {self.ci_high:.1f})"
-        parts.append(s)
-        text = "; ".join(parts)
-        return text[0].upper() + text[1:] + "."
+    def sentence(self, lang: str = "en") -> str:
+        """One plain sentence a policy maker can quote, worded for the estimand (English or
+        Dutch, from the message catalogue :mod:`causal.messages`)."""
+        from causal.messages import sentence
+
+        return sentence(self._sentence_fields(), lang)
+
+    def _sentence_fields(self) -> dict[str, Any]:
+        return {**self.decomposition(), "estimand": self.estimand, "net": self.net,
+                "ci_low": self.ci_low, "ci_high": self.ci_high, "unit": self.unit,
+                "interval": self.interval, "outcome_label": self.outcome_label,
+                "outcome_label_nl": self.outcome_label_nl, "reason": self.reason}
 
     def to_dict(self) -> dict[str, Any]:
         """Stable, JSON-ready dict (rounded; figures left out)."""
@@ -120,22 +135,33 @@ class Estimate:
         d.pop("files", None)
         for k in ("net", "ci_low", "ci_high", "se", "gross", "truth"):
             d[k] = _r(d[k])
-        d["counterfactual"] = _r(self.counterfactual)
-        d["deadweight"] = _r(self.deadweight)
+        from causal.messages import both
+
+        dec = self.decomposition()
+        d["gross"] = _r(dec["gross"])
+        for k in ("counterfactual", "deadweight", "deadweight_low", "deadweight_high"):
+            d[k] = _r(dec[k])
+        d["population"] = dec["population"]
+        d["deadweight_status"] = dec["deadweight_status"]
         d["covers_truth"] = self.covers_truth
-        d["sentence"] = self.sentence()
+        d["sentences"] = both(self._sentence_fields())
+        d["sentence"] = d["sentences"]["en"]
         d["diagnostics"] = _jsonable(self.diagnostics)
         return d
 
     def summary(self) -> str:
         """A short text block, in the spirit of linearmodels' result summaries."""
+        from causal.messages import deadweight_text
+
+        dec = self.decomposition()
         rows = [
             ("Measure", self.measure), ("Estimator", self.name), ("Estimand", self.estimand),
             ("Net effect", _fmt(self.net, self.unit)),
             ("Interval", f"[{_fmt(self.ci_low, '')}, {_fmt(self.ci_high, '')}] ({self.interval})"),
-            ("Gross (treated mean)", _fmt(self.gross, "%" if self.unit == "pp" else self.unit)),
-            ("Counterfactual", _fmt(self.counterfactual, "%" if self.unit == "pp" else self.unit)),
-            ("Deadweight share", "-" if self.deadweight is None else f"{self.deadweight:.0%}"),
+            ("Gross" + (f" ({dec['population']})" if dec["population"] else ""),
+             _fmt(dec["gross"], "%" if self.unit == "pp" else self.unit)),
+            ("Counterfactual", _fmt(dec["counterfactual"], "%" if self.unit == "pp" else self.unit)),
+            ("Deadweight share", deadweight_text(dec)),
             ("n treated / control", f"{self.n_treated} / {self.n_control}"),
         ]
         if self.truth is not None:
@@ -154,6 +180,67 @@ class Estimate:
 
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.summary()
+
+
+def decompose(estimand: str, net: float | None, ci_low: float | None, ci_high: float | None,
+              gross: float | None) -> dict[str, Any]:
+    """Gross, counterfactual, net and deadweight for the group the estimand is about.
+
+    Keys: ``population`` (participants, assigned, compliers, at_threshold, or None),
+    ``gross``, ``counterfactual``, ``deadweight`` with ``deadweight_low`` and
+    ``deadweight_high``, and ``deadweight_status``: ``estimated``, ``not_distinguishable``
+    (the net interval includes zero), ``no_positive_effect`` (net <= 0), ``not_applicable``
+    (no group whose gross is meant), ``naive`` or None (no net effect). A pure function, so
+    the same rules apply to an Estimate and to a gated summary row.
+    """
+    pop = DECOMPOSED.get(estimand, "participants")
+    out: dict[str, Any] = dict(population=pop, gross=None, counterfactual=None,
+                               deadweight=None, deadweight_low=None, deadweight_high=None,
+                               deadweight_status=None)
+    if estimand == "naive":
+        out.update(gross=gross, deadweight_status="naive")
+        return out
+    if net is None:
+        return out
+    if pop is None or gross is None or not math.isfinite(gross):
+        out["deadweight_status"] = "not_applicable"
+        return out
+    out.update(gross=gross, counterfactual=gross - net)
+    if gross <= 0:
+        out["deadweight_status"] = "not_applicable"
+    elif ci_low is not None and ci_high is not None and ci_low <= 0 <= ci_high:
+        out["deadweight_status"] = "not_distinguishable"
+    elif net <= 0:
+        out["deadweight_status"] = "no_positive_effect"
+    else:
+        def share(x: float) -> float:
+            return min(1.0, max(0.0, 1.0 - x / gross))
+        out.update(deadweight=share(net), deadweight_status="estimated",
+                   deadweight_low=None if ci_high is None else share(ci_high),
+                   deadweight_high=None if ci_low is None else share(ci_low))
+    return out
+
+
+def headline_fields(row: dict[str, Any], decimals: int = 1) -> dict[str, Any]:
+    """Recompute what derives from the headline figures of a (gated) summary row: the
+    decomposition and the sentences, so that nothing written rests on figures the output
+    gate rounded or withheld. Counterfactual to ``decimals`` like the other headline figures,
+    deadweight shares to ``decimals + 2``."""
+    from causal.messages import both
+
+    row = dict(row)
+    dec = decompose(row.get("estimand", ""), row.get("net"), row.get("ci_low"),
+                    row.get("ci_high"), row.get("gross"))
+    row["counterfactual"] = None if dec["counterfactual"] is None else round(
+        dec["counterfactual"], decimals)
+    for k in ("deadweight", "deadweight_low", "deadweight_high"):
+        row[k] = None if dec[k] is None else round(dec[k], decimals + 2)
+    row["gross"] = dec["gross"]
+    row["population"] = dec["population"]
+    row["deadweight_status"] = dec["deadweight_status"]
+    row["sentences"] = both(row)
+    row["sentence"] = row["sentences"]["en"]
+    return row
 
 
 def _fmt(x: float | None, unit: str) -> str:

@@ -75,6 +75,9 @@ class Outcome(Strict):
     horizon_months: int | None = Field(None, ge=1, le=600)
     label: str = Field("had the outcome", description="Reads after 'Of the participants, 54% ...'.")
     unit: str | None = Field(None, description="Unit of a continuous outcome (binary: pp).")
+    label_nl: str | None = Field(
+        None, description="The outcome in Dutch, as a noun phrase: 'uitstroom naar werk binnen "
+        "12 maanden' (reads in 'Bruto: ... bij 54% van de deelnemers').")
 
 
 class EstimatorSpec(Strict):
@@ -91,11 +94,41 @@ class Reported(Strict):
     n: int | None = Field(None, ge=0)
     citation: str
     comparable: bool = Field(
-        False, description="True if it measures the same outcome as the spec's outcome column.")
+        False, description="True if it measures the same outcome as the spec's outcome column; "
+        "allowed only with same_population, same_horizon and same_denominator all true.")
+    same_population: bool = Field(
+        False, description="The figure counts the spec's population (same ages, benefit, "
+        "period), not e.g. all ages or a survey's respondents.")
+    same_horizon: bool = Field(
+        False, description="The figure is measured over the spec's outcome horizon.")
+    same_denominator: bool = Field(
+        False, description="The figure's denominator is the group the estimate's gross is "
+        "about (all participants, all invited), not e.g. completers or respondents.")
+    context_reason: str | None = Field(
+        None, description="Why the figure is context rather than a comparable gross "
+        "(printed beside it).")
     role: Literal["outcome", "output", "design", "attribution"] = Field(
         "outcome", description="outcome: a gross result (x% found work); output: reach or "
         "services delivered; design: an assumption such as an expected rate; attribution: "
         "self-reported contribution. Only outcomes are shown as the bruto figure.")
+
+    @model_validator(mode="after")
+    def _comparable_declared(self) -> "Reported":
+        if self.comparable:
+            missing = [f for f in ("same_population", "same_horizon", "same_denominator")
+                       if not getattr(self, f)]
+            if missing:
+                raise ValueError("comparable: true only when the figure counts the same "
+                                 "population, over the same horizon, with the same "
+                                 f"denominator; declare {', '.join(f + ': true' for f in missing)}"
+                                 " or set comparable: false with a context_reason")
+            if self.role != "outcome":
+                raise ValueError(f"comparable: true only for an outcome figure, not a {self.role}")
+        return self
+
+    def not_comparable_reason(self) -> str | None:
+        """Why the figure is context only (None when it is comparable)."""
+        return _not_comparable_reason(self.model_dump())
 
 
 class ConjunctuurSpec(Strict):
@@ -355,6 +388,12 @@ class Spec(Strict):
     groups: GroupsSpec | None = None
     costs: Costs | None = None
     notes: str = ""
+    preferred: str | None = Field(
+        None, description="The estimate the portfolio shows for this measure: an estimator "
+        "name, optionally with its label, e.g. 'rct_difference (ITT)'. Default: the first "
+        "identified estimate that is not naive.")
+    lang: Literal["en", "nl"] | None = Field(
+        None, description="Language of the reports (overridden by --lang and NETTO_LANG).")
 
     _path: Path | None = PrivateAttr(None)
 
@@ -406,6 +445,25 @@ class Spec(Strict):
         as the spec's), else the first published percentage (shown as not comparable); counts
         and amounts are never shown as a gross rate."""
         return headline_reported([r.model_dump() for r in self.reported], as_model=self)
+
+
+def _not_comparable_reason(r: dict) -> str | None:
+    """Why a published figure (a Reported dict) is context only; None when comparable."""
+    if r.get("comparable"):
+        return None
+    if r.get("context_reason"):
+        return r["context_reason"]
+    if r.get("role", "outcome") != "outcome":
+        return f"a {r.get('role')} figure, not a gross outcome"
+    what = [w for w, f in (("population", "same_population"), ("horizon", "same_horizon"),
+                           ("denominator", "same_denominator")) if not r.get(f)]
+    return ("the spec does not declare the same " + ", ".join(what) + " as the outcome here"
+            if what else "not declared comparable")
+
+
+def not_comparable_reason(r: dict) -> str | None:
+    """Public form of :func:`_not_comparable_reason` for report code."""
+    return _not_comparable_reason(r)
 
 
 def headline_reported(reported: list[dict], as_model: "Spec | None" = None):
@@ -681,6 +739,14 @@ def _check_semantics(spec: Spec, path: Path, lines: dict) -> None:
             raise SpecError(str(path), design if block is None else "treatment.assignment",
                             f"a '{design}' block goes with treatment.assignment: {design}",
                             line=lines.get((design,)) or lines.get(("treatment",)))
+    if spec.preferred is not None:
+        name = spec.preferred.split("(")[0].strip()
+        names = [e.name for e in spec.estimators]
+        if name not in names or name == "naive":
+            raise SpecError(str(path), "preferred", "expected one of the spec's estimators "
+                            f"other than naive ({', '.join(n for n in names if n != 'naive')}), "
+                            "optionally with its label: 'rct_difference (ITT)'",
+                            line=lines.get(("preferred",)), got=spec.preferred)
     if spec.identification.status == "not_identified" and not spec.identification.reason:
         raise SpecError(str(path), "identification.reason",
                         "say why the design does not identify the effect",

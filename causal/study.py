@@ -137,6 +137,7 @@ class Study:
             ci_high=None if ci is None else float(ci[1]), se=se,
             gross=self.gross(), n_treated=int((d == 1).sum()), n_control=int((d == 0).sum()),
             unit=self.unit, outcome_label=self.spec.outcome.label,
+            outcome_label_nl=self.spec.outcome.label_nl or "",
             truth=self.truth.get(truth_key),
         )
         base.update(kw)

@@ -160,11 +160,22 @@ def gate_records(gate: Gate, records: list[dict[str, Any]], where: str, *,
     return shown
 
 
+#: resolution of every PNG netto writes (an SVG is written beside it, issue 16).
+PNG_DPI = 200
+
+
 def _save(fig: Any, path: Path) -> None:
+    """Save atomically and byte-stable: no date or software metadata, fixed SVG ids."""
+    import matplotlib
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
     os.close(fd)
+    ext = path.suffix.lstrip(".").lower()
+    kw = ({"metadata": {"Date": None, "Creator": None}} if ext == "svg" else
+          {"dpi": PNG_DPI, "metadata": {"Software": None}})
     try:
-        fig.savefig(tmp, dpi=110, metadata={"Software": None})
+        with matplotlib.rc_context({"svg.hashsalt": "netto", "svg.fonttype": "none"}):
+            fig.savefig(tmp, format=ext, **kw)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -185,7 +196,7 @@ def write_manifest(outdir: Path, stem: str, files: list[str], gate: Gate, what: 
 
 
 def save_figure(gate: Gate, item: Any, outdir: Path, stem: str,
-                formats: tuple[str, ...] = ("png",)) -> list[str]:
+                formats: tuple[str, ...] = ("svg", "png")) -> list[str]:
     """Gate, draw and save one figure (and its manifest). Returns the files written (none
     when nothing may be shown, or the figure brings no counts)."""
     outdir = Path(outdir)

@@ -19,12 +19,19 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from causal import __version__
 from causal.report import figures as figs
-from causal.result import Estimate, _jsonable, _r
+from causal.report.textsafe import md as md_escape
+from causal.result import Estimate, _jsonable, _r, headline_fields
 from causal.sensitivity import design_warnings, measure_warnings
+from causal.spec import headline_reported, not_comparable_reason
 
 _ENV = Environment(loader=PackageLoader("causal.report", "templates"),
                    autoescape=select_autoescape(["html", "html.j2"], default=False), trim_blocks=True,
                    lstrip_blocks=True, keep_trailing_newline=True)
+#: Markdown reports: every value printed is escaped (HTML and Markdown syntax in spec text or
+#: data values reads as written, issue 15 item 8).
+_MD_ENV = Environment(loader=PackageLoader("causal.report", "templates"), autoescape=False,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      finalize=lambda v: md_escape(v) if isinstance(v, str) else v)
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -103,7 +110,9 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         "outcome": study_info["outcome"],
         "data": study_info["data"],
         "truth": _jsonable({k2: _r(v) for k2, v in (study_info.get("truth") or {}).items()}) or None,
-        "reported": study_info["reported"],
+        "reported": [{**r, "comparable_reason": not_comparable_reason(r)}
+                     for r in study_info["reported"]],
+        "lang": study_info.get("lang"),
         "gross_on_data": study_info.get("gross_on_data"),
         "adjustment": study_info.get("adjustment", ""),
         "identification": study_info.get("identification"),
@@ -114,6 +123,11 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
     }
     priv = _treated_only(study_info.get("gate") or {})
     out = gate_summary(raw, rules, priv, left_out)
+    # what derives from the headline figures is recomputed from the gated ones
+    out["estimates"] = [headline_fields(e, rules.percent_decimals) for e in out["estimates"]]
+    out["preferred"] = preferred_name(out["estimates"], study_info.get("preferred"))
+    for e in out["estimates"]:
+        e["preferred"] = e["name"] == out["preferred"]
     out["gross_on_data"] = _headline_gross(out["estimates"], out["gross_on_data"])
     from causal.deadweight import DEFAULT_DISPLACEMENT, pivotal_check
 
@@ -122,6 +136,22 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         out["reported"], out["estimates"],
         study_info.get("displacement") or DEFAULT_DISPLACEMENT)
     return out
+
+
+def preferred_name(rows: list[dict], declared: str | None) -> str | None:
+    """The name of the estimate the portfolio shows for a measure: the spec's ``preferred``
+    (an estimator, optionally with its label or the start of it: 'bayesian_multilevel
+    (dose-response)'), else the first identified estimate that is not naive; None when no
+    estimate is identified."""
+    ok = [r for r in rows if r["estimator"] != "naive" and r.get("net") is not None]
+    if declared:
+        est, _, lab = declared.partition("(")
+        est, lab = est.strip(), lab.rstrip(")").strip()
+        for r in ok:
+            if r["estimator"] == est and (not lab or (r.get("label") or "").startswith(lab)
+                                          or r.get("estimand") == lab):
+                return r["name"]
+    return ok[0]["name"] if ok else None
 
 
 def _treated_only(priv: dict[str, Any]) -> dict[str, Any]:
@@ -153,6 +183,8 @@ def study_info(study) -> dict[str, Any]:
                  "fingerprint": fingerprint_frame(study.data)},
         "truth": study.truth or None,
         "reported": [r.model_dump() for r in spec.reported],
+        "preferred": spec.preferred,
+        "lang": spec.lang,
         "reported_headline": None if rep is None else rep.model_dump(),
         "gross_on_data": study.gross(),
         "adjustment": study.adjustment_note,
@@ -187,9 +219,14 @@ def settle_info(spec) -> dict[str, Any] | None:
 
 
 def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir: Path,
-                         *, force: bool = False) -> tuple[dict[str, Any], str | None]:
+                         *, force: bool = False,
+                         lang: str | None = None) -> tuple[dict[str, Any], str | None]:
     """Write reports/<measure>/; returns the summary and a notice if an older report made
-    from different data was moved aside."""
+    from different data was moved aside. ``lang`` (en, nl) is the language of report.md,
+    index.html and the figures; default: NETTO_LANG, else the spec's ``lang``, else en."""
+    from causal.messages import resolve_lang
+
+    lang = resolve_lang(lang, info.get("lang"))
     outdir = Path(outdir)
     notice = None
     old = outdir / "summary.json"
@@ -212,21 +249,63 @@ def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir
     timings = {e.name: e.diagnostics.pop("seconds") for e in estimates
                if "seconds" in e.diagnostics}
     summary = measure_summary(info, estimates)
-    rep = info.get("reported_headline")
-    reported = (rep["value"] if rep and rep.get("unit") == "percent" and rep.get("comparable")
-                else None)
-    summary["figures"] = write_gated_figure(summary, "decomposition", summary["estimates"],
-                       lambda rows: figs.decomposition(rows, info["title"], reported=reported),
-                       outdir, "bruto, counterfactual and netto per estimator (gated rows of "
-                       "summary.json)")
-    ctx = {"s": summary, "fmt": _fmt, "fmt_reported": fmt_reported}
-    atomic_write(outdir / "report.md", _ENV.get_template("measure.md.j2").render(**ctx))
-    atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
+    render_measure_pages(summary, outdir, lang)
     if timings:
         atomic_write(outdir / "timings.json", json.dumps(timings, indent=2, sort_keys=True) + "\n")
     atomic_write(outdir / "summary.json", json.dumps(summary, indent=2, sort_keys=True,
                                                      ensure_ascii=False) + "\n")
     return summary, notice
+
+
+def render_measure_pages(summary: dict[str, Any], outdir: Path, lang: str) -> None:
+    """decomposition.svg/.png (through the gate, with its manifest), report.md and
+    index.html, all from the gated summary dict; records the figure files in
+    ``summary["figures"]``."""
+    rep = headline_reported(summary["reported"])
+    reported = (rep["value"] if rep and rep.get("unit") == "percent" and rep.get("comparable")
+                else None)
+    summary["figures"] = write_gated_figure(
+        summary, "decomposition", summary["estimates"],
+        lambda rows: figs.decomposition(rows, summary["title"], reported=reported, lang=lang),
+        outdir, "bruto, counterfactual and netto per estimator (gated rows of summary.json)")
+    ctx = page_context(summary, lang)
+    atomic_write(outdir / "report.md", _MD_ENV.get_template("measure.md.j2").render(**ctx))
+    atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
+
+
+def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """What every template gets: the summary, the language, the catalogue lookup ``t`` and
+    number formatting in that language."""
+    from causal import messages as msg
+    from causal.costs import sentence as cost_sentence
+
+    def fmt(x: Any, nd: int = 1, suffix: str = "") -> str:
+        if x is None:
+            return "-"
+        if isinstance(x, float):
+            return msg.num(x, nd, lang) + suffix
+        return f"{x}{suffix}"
+
+    def assumes(d: dict) -> str:
+        a = (d or {}).get("assumes")
+        if not a:
+            return ""
+        if isinstance(a, dict):
+            return "; ".join(f"{k}: {v}" for k, v in a.items())
+        if isinstance(a, (list, tuple)):
+            return "; ".join(map(str, a))
+        return str(a)
+
+    return {"s": summary, "lang": lang, "fmt": fmt,
+            "t": lambda key, **kw: msg.t(key, lang, **kw),
+            "dw": lambda e, short=True: msg.deadweight_text(e, lang, short=short),
+            "sentence": lambda e: (e.get("sentences") or {}).get(lang) or e.get("sentence", ""),
+            "fmt_reported": lambda r: fmt_reported(r, lang), "assumes": assumes,
+            "is_naive": lambda e: str(e.get("estimator", "")).split(" ")[0] == "naive",
+            "cost_text": lambda c: cost_sentence(c, lang) if isinstance(c, dict) else str(c),
+            "withheld": lambda items: "; ".join(
+                f"{x['where']} ({x['reason']})" if isinstance(x, dict) else str(x)
+                for x in items)}
 
 
 def write_gated_figure(summary: dict[str, Any], stem: str, rows: list[dict[str, Any]],
@@ -236,7 +315,7 @@ def write_gated_figure(summary: dict[str, Any], stem: str, rows: list[dict[str, 
     from causal.report.gate_figures import GatedFigure, save_figure
 
     keys = ("name", "estimator", "measure", "estimand", "unit", "gross", "net", "ci_low",
-            "ci_high", "truth", "n_treated", "n_control")
+            "ci_high", "truth", "n_treated", "n_control", "counterfactual", "preferred")
     recs = [{k: r.get(k) for k in keys if k in r} for r in rows
             if r.get("net") is not None]
     rules = Rules.of({k: v for k, v in (summary.get("disclosure") or {}).items()
@@ -244,18 +323,21 @@ def write_gated_figure(summary: dict[str, Any], stem: str, rows: list[dict[str, 
     return save_figure(Gate(rules), GatedFigure(recs, draw, what=what), outdir, stem)
 
 
-def fmt_reported(r: dict[str, Any]) -> str:
-    """A published figure in its unit: 89.0%, 155,532, EUR 195,404,305."""
+def fmt_reported(r: dict[str, Any], lang: str = "en") -> str:
+    """A published figure in its unit: 89%, 155,532, EUR 195,404,305 (nl: 155.532)."""
+    from causal.messages import num
+
     v, unit = r["value"], r.get("unit", "other")
+    nd = 0 if float(v).is_integer() else 1 if float(v * 10).is_integer() else 2
     if unit == "percent":
-        return f"{v:g}%"
+        return f"{num(v, nd, lang)}%"
     if unit == "pp":
-        return f"{v:g} pp"
+        return f"{num(v, nd, lang)} pp"
     if unit == "euro":
-        return f"EUR {v:,.0f}"
+        return f"EUR {num(v, 0, lang)}"
     if unit == "count":
-        return f"{v:,.0f}"
-    return f"{v:g}"
+        return num(v, 0, lang)
+    return num(v, nd, lang)
 
 
 def _fmt(x: Any, nd: int = 1, suffix: str = "") -> str:

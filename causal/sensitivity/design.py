@@ -110,8 +110,8 @@ def design_warnings(study) -> list[dict[str, Any]]:
         out.append(_w("small_cells",
                       f"{len(small)} cell(s) of treatment by a covariate hold fewer than {k} "
                       f"persons ({shown}; which level and arm is not said: disclosure "
-                      "control). Estimates that lean on these cells are unreliable, and "
-                      "reports suppress them.", cells=len(small)))
+                      "control). Estimates that lean on these cells are unreliable, and no "
+                      "number in the reports rests on a cell this small.", cells=len(small)))
 
     # 6. poor overlap of propensity scores (observational designs only)
     if spec.treatment.assignment in OBSERVATIONAL:
