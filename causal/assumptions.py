@@ -8,64 +8,10 @@ sentences state the assumption that no data can check (Imbens and Rubin 2015, ch
 Angrist and Pischke 2009 for IV, DiD and RD). Estimators that know better (an interrupted
 time series, a synthetic control) set their own ``assumes`` and are left alone.
 
-Kept here until the message catalogue (``causal/messages.py``, issue 16) takes them over.
+The sentences live in the message catalogue (``causal/messages/catalogue.yaml``, key
+``assumes.<key>``, English and Dutch); this module picks the key per estimate.
 """
 from __future__ import annotations
-
-#: key -> {"en": ..., "nl": ...}
-CATALOGUE: dict[str, dict[str, str]] = {
-    "randomised": {
-        "en": "Assumes assignment was random (as good as a lottery), so both groups would "
-              "have fared alike without the measure.",
-        "nl": "Veronderstelt dat de toewijzing willekeurig was (zo goed als een loting), zodat "
-              "beide groepen het zonder de maatregel even goed hadden gedaan."},
-    "randomised_late": {
-        "en": "Assumes assignment was random, affected the outcome only through taking part "
-              "(exclusion restriction), no one did the opposite of their assignment "
-              "(monotonicity), and taking part is recorded correctly.",
-        "nl": "Veronderstelt dat de toewijzing willekeurig was, de uitkomst alleen via "
-              "deelname beïnvloedde (exclusierestrictie), dat niemand het tegenovergestelde "
-              "van de toewijzing deed (monotoniciteit) en dat deelname juist is vastgelegd."},
-    "no_unmeasured_confounding": {
-        "en": "Assumes no unmeasured confounding: given the measured traits, taking part is "
-              "unrelated to what would have happened anyway, and comparable persons exist in "
-              "both groups (overlap).",
-        "nl": "Veronderstelt geen ongemeten confounding: gegeven de gemeten kenmerken hangt "
-              "deelname niet samen met wat er anders was gebeurd, en in beide groepen zijn "
-              "vergelijkbare personen (overlap)."},
-    "naive": {
-        "en": "Assumes nothing differs between participants and non-participants but the "
-              "measure (a plain comparison, nothing adjusted).",
-        "nl": "Veronderstelt dat deelnemers en niet-deelnemers alleen in de maatregel "
-              "verschillen (een kale vergelijking, nergens voor gecorrigeerd)."},
-    "parallel_trends": {
-        "en": "Assumes parallel trends: without the measure, the treated and the comparison "
-              "group would have moved alike, and no one changed course in anticipation.",
-        "nl": "Veronderstelt parallelle trends: zonder de maatregel waren de behandelde en de "
-              "vergelijkingsgroep gelijk opgelopen, en niemand liep erop vooruit."},
-    "parallel_trends_ddd": {
-        "en": "Assumes the gap between the age bands would have moved alike in the eligible "
-              "and the comparison group without the measure (parallel trends in the "
-              "difference).",
-        "nl": "Veronderstelt dat het verschil tussen de leeftijdsgroepen zonder de maatregel in "
-              "de doelgroep en de vergelijkingsgroep gelijk was verlopen."},
-    "continuity": {
-        "en": "Assumes continuity at the cutoff: persons just below and just above it would "
-              "have had the same outcome without the measure, and no one sorted around it.",
-        "nl": "Veronderstelt continuïteit bij de grens: personen net onder en net boven de "
-              "grens hadden zonder de maatregel dezelfde uitkomst gehad, en niemand schoof "
-              "rond de grens."},
-    "exchangeable_groups": {
-        "en": "Assumes exchangeable groups: the groups' effects are draws from one common "
-              "distribution, and within groups no unmeasured confounding.",
-        "nl": "Veronderstelt uitwisselbare groepen: de effecten per groep komen uit één "
-              "gemeenschappelijke verdeling, en binnen groepen geen ongemeten confounding."},
-    "exchangeable_groups_dose": {
-        "en": "Assumes exchangeable groups, and that nothing else that moved a group's "
-              "outcome is tied to its dose.",
-        "nl": "Veronderstelt uitwisselbare groepen, en dat niets anders wat de uitkomst van "
-              "een groep bewoog samenhangt met de dosis."},
-}
 
 #: estimators whose assumption does not depend on the design
 BY_ESTIMATOR: dict[str, str] = {
@@ -95,9 +41,17 @@ def assumption_key(estimator: str, estimand: str, assignment: str) -> str | None
 
 def text(key: str, lang: str = "en") -> str:
     """The sentence of ``key`` in ``lang`` (en or nl; English when there is no such
-    language)."""
-    entry = CATALOGUE[key]
-    return entry.get(lang, entry["en"])
+    language), from the message catalogue."""
+    from causal.messages import LANGS, t
+
+    return t(f"assumes.{key}", lang if lang in LANGS else "en")
+
+
+def keys() -> list[str]:
+    """Every assumption key the catalogue knows."""
+    from causal.messages import catalogue
+
+    return sorted(catalogue()["en"]["assumes"])
 
 
 def state_assumptions(study, estimates) -> None:
@@ -113,4 +67,4 @@ def state_assumptions(study, estimates) -> None:
             e.diagnostics["assumes_key"] = key
 
 
-__all__ = ["CATALOGUE", "assumption_key", "text", "state_assumptions"]
+__all__ = ["assumption_key", "keys", "text", "state_assumptions"]

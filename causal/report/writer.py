@@ -287,7 +287,11 @@ def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
         return f"{x}{suffix}"
 
     def assumes(d: dict) -> str:
-        a = (d or {}).get("assumes")
+        """What the interval assumes, in the report's language when the catalogue has it."""
+        d = d or {}
+        key, a = d.get("assumes_key"), d.get("assumes")
+        if key and msg.has(f"assumes.{key}", lang):
+            return msg.t(f"assumes.{key}", lang)
         if not a:
             return ""
         if isinstance(a, dict):
