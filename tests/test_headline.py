@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 
 import pytest
 
@@ -276,3 +277,41 @@ def test_reports_in_dutch_with_svg_and_200_dpi_png(hostile_batch):
         assert round(dpi[0]) == 200
     summary = (out / "almere_aanpak45plus" / "summary.json").read_text()
     assert '"preferred": "rct_difference (ITT)"' in summary
+
+
+def test_xlsx_and_docx_read_back(hostile_batch):
+    import docx
+    from openpyxl import load_workbook
+
+    batch, out = hostile_batch
+    wb = load_workbook(out / "summary.xlsx")
+    assert wb.sheetnames[0] == "portfolio" and "almere_aanpak45plus" in wb.sheetnames
+    ws = wb["portfolio"]
+    heads = [c.value for c in ws[1]]
+    assert "Netto" in heads and "Schatter" in heads  # Dutch headers (lang="nl")
+    for row in ws.iter_rows():
+        for c in row:
+            assert c.data_type != "f", c.coordinate
+            if isinstance(c.value, str):
+                assert not c.value.startswith(("=", "+", "@")), c.value
+    s = batch.summaries["almere_aanpak45plus"]
+    itt = next(e for e in s["estimates"] if e["name"] == "rct_difference (ITT)")
+    col = heads.index("Netto") + 1
+    nets = [ws.cell(r, col).value for r in range(2, ws.max_row + 1)]
+    assert itt["net"] in nets
+    text = " ".join(str(c.value) for r in wb["almere_aanpak45plus"].iter_rows() for c in r
+                    if c.value is not None)
+    assert itt["sentences"]["nl"] in text and "Table 4.1" in text  # sentence and citation
+    d = docx.Document(str(out / "almere_aanpak45plus" / "report.docx"))
+    body = "\n".join(p.text for p in d.paragraphs)
+    assert itt["sentences"]["nl"] in body
+    assert d.tables and d.tables[0].rows[0].cells[0].text == "Schatter"
+    assert len(d.inline_shapes) >= 1  # the decomposition figure
+
+
+def test_exports_pass_the_audit(hostile_batch):
+    from causal.audit import audit
+
+    _, out = hostile_batch
+    found = [v for v in audit(out) if Path(v.file).suffix in (".xlsx", ".docx")]
+    assert found == []

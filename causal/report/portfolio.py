@@ -51,6 +51,8 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                 "reported_citation": None if rep is None else rep["citation"],
                 "reported_comparable": bool(rep and rep.get("comparable")),
                 "reported_context_reason": None if rep is None else not_comparable_reason(rep),
+                "reported_own_reason": None if rep is None else rep.get("context_reason"),
+                "reported_role": None if rep is None else rep.get("role", "outcome"),
                 "gross_on_data": s["gross_on_data"], "gross": e["gross"], "net": e["net"], "ci_low": e["ci_low"],
                 "ci_high": e["ci_high"], "deadweight": e["deadweight"], "truth": e["truth"],
                 "covers_truth": e["covers_truth"], "n_treated": e["n_treated"],
@@ -63,7 +65,7 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                 "deadweight_status": e.get("deadweight_status"),
                 "sentences": sentences, "sentence_en": sentences.get("en", e.get("sentence")),
                 "sentence_nl": sentences.get("nl"),
-                "naive": e["estimator"] == "naive",
+                "naive": e.get("estimator", e["name"].split(" ")[0]) == "naive",
                 "se_type": e.get("se_type", ""), "n_clusters": e.get("n_clusters"),
                 "cost_per_outcome": portfolio_text((e.get("diagnostics") or {}).get(
                     "cost_per_outcome")),
@@ -88,6 +90,9 @@ def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
     lang = resolve_lang(lang, langs.pop() if len(langs) == 1 else None)
     rows = portfolio_rows(batch.summaries)
     write_summary_csv(rows, out / "summary.csv")
+    from causal.report.exports import summary_xlsx
+
+    atomic_write(out / "summary.xlsx", summary_xlsx(batch.summaries, lang))
     strictest = max((s.get("disclosure") or {} for s in batch.summaries.values()),
                     key=lambda d: d.get("min_cell", 0), default={})
     write_gated_figure({"disclosure": strictest}, "forest", rows,

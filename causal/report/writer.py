@@ -268,9 +268,13 @@ def render_measure_pages(summary: dict[str, Any], outdir: Path, lang: str) -> No
         summary, "decomposition", summary["estimates"],
         lambda rows: figs.decomposition(rows, summary["title"], reported=reported, lang=lang),
         outdir, "bruto, counterfactual and netto per estimator (gated rows of summary.json)")
+    from causal.report.exports import report_docx
+
+    summary["exports"] = ["report.docx"]
     ctx = page_context(summary, lang)
     atomic_write(outdir / "report.md", _MD_ENV.get_template("measure.md.j2").render(**ctx))
     atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
+    atomic_write(outdir / "report.docx", report_docx(summary, outdir, lang))
 
 
 def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
@@ -307,6 +311,9 @@ def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
             "fmt_reported": lambda r: fmt_reported(r, lang), "assumes": assumes,
             "is_naive": lambda e: str(e.get("estimator", "")).split(" ")[0] == "naive",
             "cost_text": lambda c: cost_sentence(c, lang) if isinstance(c, dict) else str(c),
+            "why": lambda r: r.get("context_reason") or (
+                msg.t("report.not_declared", lang) if r.get("role", "outcome") == "outcome"
+                else r.get("comparable_reason") or ""),
             "withheld": lambda items: "; ".join(
                 f"{x['where']} ({x['reason']})" if isinstance(x, dict) else str(x)
                 for x in items)}
