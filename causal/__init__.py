@@ -30,6 +30,17 @@ if "OPENBLAS_NUM_THREADS" not in _os.environ and "OMP_NUM_THREADS" not in _os.en
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+try:  # inside Jupyter: netto's figures (object-API Figures) display inline
+    import sys as _sys
+
+    if "IPython" in _sys.modules:
+        from causal.notebook import register as _register
+
+        _register()
+except Exception:  # noqa: BLE001 - a display nicety must never break the import
+    pass
+
+
 def __getattr__(name: str):  # lazy, so `import causal` stays fast
     if name in ("prepare", "estimate", "run_estimator"):
         from causal import pipeline

@@ -178,6 +178,18 @@ class Estimate:
             out.append(f"not identified: {self.reason}")
         return "\n".join(out)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the estimate as a small table with its sentence."""
+        from causal.notebook import estimate_html
+
+        return estimate_html(self)
+
+    def plot(self, lang: str | None = None) -> Any:
+        """The decomposition figure (a matplotlib Figure; displays inline in Jupyter)."""
+        from causal.notebook import estimate_figure
+
+        return estimate_figure(self, lang)
+
     def __str__(self) -> str:  # pragma: no cover - convenience
         return self.summary()
 
