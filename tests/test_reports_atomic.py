@@ -111,4 +111,29 @@ def test_same_spec_data_and_seed_give_identical_summaries(spec):
 
     if load_spec(spec).simulation is None:
         pytest.skip("no twin")
-    assert _summary_text(spec) == _summary_text(spec)
+    text = _summary_text(spec)
+    assert text == _summary_text(spec)
+    _check_headline_rules(json.loads(text))
+
+
+#: estimands with no participants' decomposition (issue 16)
+NO_DECOMPOSITION = {"ATE", "dose_response", "naive"}
+
+
+def _check_headline_rules(summary: dict) -> None:
+    """Issue 16 on every bundled spec: deadweight a share in [0, 1] only where gross and net
+    describe the same group, never on naive, ATE or dose-response rows; where the net's
+    interval spans zero, words instead of a share, in both languages."""
+    for row in summary["estimates"]:
+        dw, status, net = row.get("deadweight"), row.get("deadweight_status"), row.get("net")
+        if row["estimator"] == "naive" or row["estimand"] in NO_DECOMPOSITION:
+            assert dw is None, (row["name"], dw)
+            continue
+        if dw is not None:
+            assert 0.0 <= dw <= 1.0 and status == "estimated", (row["name"], dw, status)
+            assert net is not None and net > 0
+        lo, hi = row.get("ci_low"), row.get("ci_high")
+        if net is not None and lo is not None and hi is not None and lo <= 0 <= hi:
+            assert dw is None and status == "not_distinguishable", (row["name"], status)
+            assert "not distinguishable from zero" in row["sentences"]["en"], row["sentences"]
+            assert "niet te onderscheiden van nul" in row["sentences"]["nl"], row["sentences"]
