@@ -69,7 +69,7 @@ def test_its_placebo_in_time_reported_with_counts():
 
 
 def test_synthetic_control_recovers_the_twin_truth():
-    ests = [run_estimator(_study(SYNTH, seed, donors=15), "synthetic_control",
+    ests = [run_estimator(_study(SYNTH, seed, donors=20), "synthetic_control",
                           {"variants": ["adh"]})[0] for seed in range(8)]
     nets = np.array([e.net for e in ests])
     truth = ests[0].truth
@@ -159,6 +159,9 @@ def test_synth_estimate_carries_weights_with_counts_and_figure(tmp_path):
     e = run_estimator(st, "synthetic_control", {"variants": ["adh"]})[0]
     assert e.diagnostics["weights"] and all(w["n"] > 0 for w in e.diagnostics["weights"])
     assert 1 / 7 <= e.diagnostics["p_value"] <= 1
+    # 6 placebos: p-values in steps of 1/7 > 0.05, so no interval, said in words
+    assert e.ci_low is None and e.ci_high is None
+    assert any("unbounded" in w for w in e.warnings)
     render_figures([e], tmp_path)
     assert any(f.endswith("_series.png") for f in e.diagnostics["files"])
 
@@ -187,3 +190,45 @@ def test_series_block_goes_with_series_assignment(tmp_path):
     p.write_text(text)
     with pytest.raises(SpecError, match="series"):
         load_spec(p)
+
+
+def test_placebo_threshold_granularity():
+    from causal.estimators.synth_inference import confidence_set, placebo_threshold
+
+    assert placebo_threshold(18, 0.05) == 0  # 1/19 > 0.05: never rejects
+    assert placebo_threshold(19, 0.05) == 1 and placebo_threshold(30, 0.05) == 1
+    assert placebo_threshold(39, 0.05) == 2  # (1 + 1)/40 is not above 0.05
+    cs = confidence_set(0.5, 1.0, np.arange(1.0, 19.0), 0.05)
+    assert not cs["bounded"] and cs["low"] is None
+    cs = confidence_set(0.5, 2.0, np.arange(1.0, 31.0), 0.05)
+    assert cs["bounded"] and cs["level"] == pytest.approx(30 / 31)
+    assert (cs["low"], cs["high"]) == pytest.approx((0.5 - 60.0, 0.5 + 60.0))
+
+
+def test_confidence_set_is_the_inverted_placebo_test():
+    """Refit everything with c subtracted from the treated unit's post-period outcomes: the
+    placebo test rejects just outside the closed-form set and not just inside it."""
+    from causal.estimators.synth import placebo_runs
+    from causal.estimators.synth_inference import confidence_set, loo_rmspe
+
+    Y, treated, donors, pre = _small(5)
+    post = ~pre
+    alpha = 0.25  # 8 placebos: steps of 1/9
+
+    def stats_of(Yc):
+        gaps, _, _ = placebo_runs(Yc, treated, donors, pre, "adh")
+        sc = {u: loo_rmspe(Yc, u, [d for d in donors if d != u], pre) for u in donors}
+        sc[treated] = loo_rmspe(Yc, treated, donors, pre)
+        z = {u: abs(gaps.loc[post, u].mean()) / sc[u] for u in [treated, *donors]}
+        return gaps.loc[post, treated].mean(), sc[treated], z
+
+    g, s0, z = stats_of(Y)
+    cs = confidence_set(g, s0, np.array([z[u] for u in donors]), alpha)
+    assert cs["bounded"] and cs["low"] < g < cs["high"]
+    for c, inside in [(cs["low"] + 1e-3, True), (cs["low"] - 1e-3, False),
+                      (cs["high"] - 1e-3, True), (cs["high"] + 1e-3, False)]:
+        Yc = Y.copy()
+        Yc.loc[post, treated] -= c
+        _, _, zc = stats_of(Yc)
+        p = (1 + sum(zc[u] >= zc[treated] for u in donors)) / (len(donors) + 1)
+        assert (p > alpha) == inside, (c, p)

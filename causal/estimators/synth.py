@@ -25,11 +25,19 @@ Inference (ADH 2010 §2.4; Abadie, Diamond and Hainmueller 2015): every donor in
 treated as if it had been treated, with the remaining donors as its pool. The ratio of post-
 to pre-intervention root mean squared prediction error (RMSPE) of the treated unit is ranked
 among those of the placebos: the permutation p-value is (1 + number of placebos with a ratio
-at least as large) / (J + 1). The interval is the estimate plus or minus t(J-1) times the
-root mean square of the placebos' average post-period gaps (their spread under no effect);
-the figure's band is the 2.5-97.5% range of the placebo gaps per period around the synthetic
-series. Placebos whose pre-period fit is worse than ``mspe_cutoff`` times the treated unit's
-are left out (ADH 2010 do the same), unless fewer than five would remain.
+at least as large) / (J + 1); placebos whose pre-period fit is worse than ``mspe_cutoff``
+times the treated unit's are left out of it (ADH 2010 do the same), unless fewer than five
+would remain. The interval is the confidence set of Firpo and Possebom (2018): every constant
+effect the placebo test does not reject, with the average post-period gap studentised by
+each unit's cross-validated pre-period RMSPE as the statistic, over all J placebos (the
+studentising does the cutoff's work); its exact level is a multiple of 1/(J + 1) and it is
+unbounded, said in words, with 18 placebos or fewer at 5% (:mod:`synth_inference`). The
+earlier interval, the estimate plus or minus t(J-1) times the root mean square of the
+placebos' average gaps, stays in the diagnostics (``placebo_spread_interval``): it covered
+the Almere twin's truth in 200 of 200 twins, 1.5 pp wide against an RMSE of 0.23, because
+the placebos, nearer the edge of the donor cloud than the treated unit, are harder to
+reproduce. The figure's band is the 2.5-97.5% range of the placebo gaps per period around
+the synthetic series.
 
 Assumed: the treated unit's untreated series is (close to) a weighted average of the donors'
 (a factor model whose loadings the donors span); no donor was touched by the measure or by a
@@ -48,6 +56,7 @@ from scipy import stats
 
 from causal.errors import EstimationError
 from causal.estimators import Options, estimator
+from causal.estimators.synth_inference import confidence_set, loo_rmspe
 from causal.result import Estimate
 
 
@@ -61,7 +70,8 @@ class SynthOptions(Options):
     mspe_cutoff: float | None = Field(
         5.0, gt=0, description="Leave out placebos whose pre-period MSPE exceeds this multiple "
         "of the treated unit's (None: keep all).")
-    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - level of the placebo interval.")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="Level of the placebo test whose "
+                         "inversion is the confidence set (its exact level is 1 - m/(J+1)).")
 
 
 def simplex_ls(V_mat: np.ndarray, X0: np.ndarray, X1: np.ndarray, qp_method: str = "SLSQP",
@@ -172,6 +182,11 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
     if len(donors) < 4:
         raise EstimationError(f"{len(donors)} donor units; placebo-in-space inference needs at "
                               "least 4 (better 20 or more for a 5% test)")
+    # each unit's out-of-sample pre-period fit, the scale of its post-period gap (one set of
+    # ADH fits for both variants: a statistic computed alike for every unit keeps the test exact)
+    scale = {treated: loo_rmspe(Y, treated, donors, pre)}
+    for u in donors:
+        scale[u] = loo_rmspe(Y, u, [d for d in donors if d != u], pre)
     out = []
     for variant in options.variants:
         gaps, w, lam = placebo_runs(Y, treated, donors, pre, variant, options.v)
@@ -188,9 +203,18 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
         p = permutation_p(ratios, treated)
         net = float(gaps.loc[post, treated].mean())
         placebo_att = gaps.loc[post, keep].mean().to_numpy()
-        se = float(np.sqrt(np.mean(placebo_att**2)))
         q = stats.t.ppf(1 - options.alpha / 2, len(keep) - 1)
-        ci = (net - q * se, net + q * se)
+        spread = float(np.sqrt(np.mean(placebo_att**2)))
+        z = np.array([abs(gaps.loc[post, u].mean()) / max(scale[u], 1e-12) for u in donors])
+        cs = confidence_set(net, max(scale[treated], 1e-12), z, options.alpha)
+        se = float(scale[treated] * np.sqrt(np.mean(z**2)))
+        ci = (cs["low"], cs["high"]) if cs["bounded"] else None
+        if not cs["bounded"]:
+            warnings.append(f"with {len(donors)} placebos the smallest attainable permutation "
+                            f"p-value is 1/{len(donors) + 1} = {cs['granularity']:.3f}, above "
+                            f"{options.alpha}: the placebo test can never reject, so the "
+                            "confidence set is unbounded (every effect is compatible with the "
+                            "data); more donors are needed for an interval")
         synthetic = Y[treated].to_numpy() - gaps[treated].to_numpy()
         lo_b = np.quantile(gaps[keep].to_numpy(), options.alpha / 2, axis=1)
         hi_b = np.quantile(gaps[keep].to_numpy(), 1 - options.alpha / 2, axis=1)
@@ -216,18 +240,25 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
                   "Ridge-augmented synthetic control (Ben-Michael, Feller and Rothstein 2021; "
                   "pysyncon AugSynth, lambda by cross-validation)")
         method += (f". Net effect: the average gap over the periods from {s.intervention}. "
-                   f"Placebo in space over {len(keep)} donors: RMSPE ratio p = {p:.3f}; "
-                   "interval from the spread of the placebos' average gaps.")
+                   f"Placebo in space over {len(keep)} donors: RMSPE ratio p = {p:.3f}. "
+                   f"Interval: the effects the placebo test over {len(donors)} donors does not "
+                   "reject (Firpo and Possebom 2018; average post-period gap over the "
+                   "cross-validated pre-period RMSPE), exact level "
+                   f"{cs['level']:.1%}, p-values in steps of 1/{len(donors) + 1}.")
         persons = int(pop[treated][post].mean())
         est = study.estimate(
             "synthetic_control", "ATT", net, ci, se, gross=float(Y.loc[post, treated].mean()),
             df_resid=int(Y.size - len(donors)), label=label,
-            interval=f"{1 - options.alpha:.0%} placebo interval", method=method,
+            interval=(f"{cs['level']:.1%} permutation confidence set ({len(donors)} placebos)"
+                      if cs["bounded"] else "no interval: permutation confidence set unbounded"),
+            method=method,
             warnings=warnings,
             diagnostics={"series": rows, "weights": weights, "pre_rmspe": pre_fit,
                          "rmspe_ratio": float(ratios[treated]), "p_value": p,
                          "placebos": len(keep), "n_population_treated": persons,
-                         "ridge_lambda": lam,
+                         "ridge_lambda": lam, "cv_rmspe": scale[treated],
+                         "confidence_set": cs,
+                         "placebo_spread_interval": [net - q * spread, net + q * spread],
                          "refutations": [{"name": "placebo in space (RMSPE ratio rank)",
                                           "value": p, "passed": None,
                                           "reading": f"treated unit's RMSPE ratio ranks among "
