@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from causal.messages import LANGS, catalogue
+from causal.messages import LANGS, catalogue, t
 from causal.spec import Costs
 
 #: sentences (en/nl), from the message catalogue (causal/messages/catalogue.yaml, key costs).
@@ -42,11 +42,13 @@ def discounted_total(costs: Costs, participants: int) -> float:
     return float(total / k * sum((1 + r) ** -t for t in range(k)))
 
 
-def _money(x: float) -> str:
-    """Three significant digits with thousands separators: 12,300."""
+def _money(x: float, lang: str = "en") -> str:
+    """Three significant digits with thousands separators as ``lang`` writes them: 12,300
+    (nl 12.300)."""
+    from causal.messages import num
     from causal.report.gate import sig
 
-    return f"{sig(float(x), 3):,.0f}"
+    return num(sig(float(x), 3), 0, lang)
 
 
 def cost_per_outcome(net: float | None, ci_low: float | None, ci_high: float | None,
@@ -62,8 +64,6 @@ def cost_per_outcome(net: float | None, ci_low: float | None, ci_high: float | N
     scale = 0.01 if unit == "pp" else 1.0
     sign = -1.0 if costs.desirable == "decrease" else 1.0
     cost = discounted_total(costs, n)
-    msg = MESSAGES.get(lang, MESSAGES["en"])
-    what = msg[costs.desirable]
     out: dict[str, Any] = {"cost_eur": cost, "n_participants": n, "year": costs.year,
                            "citation": costs.citation, "per": costs.desirable,
                            "unbounded": False, "value": None, "low": None, "high": None}
@@ -77,17 +77,11 @@ def cost_per_outcome(net: float | None, ci_low: float | None, ci_high: float | N
     out["extra_outcomes"] = point * n
     if a <= 0 <= b:
         out["unbounded"] = True
-        out["sentence"] = msg["unbounded"].format(what=what)
-        return out
-    if b < 0 or point <= 0:
-        out["sentence"] = msg["harmful"].format(what=what)
-        return out
-    out["value"] = cost / (point * n)
-    out["low"] = cost / (b * n)
-    out["high"] = cost / (a * n)
-    out["sentence"] = msg["value"].format(what=what, value=_money(out["value"]),
-                                          low=_money(out["low"]), high=_money(out["high"]),
-                                          year=costs.year)
+    elif b >= 0 and point > 0:
+        out["value"] = cost / (point * n)
+        out["low"] = cost / (b * n)
+        out["high"] = cost / (a * n)
+    out["sentence"] = sentence(out, lang)
     return out
 
 
@@ -114,16 +108,19 @@ def sentence(c: dict[str, Any], lang: str = "en") -> str:
         return msg["unbounded"].format(what=what)
     if c.get("value") is None:
         return msg["harmful"].format(what=what)
-    return msg["value"].format(what=what, value=_money(c["value"]), low=_money(c["low"]),
-                               high=_money(c["high"]), year=c.get("year"))
+    return msg["value"].format(what=what, value=_money(c["value"], lang),
+                               low=_money(c["low"], lang), high=_money(c["high"], lang),
+                               year=c.get("year"))
 
 
-def portfolio_text(c: dict[str, Any] | None) -> str:
-    """The portfolio's cell: EUR 12,300 (8,000 to 25,000), 'unbounded', 'none' or ''."""
+def portfolio_text(c: dict[str, Any] | None, lang: str = "en") -> str:
+    """The portfolio's cell in ``lang``: EUR 12,300 (8,000 to 25,000), 'unbounded', 'none'
+    (nl: EUR 12.300 (8.000 tot 25.000), 'onbegrensd', 'geen') or ''."""
     if not c:
         return ""
     if c.get("unbounded"):
-        return "unbounded"
+        return t("cost_cell.unbounded", lang)
     if c.get("value") is None:
-        return "none"
-    return f"EUR {_money(c['value'])} ({_money(c['low'])} to {_money(c['high'])})"
+        return t("cost_cell.none", lang)
+    return t("cost_cell.value", lang, value=_money(c["value"], lang),
+             low=_money(c["low"], lang), high=_money(c["high"], lang))

@@ -15,10 +15,16 @@ displacement, with displacement as a share of the net gain.
 Assumed: the self-report and the estimate describe the same people and outcome (the spec's
 outcome among the treated); displacement is a parameter, never estimated here (no report
 quantifies it, 003 §4.3). The check compares; it does not correct either figure.
+
+Each comparison carries a ``verdict_key`` (above, below, within, no_interval) that reports
+render in their language from the message catalogue (``deadweight_check.verdict``), and the
+English ``verdict`` for summary.json readers.
 """
 from __future__ import annotations
 
 from typing import Any
+
+from causal.messages import t
 
 #: displacement shares shown when the spec names none (none, a quarter, half of the gain)
 DEFAULT_DISPLACEMENT = (0.0, 0.25, 0.5)
@@ -46,17 +52,18 @@ def pivotal_check(reported: list[dict[str, Any]], estimates: list[dict[str, Any]
             band = (None if lo is None or hi is None
                     else (lo * (1 - d) / gross, hi * (1 - d) / gross))
             if band is None:
-                verdict = "no interval"
+                key = "no_interval"
             elif self_share > band[1]:
-                verdict = "self-report above the estimate's interval"
+                key = "above"
             elif self_share < band[0]:
-                verdict = "self-report below the estimate's interval"
+                key = "below"
             else:
-                verdict = "self-report within the estimate's interval"
+                key = "within"
             rows.append({"estimator": e.get("name") or e.get("estimator"),
                          "displacement": d, "estimated_pivotal": round(share, 3),
                          "interval": None if band is None else [round(band[0], 3),
                                                                 round(band[1], 3)],
-                         "verdict": verdict})
+                         "verdict": t(f"deadweight_check.verdict.{key}", "en"),
+                         "verdict_key": key})
     return {"self_reported": round(self_share, 3), "label": attr["label"],
             "citation": attr["citation"], "comparisons": rows}

@@ -97,15 +97,25 @@ def settling_size(p0: float, p1: float, *, alpha: float = 0.05, power: float = 0
     return out
 
 
-def settling_sentence(size: dict[str, float]) -> str:
-    """One sentence for a report page: the size of the settling trial and its assumptions."""
-    s = (f"{size['persons_per_arm']:,} persons per arm ({size['persons_total']:,} in all) to detect "
-         f"{size['p0']:.1%} against {size['p1']:.1%} ({size['effect_pp']:+.1f} points) with "
-         f"power {size['power']:.0%}, {'one' if size['sided'] == 1 else 'two'}-sided alpha "
-         f"{size['alpha']:g}")
+def settling_sentence(size: dict[str, float], lang: str = "en") -> str:
+    """One sentence for a report page: the size of the settling trial and its assumptions,
+    in ``lang`` (wording from the message catalogue, numbers as the language writes them)."""
+    from causal.messages import num, t
+
+    def pct(x: float, nd: int = 1) -> str:
+        return f"{num(100 * x, nd, lang)}%"
+
+    effect = num(size["effect_pp"], 1, lang)
+    s = t("settle.size", lang, persons=num(size["persons_per_arm"], 0, lang),
+          total=num(size["persons_total"], 0, lang), p0=pct(size["p0"]), p1=pct(size["p1"]),
+          effect=effect if effect.startswith("-") else f"+{effect}",
+          power=pct(size["power"], 0),
+          sided=t("settle.one_sided" if size["sided"] == 1 else "settle.two_sided", lang),
+          alpha=num(size["alpha"], 3, lang).rstrip("0").rstrip(".,"))
     if size["compliance"] < 1:
-        s += f", {size['compliance']:.0%} take-up (the ITT sees {size['p1_itt']:.1%})"
+        s += t("settle.take_up", lang, compliance=pct(size["compliance"], 0),
+               p1_itt=pct(size["p1_itt"]))
     if "clusters_per_arm" in size:
-        s += (f", {size['clusters_per_arm']:,} clusters per arm (design effect "
-              f"{size['design_effect']:.2f})")
+        s += t("settle.clusters", lang, clusters=num(size["clusters_per_arm"], 0, lang),
+               deff=num(size["design_effect"], 2, lang))
     return s

@@ -12,6 +12,7 @@ the layout.
 """
 from __future__ import annotations
 
+import functools
 import io
 import re
 from pathlib import Path
@@ -34,11 +35,14 @@ def _row_cells(e: dict[str, Any], lang: str) -> list[Any]:
 
 
 def _headers(lang: str) -> list[str]:
-    lo, hi = ("95% low", "95% high") if lang == "en" else ("95% onder", "95% boven")
-    n_t, n_c = ("n treated", "n control") if lang == "en" else ("n behandeld", "n controle")
+    x = functools.partial(_x, lang=lang)
     return [_t("estimator", lang), _t("estimand", lang), _t("bruto", lang),
-            _t("counterfactual", lang), _t("netto", lang), lo, hi, _t("deadweight", lang),
-            n_t, n_c, _t("truth", lang)]
+            _t("counterfactual", lang), _t("netto", lang), x("low"), x("high"),
+            _t("deadweight", lang), x("n_treated"), x("n_control"), _t("truth", lang)]
+
+
+def _x(key: str, lang: str) -> str:
+    return msg.t(f"export.{key}", lang)
 
 
 def _sheet_names(measures: list[str]) -> dict[str, str]:
@@ -61,12 +65,14 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
     figures with citations, disclosure note)."""
     import xlsxwriter
 
+    from causal.costs import portfolio_text
     from causal.report.portfolio import portfolio_rows
+    from causal.report.writer import fmt_reported
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
                                    "strings_to_urls": False})
-    wb.set_properties({"title": "netto: bruto and netto", "created": None})
+    wb.set_properties({"title": f"netto: {_t('portfolio_title', lang)}", "created": None})
     head = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "bottom": 1, "text_wrap": True,
                           "valign": "top"})
     num1 = wb.add_format({"num_format": "0.0", "valign": "top"})
@@ -90,20 +96,20 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
     ws = wb.add_worksheet("portfolio")
     cols = [(_t("measure", lang), "title", 34), (_t("estimator", lang), "estimator", 26),
             (_t("estimand", lang), "estimand", 10),
-            (_t("published", lang), "reported_gross", 11), ("citation" if lang == "en" else
-                                                             "bron", "reported_citation", 40),
+            (_t("published", lang), "reported_gross", 11),
+            (_x("citation", lang), "reported_citation", 40),
             (_t("bruto", lang), "gross", 9), (_t("netto", lang), "net", 9),
-            ("95% low" if lang == "en" else "95% onder", "ci_low", 9),
-            ("95% high" if lang == "en" else "95% boven", "ci_high", 9),
+            (_x("low", lang), "ci_low", 9), (_x("high", lang), "ci_high", 9),
             (_t("deadweight", lang), "deadweight_text", 22),
-            ("n treated" if lang == "en" else "n behandeld", "n_treated", 11),
-            ("n control" if lang == "en" else "n controle", "n_control", 11),
+            (_x("n_treated", lang), "n_treated", 11), (_x("n_control", lang), "n_control", 11),
+            (_t("cost_per_net", lang), "cost_text", 24),
             (_t("sentence_head", lang), "sentence", 70)]
     for j, (h, _, w) in enumerate(cols):
         ws.write_string(0, j, h, head)
         ws.set_column(j, j, w)
     for i, r in enumerate(rows, start=1):
         r = {**r, "deadweight_text": msg.deadweight_text(r, lang, short=True),
+             "cost_text": portfolio_text(r.get("cost"), lang),
              "sentence": (r.get("sentences") or {}).get(lang) or r.get("sentence_en")}
         fmt = naive if r["naive"] else pref if r["preferred"] else None
         for j, (_, key, _) in enumerate(cols):
@@ -141,11 +147,10 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
                     else None)
         r += 2
         ws.write_string(r, 0, _t("published_bruto", lang), head)
-        ws.write_string(r, 1, "citation" if lang == "en" else "bron", head)
+        ws.write_string(r, 1, _x("citation", lang), head)
         for rep in s.get("reported") or []:
             r += 1
-            put(ws, r, 0, f"{rep['label']}: {rep['value']:g}"
-                + ("%" if rep.get("unit") == "percent" else f" {rep.get('unit', '')}"))
+            put(ws, r, 0, f"{rep['label']}: {fmt_reported(rep, lang)}")
             put(ws, r, 1, rep.get("citation"))
             if rep.get("role", "outcome") == "outcome" and not rep.get("comparable"):
                 put(ws, r, 2, f"{_t('comparable_no', lang)}: "
@@ -163,6 +168,10 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
     import docx
     from docx.shared import Inches, Pt
 
+    from causal.costs import sentence as cost_sentence
+    from causal.power import settling_sentence
+    from causal.report.writer import fmt_reported
+
     d = docx.Document()
     d.core_properties.title = summary["title"]
     d.core_properties.author = "netto"
@@ -172,6 +181,12 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
                     + (f", {src['section']}" if src.get("section") else "") + ".")
     if summary.get("identification"):
         d.add_paragraph(f"{_t('not_identified_head', lang)}: {summary['identification']}")
+    st = summary.get("settle")
+    if st:
+        size = f" {msg.t('settle.size_head', lang)}: {settling_sentence(st['size'], lang)} " \
+               f"({st.get('basis')})." if st.get("size") else ""
+        d.add_paragraph(f"{msg.t('settle.head', lang)}: {st['design']} "
+                        f"{msg.t('settle.data', lang)}: {st['data']}{size}")
     shown = [e for e in summary["estimates"] if e.get("net") is not None
              and e["estimator"] != "naive"]
     if shown:
@@ -181,6 +196,10 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
             run = p.add_run((e.get("sentences") or {}).get(lang) or e.get("sentence", ""))
             run.bold = bool(e.get("preferred"))
             p.add_run(f" ({e['name']})").italic = True
+        for e in summary["estimates"]:
+            c = (e.get("diagnostics") or {}).get("cost_per_outcome")
+            if isinstance(c, dict):
+                d.add_paragraph(f"{cost_sentence(c, lang)} ({e['name']}; {c.get('citation')})")
     d.add_heading(_t("decomposition", lang), level=2)
     heads = _headers(lang)
     tab = d.add_table(rows=1, cols=len(heads))
@@ -211,8 +230,8 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
         why = "" if rep.get("comparable") else (
             f" ({_t('comparable_no', lang)}: "
             f"{rep.get('context_reason') or _t('not_declared', lang)})")
-        d.add_paragraph(f"{_t('published_bruto', lang)}: {rep['label']}: {rep['value']:g}%"
-                        f"{why} [{rep['citation']}]")
+        d.add_paragraph(f"{_t('published_bruto', lang)}: {rep['label']}: "
+                        f"{fmt_reported(rep, lang)}{why} [{rep['citation']}]")
     pngs = [f for f in summary.get("figures") or [] if f.endswith(".png")]
     for e in summary["estimates"]:
         pngs += [f for f in (e.get("diagnostics") or {}).get("files", []) if f.endswith(".png")]

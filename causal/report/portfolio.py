@@ -67,6 +67,7 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                 "sentence_nl": sentences.get("nl"),
                 "naive": e.get("estimator", e["name"].split(" ")[0]) == "naive",
                 "se_type": e.get("se_type", ""), "n_clusters": e.get("n_clusters"),
+                "cost": (e.get("diagnostics") or {}).get("cost_per_outcome"),
                 "cost_per_outcome": portfolio_text((e.get("diagnostics") or {}).get(
                     "cost_per_outcome")),
             })

@@ -281,7 +281,9 @@ def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     """What every template gets: the summary, the language, the catalogue lookup ``t`` and
     number formatting in that language."""
     from causal import messages as msg
+    from causal.costs import portfolio_text
     from causal.costs import sentence as cost_sentence
+    from causal.power import settling_sentence
 
     def fmt(x: Any, nd: int = 1, suffix: str = "") -> str:
         if x is None:
@@ -311,6 +313,14 @@ def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
             "fmt_reported": lambda r: fmt_reported(r, lang), "assumes": assumes,
             "is_naive": lambda e: str(e.get("estimator", "")).split(" ")[0] == "naive",
             "cost_text": lambda c: cost_sentence(c, lang) if isinstance(c, dict) else str(c),
+            "cost_cell": lambda c: portfolio_text(c, lang) or "-",
+            "pct": lambda x, nd=1: "-" if x is None else f"{msg.num(100 * x, nd, lang)}%",
+            "design": lambda d: msg.t(f"design.{d}", lang) if msg.has(f"design.{d}", lang)
+            else str(d),
+            "verdict": lambda r: msg.t(f"deadweight_check.verdict.{r['verdict_key']}", lang)
+            if r.get("verdict_key") else r.get("verdict", ""),
+            "settle_size": lambda st: settling_sentence(st["size"], lang) if st.get("size")
+            else "",
             "why": lambda r: r.get("context_reason") or (
                 msg.t("report.not_declared", lang) if r.get("role", "outcome") == "outcome"
                 else r.get("comparable_reason") or ""),

@@ -1,0 +1,143 @@
+"""Dutch reports carry no English from the message catalogue (issue 16, item 5).
+
+Renders, in Dutch, a measure with a deadweight check and costs (ontwikkeladvies, trimmed to
+naive and IPW) and a measure that is not identified (inspectie 45+, with what would settle
+it), and looks for every English catalogue phrase in the pages, the Word file and the
+workbook.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from causal.messages import catalogue
+from tests.conftest import ROOT, SPECS
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, (*path, k))
+    else:
+        yield path, str(node)
+
+
+def english_phrases(min_words: int = 3) -> set[str]:
+    """Literal stretches of the English catalogue (between placeholders, at least
+    ``min_words`` words, so that spec prose such as 'not identified' or 'randomised trial'
+    does not count) that the Dutch catalogue does not share: any of them on a Dutch page is
+    untranslated text."""
+    nl = " ".join(v for _, v in _leaves(catalogue()["nl"]))
+    out = set()
+    for path, text in _leaves(catalogue()["en"]):
+        if path[0] in ("share_who", "mean_of"):  # fragments English spec prose uses too
+            continue
+        for part in re.split(r"\{[^}]*\}", text):
+            part = part.strip(" ,.;:()")
+            if len(part.split()) >= min_words and len(part) >= 12 and part not in nl:
+                out.add(part)
+    return out
+
+
+@pytest.fixture(scope="module")
+def dutch_reports(tmp_path_factory):
+    from causal.batch import run_batch
+
+    tmp = tmp_path_factory.mktemp("lang")
+    (tmp / "data_specs").mkdir()
+    shutil.copytree(ROOT / "models", tmp / "models")
+    text = (SPECS / "ontwikkeladvies_matching.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^estimators:\n.*?^preferred: .*?$",
+                  "estimators:\n  - name: naive\n  - name: ipw\n    options: {estimands: [ATT]}"
+                  "\npreferred: \"ipw (ATT)\"", text, count=1)
+    (tmp / "data_specs" / "ontwikkeladvies_matching.yaml").write_text(text, encoding="utf-8")
+    shutil.copy(SPECS / "inspectie_bijstand45plus.yaml", tmp / "data_specs")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NETTO_REFUTE", "0")
+    try:
+        out = tmp / "reports"
+        batch = run_batch(sorted((tmp / "data_specs").glob("*.yaml")), out=out, workers=1,
+                          n=2000, lang="nl")
+    finally:
+        mp.undo()
+    assert not batch.failed and not batch.spec_errors
+    return batch, out
+
+
+def _texts(out):
+    import docx
+    from openpyxl import load_workbook
+
+    for p in sorted(out.rglob("*")):
+        if ".cache" in p.parts:
+            continue
+        if p.suffix in (".html", ".md"):
+            yield p, p.read_text(encoding="utf-8").replace("\\", "")
+        elif p.suffix == ".docx":
+            d = docx.Document(str(p))
+            cells = [c.text for t in d.tables for r in t.rows for c in r.cells]
+            yield p, "\n".join([x.text for x in d.paragraphs] + cells)
+        elif p.suffix == ".xlsx":
+            wb = load_workbook(p)
+            yield p, "\n".join(str(c.value) for ws in wb for r in ws.iter_rows() for c in r
+                               if isinstance(c.value, str))
+
+
+def test_the_scan_knows_the_english_it_looks_for():
+    phrases = english_phrases()
+    assert "What would settle it" in phrases and "Deadweight check" in " ".join(phrases)
+    assert "persons per arm" in " ".join(phrases)
+    assert not any(p in phrases for p in ("Bruto", "Netto", "Data"))  # shared words
+
+
+def test_no_english_catalogue_phrase_in_dutch_reports(dutch_reports):
+    _, out = dutch_reports
+    phrases = english_phrases()
+    found = {(p.relative_to(out).as_posix(), ph) for p, text in _texts(out) for ph in phrases
+             if ph in text}
+    assert not found, sorted(found)[:20]
+
+
+def test_settle_deadweight_check_and_costs_in_dutch(dutch_reports):
+    batch, out = dutch_reports
+    ni = (out / "inspectie_bijstand45plus" / "index.html").read_text(encoding="utf-8")
+    assert "Wat uitsluitsel zou geven" in ni and "personen per arm" in ni
+    size = batch.summaries["inspectie_bijstand45plus"]["settle"]["size"]
+    assert f"{size['persons_per_arm']:,}".replace(",", ".") + " personen per arm" in ni
+    assert "Opzet: <b>observationeel</b>" in ni
+    page = (out / "ontwikkeladvies_matching" / "index.html").read_text(encoding="utf-8")
+    assert "Deadweightcontrole: zelfgerapporteerd tegenover geschat" in page
+    assert "Verdringing" in page and "zelfrapportage" in page
+    assert "Kosten per netto-uitkomst" in page
+    s = batch.summaries["ontwikkeladvies_matching"]
+    assert {r["verdict_key"] for r in s["deadweight_check"]["comparisons"]} <= {
+        "above", "below", "within", "no_interval"}
+    portfolio = (out / "index.html").read_text(encoding="utf-8")
+    ipw = next(e for e in s["estimates"] if e["name"] == "ipw (ATT)")
+    cost = ipw["diagnostics"]["cost_per_outcome"]
+    from causal.costs import portfolio_text
+
+    cell = portfolio_text(cost, "nl")
+    assert cell in portfolio and (" tot " in cell or cell == "onbegrensd")
+    from openpyxl import load_workbook
+
+    heads = [c.value for c in load_workbook(out / "summary.xlsx")["portfolio"][1]]
+    assert {"Kosten per netto-uitkomst", "95% onder", "n behandeld", "bron"} <= set(heads)
+
+
+def test_numbers_in_dutch_sentences():
+    from causal.costs import portfolio_text
+    from causal.power import settling_sentence, settling_size
+
+    size = settling_size(0.15, 0.21, compliance=0.6, cluster_size=25, icc=0.05)
+    nl, en = settling_sentence(size, "nl"), settling_sentence(size, "en")
+    n = size["persons_per_arm"]
+    assert nl.startswith(f"{n:,}".replace(",", ".") + " personen per arm")
+    assert "15,0% tegenover 21,0%" in nl and "alfa 0,05" in nl and "designeffect" in nl
+    assert en.startswith(f"{n:,} persons per arm") and "alpha 0.05" in en
+    c = {"value": 12345.0, "low": 8000.0, "high": 25000.0, "unbounded": False}
+    assert portfolio_text(c, "nl") == "EUR 12.300 (8.000 tot 25.000)"
+    assert portfolio_text(c, "en") == "EUR 12,300 (8,000 to 25,000)"
+    assert portfolio_text({"unbounded": True}, "nl") == "onbegrensd"
