@@ -6,22 +6,25 @@ period, first treated period, cluster) are estimator options, not spec fields.
 
 - ``did``: the overall effect on the treated.
   * One adoption date (the simple 2 x 2 case and its multi-period version): two-way fixed
-    effects (unit and period effects) with linearmodels ``PanelOLS``, standard errors clustered
-    by unit. Assumes parallel trends and no anticipation.
+    effects (unit and period effects) through :mod:`causal.inference` (clustered at the
+    adoption unit; wild cluster bootstrap with few clusters). Assumes parallel trends and no
+    anticipation.
   * Staggered adoption (several adoption dates): group-time effects ATT(g, t) of Callaway and
     Sant'Anna (2021) with not-yet-treated (or never-treated) units as the comparison,
     aggregated to one overall ATT (each treated unit-period weighted alike, their "simple"
-    aggregation), with influence-function standard errors clustered by unit (or a multiplier
-    bootstrap). Two-way fixed effects is biased here once effects change over time, because
+    aggregation), with influence-function standard errors clustered by unit, or by the
+    adoption unit from the influence functions' cluster sums (:mod:`causal.estimators.did_cs`;
+    wild cluster multiplier bootstrap with few clusters). Two-way fixed effects is biased here once effects change over time, because
     it uses already-treated units as controls (Goodman-Bacon 2021; de Chaisemartin and
     D'Haultfoeuille 2020); its number is kept as a diagnostic only.
     Built on the ``differences`` package (ATTgt; a maintained Python port of the authors' R
     ``did``), which we checked against twins with known effects in tests/test_did.py.
 - ``event_study``: effects by event time (periods since adoption), with the PRE-treatment
   estimates that test parallel trends, as a figure. Staggered: the Callaway-Sant'Anna dynamic
-  aggregation; one adoption date: PanelOLS with a dummy per event time (reference: the
-  period before adoption). Its headline number is the average of the post-treatment event-time
-  effects (truth key ``ATT_dynamic``).
+  aggregation; one adoption date: two-way fixed effects with a dummy per event time
+  (reference: the period before adoption). Its headline number is the average of the
+  post-treatment event-time effects (truth key ``ATT_dynamic``), with the same interval rule
+  as ``did`` (the average is made one coefficient by reparametrisation).
 - ``triple_difference``: for a threshold change (age band x eligible group x after), the
   triple interaction of a saturated OLS regression with cluster-robust standard errors; with a
   ``period`` option also the triple difference by period (an event-study check of pre-trends).
@@ -29,8 +32,6 @@ period, first treated period, cluster) are estimator options, not spec fields.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -42,6 +43,8 @@ from scipy import stats
 
 from causal.errors import DataError, EstimationError, NotIdentified
 from causal.estimators import estimator
+from causal.estimators.did_cs import CSFit, callaway_santanna, cs_inference, event_table
+from causal.estimators.did_cs import draws as cs_draws
 from causal.inference import (
     FEW_CLUSTERS,
     MIN_TREATED_CLUSTERS,
@@ -73,9 +76,9 @@ class DiDOptions(InferenceOptions):
         0, ge=0, le=20, description="Periods before adoption in which units may already react "
         "(announcement effects): those unit-periods are left out and the comparison uses "
         "periods before them.")
-    bootstrap: int = Field(0, ge=0, le=99_999, description="Multiplier-bootstrap draws for "
-                           "Callaway-Sant'Anna intervals (0: analytic; with fewer than 30 "
-                           "clusters wild_draws are used).")
+    bootstrap: int = Field(0, ge=0, le=99_999, description="Wild cluster multiplier-bootstrap "
+                           "draws for Callaway-Sant'Anna intervals (0: analytic; with fewer "
+                           "than 30 clusters wild_draws are used).")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
 
 
@@ -233,13 +236,14 @@ def few_cluster_rule(P: Panel, o: DiDOptions) -> tuple[bool, list[str], dict]:
     return True, warns, diag
 
 
-def twfe_inference(P: Panel, o: DiDOptions):
+def twfe_inference(P: Panel, o: DiDOptions, design: np.ndarray | None = None):
     """The two-way fixed-effects coefficient through :mod:`causal.inference`: unit effects
     projected out (Frisch-Waugh-Lovell; units are nested in the clusters), period dummies
     kept as regressors, so every flavour, the Bell-McCaffrey dof and the wild cluster
     bootstrap with few clusters apply as in any OLS. The small-sample factor counts the
     period dummies and the absorbed intercept, as pyfixest does for fixed effects nested in
-    the clusters."""
+    the clusters. ``design``: columns replacing the treatment indicator (the first one is the
+    coefficient reported; the event study's reparametrised event dummies)."""
     if o.se in ("HC2", "HC3"):
         raise EstimationError(f"se: {o.se} needs the full model's leverages, which fixed "
                               "effects absorb; use CR1, CR2, HC1 or classical")
@@ -250,8 +254,9 @@ def twfe_inference(P: Panel, o: DiDOptions):
     def demean(v: np.ndarray) -> np.ndarray:
         return v - (np.bincount(P.unit, weights=v, minlength=n_u) / np.maximum(cnt, 1))[P.unit]
 
-    cols = [demean(P.d)] + [demean((P.t == k).astype(float)) for k in range(2, T + 1)
-                            if (P.t == k).any()]
+    lead = [P.d] if design is None else list(design.T)
+    cols = [demean(c) for c in lead] + [demean((P.t == k).astype(float))
+                                        for k in range(2, T + 1) if (P.t == k).any()]
     X = np.column_stack(cols)
     person = o.se in ("classical", "HC0", "HC1")
     cl = None if person else P.cluster
@@ -294,93 +299,15 @@ def twfe(P: Panel, extra: np.ndarray | None = None, names: list[str] | None = No
         return mod.fit(cov_type="clustered", clusters=pd.DataFrame({"c": P.cluster}, index=idx))
 
 
-# --------------------------------------------------------------------------------------
-# Callaway and Sant'Anna (2021) via the `differences` package
-# --------------------------------------------------------------------------------------
-def callaway_santanna(P: Panel, o: DiDOptions, boot: int = 0):
-    """ATT(g,t) fitted; returns (simple aggregate row, event-time table, dynamic row).
-    ``boot``: multiplier-bootstrap draws (0: analytic influence-function errors)."""
-    from differences import ATTgt
-
-    # Periods in which no unit is untreated give no comparison; drop them so that the
-    # package never takes a unit that is treated by then as a control.
-    keep = np.ones(P.t.size, dtype=bool)
-    if o.control_group == "not_yet_treated":
-        ok = np.zeros(P.t.max() + 1, dtype=bool)
-        ok[np.unique(P.t[P.d == 0])] = True
-        keep = ok[P.t]
-    P = P.subset(keep)
-    frame = pd.DataFrame({
-        "y": P.y, "cohort": np.where((P.g > 0) & (P.g <= P.t.max()), P.g, np.nan).astype(float),
-        "cl": P.cluster,
-    }, index=pd.MultiIndex.from_arrays([P.unit, P.t], names=["unit", "t"]))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        att = ATTgt(data=frame, cohort_column="cohort", anticipation=o.anticipation)
-        kw = dict(formula="y", control_group=o.control_group, alpha=o.alpha,
-                  progress_bar=False, boot_iterations=boot, random_state=o.seed + 1)
-        if not P.cluster_name.endswith("(unit)"):
-            _differences_cluster_fix()
-            kw["cluster_var"] = "cl"
-        att.fit(**kw)
-        # seeded (same data and seed: same summary.json; the package takes seed 0 for none,
-        # hence + 1); its bootstrap progress bars go to a buffer
-        agg = dict(boot_iterations=boot, random_state=o.seed + 1)
-        with contextlib.redirect_stderr(io.StringIO()):
-            simple = att.aggregate("simple", **agg)
-            event = att.aggregate("event", **agg)
-            dyn = att.aggregate("event", overall=True, **agg)
-    return _flat(simple).iloc[0], _flat(event), _flat(dyn).iloc[0]
-
-
-def _cs_draws(P: Panel, o: DiDOptions) -> int:
-    """Multiplier-bootstrap draws: the option; clustered by a column other than the unit
-    always (the package's analytic errors are by unit only; the cluster multiplier
-    bootstrap of Callaway and Sant'Anna 2021, section 4, takes clusters), wild_draws then
-    (999 if 0)."""
-    if not P.cluster_name.endswith("(unit)"):
-        return o.bootstrap or o.wild_draws or 999
-    G = int(np.unique(P.cluster).size)
-    return o.bootstrap or (o.wild_draws if G < FEW_CLUSTERS else 0)
-
-
-def _differences_cluster_fix() -> None:
-    """differences 0.3 hands ``get_cluster_groups`` a Series where it needs a one-column
-    frame (pandas 2 then fails on ``.columns``): wrap it once so that ``cluster_var`` works.
-    Only the multiplier bootstrap uses the clusters."""
-    import differences.models.attgt.attgt as m
-
-    if getattr(m.get_cluster_groups, "_netto_fixed", False):
-        return
-    orig = m.get_cluster_groups
-
-    def fixed(data, cluster_var):
-        return orig(data=data.to_frame() if isinstance(data, pd.Series) else data,
-                    cluster_var=cluster_var)
-
-    fixed._netto_fixed = True  # type: ignore[attr-defined]
-    m.get_cluster_groups = fixed
-
-
-#: the Callaway-Sant'Anna interval clustered by a group column undercovered under group
-#: shocks (0.57 at R = 40, sectorplan_leerwerkplekken twin, 24 sectors): differences'
-#: cluster multiplier bootstrap looks too narrow; said beside every such estimate
-CS_GROUP_CLUSTER_WARNING = (
-    "the Callaway-Sant'Anna interval clustered by '{col}' comes from the differences "
-    "package's cluster multiplier bootstrap, which was too narrow in netto's check with "
-    "group-by-period shocks (coverage 0.57 of a nominal 0.95 at 24 groups); read it as a "
-    "lower bound on the uncertainty")
-
-
-def _cs_se_type(P: Panel, boot: int) -> str:
-    return (f"influence function clustered by {P.cluster_name}"
-            + (f", cluster multiplier bootstrap ({boot} draws)" if boot else ""))
-
-
-def _flat(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    out.columns = [c[-1] for c in df.columns]
-    return out
+def _cs_headline(fit: CSFit, key: str, P: Panel, o: DiDOptions, ok: bool, cdiag: dict):
+    """Estimate, interval, SE and its name of a Callaway-Sant'Anna aggregate; no interval
+    (the analytic one kept in the diagnostics) when too few groups are treated."""
+    inf = cs_inference(fit, key, o, cs_draws(P, o))
+    cdiag.update({k: v for k, v in inf.diagnostics.items() if k not in ("n", "cluster")})
+    if not ok:
+        cdiag.update({"analytic_ci": list(inf.ci), "analytic_se": inf.se})
+        return inf.coef, None, None, cdiag["no_interval"]
+    return inf.coef, inf.ci, inf.se, inf.se_type
 
 
 # --------------------------------------------------------------------------------------
@@ -421,17 +348,12 @@ def _common(study, P: Panel, o: DiDOptions) -> tuple[dict, list[str]]:
     return kw, warn
 
 
-def _z(alpha: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2))
-
-
 @estimator("did", DiDOptions, assignments=DESIGNS)
 def did(study, options: DiDOptions) -> list[Estimate]:
     """Overall ATT: TWFE (one adoption date) or Callaway-Sant'Anna (staggered adoption)."""
     o = options
     P = build_panel(study, o, "did")
     kw, warn = _common(study, P, o)
-    z = _z(o.alpha)
     diag: dict = {"periods": len(P.labels), "units": P.n_units,
                   "adoption_periods": [str(P.labels[g - 1]) for g in P.cohorts],
                   "never_treated_units": int(np.unique(P.unit[P.g == 0]).size),
@@ -446,18 +368,11 @@ def did(study, options: DiDOptions) -> list[Estimate]:
         b_tw = float(tw.params["treated"])
         diag["twfe"] = {"estimate": b_tw, "se": float(tw.std_errors["treated"])}
         ok, cw, cdiag = few_cluster_rule(P, o)
-        boot = _cs_draws(P, o) if ok else 0
-        s, ev, _ = callaway_santanna(P, o, boot)
-        net, se = float(s["ATT"]), float(s["std_error"])
-        ci = (net - z * se, net + z * se)
-        se_type = _cs_se_type(P, boot)
+        fit = callaway_santanna(P, o)
+        net, ci, se, se_type = _cs_headline(fit, "simple", P, o, ok, cdiag)
+        ev = event_table(fit, o)
         diag["inference"] = cdiag
         warn += cw
-        if ok and not P.cluster_name.endswith("(unit)"):
-            warn.append(CS_GROUP_CLUSTER_WARNING.format(col=P.cluster_name))
-        if not ok:
-            cdiag.update({"analytic_ci": list(ci), "analytic_se": se})
-            ci, se, se_type = None, None, cdiag["no_interval"]
         method = (f"Callaway and Sant'Anna (2021) group-time effects with "
                   f"{o.control_group.replace('_', '-')} units as the comparison, aggregated over "
                   f"all treated unit-periods; standard errors: {se_type}. Assumes parallel "
@@ -494,16 +409,13 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
     o = options
     P = build_panel(study, o, "event_study")
     kw, warn = _common(study, P, o)
-    z = _z(o.alpha)
     ok, cw, cdiag = few_cluster_rule(P, o)
-    warn += cw
+    inf = None
     if _staggered(P, o):
-        boot = _cs_draws(P, o) if ok else 0
-        _, ev, dyn = callaway_santanna(P, o, boot)
-        net, se = float(dyn["ATT"]), float(dyn["std_error"])
-        se_type = _cs_se_type(P, boot)
-        if ok and not P.cluster_name.endswith("(unit)"):
-            warn.append(CS_GROUP_CLUSTER_WARNING.format(col=P.cluster_name))
+        warn += cw
+        fit = callaway_santanna(P, o)
+        net, ci, se, se_type = _cs_headline(fit, "dynamic", P, o, ok, cdiag)
+        ev = event_table(fit, o)
         method = ("Callaway and Sant'Anna (2021) dynamic aggregation: ATT by periods since "
                   f"adoption ({o.control_group.replace('_', '-')} comparison, varying base "
                   "period for the pre-trend estimates"
@@ -514,17 +426,16 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
         if not P.has_never:
             raise NotIdentified("all units adopt in the same period and none stays untreated: "
                                 "there is no comparison group for an event study")
-        ev, net, se = _twfe_event(P, o.anticipation)
-        se_type = f"CR0 clustered by {P.cluster_name} (linearmodels)"
-        method = ("Two-way fixed effects event study (linearmodels PanelOLS) with a dummy per "
-                  "event time, reference = the period before adoption"
+        ev = _twfe_event(P, o.anticipation)
+        inf = twfe_inference(P, o, _event_average_design(P, o.anticipation))
+        net, ci, se, se_type = inf.coef, inf.ci, inf.se, inf.se_type
+        cdiag.update(inf.diagnostics)
+        method = ("Two-way fixed effects event study with a dummy per event time, reference = "
+                  "the period before adoption"
                   + (f" less {o.anticipation} anticipation period(s)" if o.anticipation else "")
-                  + f", standard errors {se_type}; headline = average of the "
-                  "post-adoption coefficients.")
-    ci = (net - z * se, net + z * se)
-    if not ok:
-        cdiag.update({"analytic_ci": list(ci), "analytic_se": se})
-        ci, se, se_type = None, None, cdiag["no_interval"]
+                  + "; headline = average of the post-adoption coefficients (a coefficient of "
+                  f"its own by reparametrisation), standard error {se_type}; event-time "
+                  f"errors CR0 clustered by {P.cluster_name} (linearmodels).")
     ev = _with_event_counts(ev, P)
     diag = {"event_time": ev[["ATT", "std_error", "n_treated"]].rename_axis("event_time"),
             "inference": cdiag, **_pretrend(ev[ev.index < -o.anticipation]
@@ -532,28 +443,46 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
     if diag.get("pretrend_flag"):
         warn.append(diag["pretrend_flag"])
     fig = _event_figure(ev, study, "event study")
-    return [study.estimate("event_study", "ATT", net, ci, se,
-                           label="event-time average", truth_key="ATT_dynamic", method=method,
-                           diagnostics=diag, warnings=warn, figures={"event_study": fig},
-                           se_type=se_type, n_clusters=cdiag["n_clusters"], **kw)]
+    est = study.estimate("event_study", "ATT", net, ci, se,
+                         label="event-time average", truth_key="ATT_dynamic", method=method,
+                         diagnostics=diag, warnings=warn, figures={"event_study": fig},
+                         se_type=se_type, n_clusters=cdiag["n_clusters"], **kw)
+    return [inf.attach(est) if inf is not None else est]
 
 
-def _twfe_event(P: Panel, anticipation: int = 0) -> tuple[pd.DataFrame, float, float]:
+def _event_times(P: Panel, anticipation: int) -> tuple[np.ndarray, list[int], int]:
+    """Event time per row (-10^6 for never-treated units), the event times with a dummy and
+    the reference event time (the period before adoption, less anticipation)."""
     ref = -1 - anticipation
     e = np.where(P.g > 0, P.t - P.g, -10**6)
-    ks = sorted(k for k in np.unique(e[P.g > 0]) if k != ref)
+    return e, sorted(int(k) for k in np.unique(e[P.g > 0]) if k != ref), ref
+
+
+def _twfe_event(P: Panel, anticipation: int = 0) -> pd.DataFrame:
+    """Event-time coefficients (linearmodels PanelOLS), reference event time at 0."""
+    e, ks, ref = _event_times(P, anticipation)
     X = np.column_stack([(e == k).astype(float) for k in ks])
     names = [f"e{k}" for k in ks]
     res = twfe(P, X, names)
     b = res.params.reindex(names).to_numpy()
     V = res.cov.reindex(index=names, columns=names).to_numpy()
-    se = np.sqrt(np.diag(V))
-    ev = pd.DataFrame({"ATT": b, "std_error": se}, index=pd.Index(ks, name="relative_period"))
+    ev = pd.DataFrame({"ATT": b, "std_error": np.sqrt(np.diag(V))},
+                      index=pd.Index(ks, name="relative_period"))
     ev.loc[ref] = [0.0, 0.0]
-    ev = ev.sort_index()
-    post = np.array([k >= 0 for k in ks])
-    a = post / post.sum()
-    return ev, float(a @ b), float(np.sqrt(a @ V @ a))
+    return ev.sort_index()
+
+
+def _event_average_design(P: Panel, anticipation: int = 0) -> np.ndarray:
+    """The event-dummy design reparametrised so that its first coefficient is the average of
+    the m post-adoption coefficients: with b_p1 = m theta - sum_{j>1} b_pj, the post columns
+    become m D_p1 (theta) and D_pj - D_p1; pre-adoption dummies unchanged. The same fit, so
+    the layer's flavours and the wild cluster bootstrap apply to theta as to any coefficient."""
+    e, ks, _ = _event_times(P, anticipation)
+    post = [k for k in ks if k >= 0]
+    D1 = (e == post[0]).astype(float)
+    cols = [len(post) * D1] + [(e == k).astype(float) - D1 for k in post[1:]]
+    cols += [(e == k).astype(float) for k in ks if k < 0]
+    return np.column_stack(cols)
 
 
 def _pretrend(ev: pd.DataFrame, alpha: float) -> dict:
