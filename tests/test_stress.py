@@ -154,7 +154,7 @@ def test_parse_and_label():
     assert s.sd_pp == 3 and s.by == "region"
     assert s.label() == "group_period_shocks(by=region, sd_pp=3.0)"
     assert s.remedy("did", "panel") == {"cluster": "region"}
-    assert SCENARIOS["nonlinear"]().remedy("ipw", "individual") == {"propensity": "gbm"}
+    assert SCENARIOS["nonlinear"]().remedy("ipw", "individual") is None  # flexible default
     assert SCENARIOS["hidden_confounding"]().remedy("ipw", "individual") is None
 
 
@@ -244,3 +244,19 @@ def test_threshold_twins_take_region_period_shocks():
     assert _changed(c.data, d.data) == [ddd.outcome.column]
     with pytest.raises(SpecError, match="by: region"):
         make_twin(ddd, n=300, stress=["group_period_shocks:by=group"])
+
+
+def test_informative_censoring_ties_censoring_to_arm_and_traits():
+    spec = load_spec("data_specs/uwv_intensive_services_duration.yaml")
+    a = make_twin(spec, n=4000).data
+    b = make_twin(spec, n=4000, stress=["informative_censoring:arm_ratio=2"]).data
+    assert _changed(a, b) and set(_changed(a, b)) <= {"months_on_ww", "exit_type"}
+
+    def censored(df, m):
+        return float((df.loc[m, "exit_type"] == "censored").mean())
+
+    ctrl = b["assigned"] == 0
+    assert censored(b, ctrl) - censored(b, ~ctrl) > 2 * (censored(a, ctrl) - censored(a, ~ctrl))
+    # the job-finding index rises with education: more censoring among the better educated
+    hi = b["education"].cat.codes >= 3
+    assert censored(b, hi) - censored(b, ~hi) > censored(a, hi) - censored(a, ~hi) + 0.02

@@ -55,6 +55,7 @@ from causal.estimators.balance import (
 )
 from causal.estimators.matching_ties import tie_matches
 from causal.estimators.propensity import covariate_matrix, fit_propensity
+from causal.estimators.score_terms import nonlinear_balance
 from causal.result import Estimate
 
 #: window offset between strata in the composite search key (> range of any key).
@@ -69,9 +70,11 @@ class MatchingOptions(Options):
     estimands: list[Literal["ATT", "ATE"]] = Field(
         default_factory=lambda: ["ATT"], description="ATT (effect on the participants) "
         "and/or ATE (on everyone; needs replace: true).")
-    propensity: Literal["logistic", "gbm"] = Field(
-        "logistic", description="Propensity model: logistic regression (MLE, Newton to full "
-        "convergence) or gradient boosting (scikit-learn).")
+    propensity: Literal["logistic", "flexible", "gbm"] = Field(
+        "flexible", description="Propensity model. flexible (default): logistic regression "
+        "(MLE) whose terms (the covariates; plus natural splines of the continuous ones; plus "
+        "pairwise products) are chosen by AIC (causal.estimators.score_terms); logistic: "
+        "linear in the covariates; gbm: gradient boosting (scikit-learn).")
     k: int = Field(1, ge=1, le=20, description="Matches per unit (1:k).")
     replace: bool = Field(True, description="Match with replacement (a non-participant may "
                           "serve several participants); false: greedy without replacement.")
@@ -516,10 +519,13 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             w_after[use] = 1.0  # each unit in its own arm, plus as a match in the other
             w_after += Kall
         if ps.Z is not None:  # the standardised design: no second copy of the data
-            tab = balance_table(ps.Z[:, 1:], d, w_after, names=list(Xdf.columns),
-                                loc=ps.loc, scale=ps.scale)
+            nb = Xdf.shape[1]  # a flexible score's Z has more terms after the covariates
+            tab = balance_table(ps.Z[:, 1:nb + 1], d, w_after, names=list(Xdf.columns),
+                                loc=ps.loc[:nb], scale=ps.scale[:nb])
         else:
             tab = balance_table(Xdf, d, w_after)
+        nl_diag, nl_warns = nonlinear_balance(Xdf.to_numpy(float), list(Xdf.columns), d,
+                                              w_after, "matching")
         # the AI (2016) adjustment ran beside the variance and the balance table
         adj = None
         if can_adjust:
@@ -536,7 +542,7 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
                    "matching without replacement" if not options.replace else "exact strata")
             var_note += f" (AI 2016 adjustment not available with {why})"
         se = float(np.sqrt(var))
-        warns = list(ov_warn) + balance_warnings(tab, "matching") + list(ps.notes)
+        warns = list(ov_warn) + balance_warnings(tab, "matching") + nl_warns + list(ps.notes)
         share_matched = float(kept_t.mean())
         dropped = len(ti) - int(kept_t.sum())
         if dropped / len(ti) > DROP_WARN_SHARE:
@@ -568,8 +574,11 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             "variance": var_note,
             "balance": balance_records(tab),
             **balance_summary(tab),
+            "balance_nonlinear": nl_diag,
             "overlap": overlap,
         }
+        if ps.design is not None:
+            diag["propensity_design"] = ps.design
         if estimand == "ATE":
             diag["share_controls_matched"] = float(use[ci].mean())
         method = (f"1:{options.k} nearest-neighbour matching on the {scale_name} "

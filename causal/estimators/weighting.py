@@ -43,6 +43,7 @@ from causal.estimators.balance import (
 )
 from causal.estimators.matching import refuse_outcome_selected
 from causal.estimators.propensity import covariate_matrix, crossfit_predictions, fit_propensity
+from causal.estimators.score_terms import nonlinear_balance
 from causal.inference import cluster_codes, cluster_column, coefficient, influence_se
 from causal.result import Estimate
 
@@ -55,9 +56,11 @@ class IPWOptions(Options):
     estimands: list[Literal["ATT", "ATE"]] = Field(
         default_factory=lambda: ["ATT"], description="ATT (effect on the participants) "
         "and/or ATE (on everyone).")
-    propensity: Literal["logistic", "gbm"] = Field(
-        "logistic", description="Propensity model: logistic regression (MLE) or gradient "
-        "boosting (scikit-learn).")
+    propensity: Literal["logistic", "flexible", "gbm"] = Field(
+        "flexible", description="Propensity model. flexible (default): logistic regression "
+        "(MLE) whose terms (the covariates; plus natural splines of the continuous ones; plus "
+        "pairwise products) are chosen by AIC (causal.estimators.score_terms); logistic: "
+        "linear in the covariates; gbm: gradient boosting (scikit-learn).")
     trim: float | None = Field(None, gt=0, lt=0.5, description="Drop persons whose score is "
                                "outside [trim, 1 - trim] (Crump et al. 2009) and refit.")
     comparison_selected_on_outcome: bool = Field(
@@ -166,6 +169,11 @@ def ipw(study, options: IPWOptions) -> list[Estimate]:
         se_if = influence_se(phi, cl)
         sw = _sandwich(y, d, weights, cl, col, options.alpha)
         diag, warns, tab = _weights_diag(Xdf, d, weights, ps.p)
+        diag["balance_nonlinear"], nl_warns = nonlinear_balance(
+            Xdf.to_numpy(float), list(Xdf.columns), d, weights, "weighting")
+        warns = warns + nl_warns
+        if ps.design is not None:
+            diag["propensity_design"] = ps.design
         diag.update({"propensity_model": ps.model, "overlap": overlap, "trim": options.trim,
                      "n_trimmed": int((~keep).sum()),
                      "se_influence_function": se_if, "se_sandwich": sw.se,
@@ -265,6 +273,9 @@ def aipw(study, options: AIPWOptions) -> list[Estimate]:
             m = dd == g
             w[m] = w[m] / w[m].mean()
         diag, warns, tab = _weights_diag(Xdf[keep], dd, w, pp)
+        diag["balance_nonlinear"], nl_warns = nonlinear_balance(
+            Xdf[keep].to_numpy(float), list(Xdf.columns), dd, w, "weighting")
+        warns = warns + nl_warns
         diag.update({"propensity_model": f"{options.propensity}, cross-fitted",
                      "outcome_model": kind, "folds": options.folds, "overlap": overlap,
                      "trim": options.trim, "n_trimmed": int((~keep).sum()),

@@ -128,7 +128,11 @@ def make(p: DurationParams, spec, rng: np.random.Generator) -> Twin:
     for code, hz in p.competing_exits.items():   # competing exits come before censoring
         comp[code] = at_risk & ~taken & (rng.random((n, M)) < hz)
         taken |= comp[code]
-    cens = at_risk & ~taken & (u_cens < p.censor_hazard)
+    ch = np.full(n, p.censor_hazard)
+    st = {s.name: s for s in p.stress}
+    if "informative_censoring" in st:  # tied to the observed traits and the arm (stress.py)
+        ch = st["informative_censoring"].hazard(person, z)
+    cens = at_risk & ~taken & (u_cens < ch[:, None])
     end = taken | cens | ~at_risk
     first = np.where(end.any(axis=1), end.argmax(axis=1), M)
     ended_work = work[np.arange(n), np.minimum(first, M - 1)] & (first < M)
