@@ -52,6 +52,7 @@ the few-cluster rules guard.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -62,6 +63,7 @@ from scipy import stats
 
 from causal.errors import DataError, EstimationError
 from causal.estimators import Options
+from causal.randomization import RandomizationTest, invert_test
 
 SE = Literal["classical", "HC0", "HC1", "HC2", "HC3", "CR1", "CR2"]
 #: below this many clusters the headline interval is the wild cluster bootstrap
@@ -88,6 +90,13 @@ class InferenceOptions(Options):
         "interval.")
     seed: int = Field(0, ge=0, description="Seed of the bootstrap weights (and any other "
                       "random step of the estimator).")
+    inference: Literal["auto", "randomization"] = Field(
+        "auto", description="auto: the standard error's interval with the few-cluster rules "
+        "(wild cluster bootstrap under 30 clusters, no interval under 5 treated or untreated "
+        "ones). randomization: Fisher randomisation inference over which clusters are treated "
+        "(permutation p-value and the interval that inverts it; Young 2019, MacKinnon and "
+        "Webb 2020), for treatment assigned by cluster as if at random; all assignments when "
+        "there are at most max(wild_draws, 999), else that many at random.")
 
 
 @dataclass
@@ -357,26 +366,8 @@ class WildClusterBootstrap:
         return float(np.mean(np.abs(t) < np.abs(self.t_boot(b0))))
 
     def interval(self, alpha: float = 0.05, tol: float = 1e-4) -> tuple[float, float]:
-        """The b0 not rejected at level alpha: bisection on each side of the estimate
-        (Roodman et al. 2019, section 3.5)."""
-        b, s = float(self.fit.beta[self.j]), self.se_cr1
-        ends = []
-        for sign in (-1.0, 1.0):
-            inner, step = b, 2.0 * s
-            outer = b + sign * step
-            while self.p_value(outer) > alpha and step < 1e3 * max(s, 1e-9):
-                inner, step = outer, step * 2.0
-                outer = b + sign * step
-            for _ in range(60):
-                if abs(outer - inner) <= tol * max(s, 1e-12):
-                    break
-                mid = (inner + outer) / 2
-                if self.p_value(mid) > alpha:
-                    inner = mid
-                else:
-                    outer = mid
-            ends.append((inner + outer) / 2)
-        return ends[0], ends[1]
+        """The b0 not rejected at level alpha (Roodman et al. 2019, section 3.5)."""
+        return invert_test(self.p_value, float(self.fit.beta[self.j]), self.se_cr1, alpha, tol)
 
 
 # --------------------------------------------------------------------------------------
@@ -392,14 +383,21 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
                 default: SE = "HC1", clusters: np.ndarray | None = None,
                 cluster_name: str | None = None, treated: np.ndarray | None = None,
                 alpha: float = 0.05, wild_draws: int = 999, seed: int = 0,
-                comparison: np.ndarray | None = None, k_absorbed: int = 0) -> Inference:
+                comparison: np.ndarray | None = None, k_absorbed: int = 0,
+                inference: str = "auto",
+                design_of: Callable[[np.ndarray], np.ndarray] | None = None) -> Inference:
     """Coefficient ``j`` of the OLS of y on X (X has its constant), with the asked standard
     error and interval, and the few-cluster rules of the module docstring.
 
     ``treated``: the 0/1 treatment per row, to count treated and untreated clusters (those
     with a ``comparison`` row, default: an untreated row). ``k_absorbed``: parameters
     projected out of y and X before the call (fixed effects), for the small-sample factors.
+    ``inference="randomization"``: the headline interval and p-value by randomisation
+    inference over which clusters are treated (:mod:`causal.randomization`);
+    ``design_of(treated_clusters)`` builds X for any such assignment (column j is the
+    treatment).
     """
+    X_in, j_in = X, j
     X, j, n_dropped = full_rank(X, j)
     fit = ols(y, X, k_absorbed)
     b = float(fit.beta[j])
@@ -408,6 +406,13 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
     if kind in ("CR1", "CR2") and clusters is None:
         raise EstimationError(f"se: {kind} needs a cluster column (option cluster, or the "
                               "spec's treatment.assigned_by)")
+    if inference == "randomization" and (clusters is None or treated is None
+                                         or design_of is None):
+        raise EstimationError("inference: randomization permutes which clusters are treated: "
+                              "it needs a cluster column (option cluster, or the spec's "
+                              "treatment.assigned_by) and an estimator that supports it "
+                              "(naive, rct_difference and regression without Lin "
+                              "interactions, did with one adoption date)")
     if clusters is not None and kind not in ("CR1", "CR2"):
         clusters = None  # a person-level flavour asked for explicitly: no clustering
         cluster_name = None
@@ -438,6 +443,12 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
         u_cl = np.bincount(clusters, weights=comp, minlength=G) > 0
         n_t, n_u = int(t_cl.sum()), int(u_cl.sum())
         diag.update({"treated_clusters": n_t, "untreated_clusters": n_u})
+        if inference == "randomization":
+            ri = _randomization(y, X_in, j_in, clusters, treated, design_of, alpha,
+                                wild_draws, seed, cluster_name or "cluster", s)
+            diag.update({"analytic_ci": list(ci), **ri.diagnostics})
+            return Inference(b, s, ri.ci, f"{ri.se_type} (SE {name})", G, dof,
+                             warns + ri.warnings, diag)
         if min(n_t, n_u) < MIN_TREATED_CLUSTERS:
             warn, what = too_few_groups(n_t, n_u, cluster_name or "cluster")
             warns.append(warn)
@@ -460,6 +471,41 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
     return Inference(b, s, ci, name, G, dof, warns, diag)
 
 
+def _randomization(y: np.ndarray, X: np.ndarray, j: int, clusters: np.ndarray,
+                   treated: np.ndarray, design_of, alpha: float, draws: int, seed: int,
+                   cluster_name: str, scale: float) -> Inference:
+    """Fisher randomisation inference over which clusters are treated (module
+    :mod:`causal.randomization`): the p-value of a zero effect and the inverted interval;
+    no interval, with the reason, where the assignments are too few to reject at alpha."""
+    G = int(clusters.max()) + 1
+    share = np.bincount(clusters, weights=treated, minlength=G) / np.bincount(clusters,
+                                                                               minlength=G)
+    if ((share > 0) & (share < 1)).any():
+        raise EstimationError(f"inference: randomization needs treatment assigned by "
+                              f"'{cluster_name}' (everyone in a group treated or no one), but "
+                              f"{int(((share > 0) & (share < 1)).sum())} groups are mixed")
+    test = RandomizationTest(y, design_of, share > 0.5, j, max(draws, 999), seed)
+    lo, hi = test.interval(alpha, scale)
+    n_t = int((share > 0.5).sum())
+    what = (f"randomization inference over which {n_t} of {G} groups of '{cluster_name}' are "
+            f"treated ({test.n_assignments} {'assignments, all' if test.exact else 'random assignments'}; "
+            "sharp null of a constant effect, interval by test inversion)")
+    diag = {"randomization": {"assignments": test.n_assignments, "exact": test.exact,
+                              "treated_groups": n_t, "groups": G,
+                              "p_value_zero": test.p_value(0.0), "seed": seed}}
+    warns: list[str] = []
+    ci: tuple[float, float] | None = (lo, hi)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        ci = None
+        warns.append(f"randomization inference: with {n_t} of {G} groups treated there are "
+                     f"{test.n_assignments} possible assignments, too few to rule out any "
+                     f"effect at the {1 - alpha:.0%} level on "
+                     f"{'either side' if not (np.isfinite(lo) or np.isfinite(hi)) else 'one side'}"
+                     ": no interval, the p-value of a zero effect is "
+                     f"{test.p_value(0.0):.2f}")
+    return Inference(test.coef, None, ci, what, G, None, warns, diag)
+
+
 def too_few_groups(n_treated: int, n_comparison: int, column: str) -> tuple[str, str]:
     """The warning and the standard-error label when too few groups are treated (or
     untreated) to give any interval."""
@@ -472,15 +518,31 @@ def too_few_groups(n_treated: int, n_comparison: int, column: str) -> tuple[str,
 
 def for_study(study, options: InferenceOptions, who: str, y: np.ndarray, X: np.ndarray,
               j: int, default: SE = "HC1", treated: np.ndarray | None = None,
-              data: pd.DataFrame | None = None, alpha: float = 0.05) -> Inference:
-    """:func:`coefficient` with the options and the study's default cluster column."""
+              data: pd.DataFrame | None = None, alpha: float = 0.05,
+              design_of: Callable[[np.ndarray], np.ndarray] | None = None) -> Inference:
+    """:func:`coefficient` with the options and the study's default cluster column.
+    ``design_of``: X for another assignment of treatment to clusters (randomisation
+    inference); None where the estimator does not support it."""
     col = cluster_column(study, options.cluster)
     if options.se in ("classical", "HC0", "HC1", "HC2", "HC3") and not options.cluster:
         col = None
     cl = cluster_codes(study, col, who, data) if col else None
     return coefficient(y, X, j, se=options.se, default=default, clusters=cl,
                        cluster_name=col, treated=treated, alpha=alpha,
-                       wild_draws=options.wild_draws, seed=options.seed)
+                       wild_draws=options.wild_draws, seed=options.seed,
+                       inference=options.inference,
+                       design_of=None if design_of is None or cl is None else
+                       lambda pi: design_of(pi[cl].astype(float)))
+
+
+def swap_treatment(X: np.ndarray, j: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``design_of`` for a design whose only treatment-dependent column is j: X with column
+    j replaced by the treatment of another assignment (per row)."""
+    def design_of(d: np.ndarray) -> np.ndarray:
+        Xp = X.copy()
+        Xp[:, j] = d
+        return Xp
+    return design_of
 
 
 def influence_se(phi: np.ndarray, clusters: np.ndarray | None = None) -> float:

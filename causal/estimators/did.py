@@ -262,11 +262,20 @@ def twfe_inference(P: Panel, o: DiDOptions, design: np.ndarray | None = None):
     cl = None if person else P.cluster
     first = P.t[P.d == 1].min() if (P.d == 1).any() else T + 1
     comp = (P.g == 0) if o.control_group == "never_treated" else (P.d == 0) & (P.t >= first)
+    design_of = None
+    if design is None and len(P.cohorts) == 1:  # randomisation over the treated clusters
+        post = (P.t >= P.cohorts[0]).astype(float)
+
+        def design_of(pi: np.ndarray) -> np.ndarray:
+            Xp = X.copy()
+            Xp[:, 0] = demean(pi[P.cluster] * post)
+            return Xp
     return coefficient(demean(P.y), X, 0, se=o.se, default="CR1", clusters=cl,
                        cluster_name=None if person else P.cluster_name,
                        treated=(P.g > 0).astype(float), comparison=comp.astype(float),
                        alpha=o.alpha, wild_draws=o.wild_draws, seed=o.seed,
-                       k_absorbed=(n_u if person else 1))
+                       k_absorbed=(n_u if person else 1), inference=o.inference,
+                       design_of=design_of)
 
 
 def _identified_cells(P: Panel, control: str) -> np.ndarray:
@@ -324,6 +333,10 @@ def _staggered(P: Panel, o: DiDOptions) -> bool:
 
 def _common(study, P: Panel, o: DiDOptions) -> tuple[dict, list[str]]:
     """Gross on the identified treated rows, person counts, warnings."""
+    if o.inference == "randomization" and _staggered(P, o):
+        raise EstimationError("inference: randomization is available for one adoption date "
+                              "(two-way fixed effects did); with staggered adoption use "
+                              "the default inference")
     warn: list[str] = []
     always = np.unique(P.unit[(P.g == 1)])
     if always.size:

@@ -11,7 +11,7 @@ import numpy as np
 
 from causal.errors import NotIdentified
 from causal.estimators import estimator
-from causal.inference import InferenceOptions, for_study
+from causal.inference import InferenceOptions, for_study, swap_treatment
 from causal.result import Estimate
 
 
@@ -29,8 +29,9 @@ def naive(study, options: NaiveOptions) -> list[Estimate]:
         raise NotIdentified("everyone in the data is " + (
             "a participant" if d[0] == 1 else "a non-participant") + ": there is no one to "
             "compare with")
-    inf = for_study(study, options, "naive", y, np.column_stack([np.ones_like(d), d]), 1,
-                    default="HC2", treated=d)
+    X = np.column_stack([np.ones_like(d), d])
+    inf = for_study(study, options, "naive", y, X, 1, default="HC2", treated=d,
+                    design_of=swap_treatment(X, 1))
     return [inf.attach(study.estimate(
         "naive", "naive", inf.coef, **inf.fields(),
         method="Difference in means without any adjustment: what a reader of the report would "

@@ -23,7 +23,13 @@ from scipy import stats
 
 from causal.errors import EstimationError
 from causal.estimators import estimator
-from causal.inference import InferenceOptions, cluster_codes, cluster_column, for_study
+from causal.inference import (
+    InferenceOptions,
+    cluster_codes,
+    cluster_column,
+    for_study,
+    swap_treatment,
+)
 from causal.result import Estimate
 
 
@@ -77,7 +83,8 @@ def rct_difference(study, options: RCTOptions) -> list[Estimate]:
     if "ITT" in want:
         X = np.column_stack([np.ones_like(z), z, Xc, Xc * z[:, None]])
         inf = for_study(study, options, "rct_difference", y, X, 1, default="HC2", treated=z,
-                        alpha=options.alpha)
+                        alpha=options.alpha,
+                        design_of=None if Xc.shape[1] else swap_treatment(X, 1))
         b = inf.coef
         adj = "Lin (2013) covariate-adjusted" if Xc.shape[1] else "difference in means"
         bal = _balance(study) if Xc.shape[1] else {}

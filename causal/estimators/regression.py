@@ -27,7 +27,13 @@ from pydantic import Field
 from causal.errors import EstimationError
 from causal.estimators import estimator
 from causal.estimators.rct import centred_covariates
-from causal.inference import InferenceOptions, cluster_codes, cluster_column, for_study
+from causal.inference import (
+    InferenceOptions,
+    cluster_codes,
+    cluster_column,
+    for_study,
+    swap_treatment,
+)
 from causal.result import Estimate
 
 
@@ -64,9 +70,13 @@ def regression(study, options: RegressionOptions) -> list[Estimate]:
     diag = {"covariates": list(names), "n_covariates": int(Xc.shape[1]),
             "covariates_dropped": dropped, "control_mean": float(y[d == 0].mean())}
     if o.model == "logit":
+        if o.inference == "randomization":
+            raise EstimationError("inference: randomization is for the OLS model; use "
+                                  "model: ols")
         return [_logit(study, o, y, d, Xc, diag, warns)]
     X = np.column_stack([np.ones_like(d), d, Xc] + ([Xc * d[:, None]] if o.lin else []))
-    inf = for_study(study, o, "regression", y, X, 1, default="HC1", treated=d, alpha=o.alpha)
+    inf = for_study(study, o, "regression", y, X, 1, default="HC1", treated=d, alpha=o.alpha,
+                    design_of=None if o.lin else swap_treatment(X, 1))
     how = ("Lin (2013) interacted " if o.lin else "") + "OLS of the outcome on the treatment" \
         + (f" and {Xc.shape[1]} covariate columns" if Xc.shape[1] else "")
     return [inf.attach(study.estimate(
