@@ -92,53 +92,48 @@ def _run_refuters(study, simulations: int) -> list[dict[str, Any]]:
                  f"{base:.2f} {u}")
         res: list[dict[str, Any]] = []
 
+        def row(name: str, r, shift: float, ok: bool, reading: str, verdict: tuple[str, str]
+                ) -> dict[str, Any]:
+            """One refuter's record: its move in standard errors of the re-estimate and a
+            reading that ends in the verdict (passed, not passed)."""
+            return {"name": name, "value": float(r.new_effect), "original": base, "passed": ok,
+                    "se": se, "shift_se": _in_se(shift, se), "p_value": _p(r),
+                    "simulations": simulations, "reading": reading + (verdict[0] if ok
+                                                                     else verdict[1])}
+
         r = model.refute_estimate(ident, est, method_name="placebo_treatment_refuter",
                                   placebo_type="permute", num_simulations=simulations,
                                   random_state=np.random.RandomState(1))
         new = float(r.new_effect)
         # each permutation estimate spreads about one standard error around zero, so their
         # mean lies within 4 se / sqrt(k) of zero unless the machinery makes an effect
-        ok = abs(new) <= 4 * se / math.sqrt(simulations)
-        res.append({
-            "name": "placebo treatment", "value": new, "original": base, "passed": ok,
-            "se": se, "shift_se": _in_se(new, se),
-            "p_value": _p(r), "simulations": simulations,
-            "reading": (f"With the treatment shuffled at random the effect is {new:.2f} {u} "
-                        f"(mean of {simulations}; {where}). "
-                        + ("Near zero, as it should be." if ok else
-                           "Not near zero: the model, not the treatment, produces an effect."))})
+        res.append(row(
+            "placebo treatment", r, new, abs(new) <= 4 * se / math.sqrt(simulations),
+            f"With the treatment shuffled at random the effect is {new:.2f} {u} (mean of "
+            f"{simulations}; {where}). ", ("Near zero, as it should be.", "Not near zero: the "
+                                           "model, not the treatment, produces an effect.")))
 
         r = model.refute_estimate(ident, est, method_name="random_common_cause",
                                   num_simulations=simulations,
                                   random_state=np.random.RandomState(2))
         new = float(r.new_effect)
-        ok = abs(new - base) <= 0.5 * se
-        res.append({
-            "name": "random common cause", "value": new, "original": base, "passed": ok,
-            "se": se, "shift_se": _in_se(new - base, se),
-            "p_value": _p(r), "simulations": simulations,
-            "reading": (f"Adding a random confounder moves the estimate from {base:.2f} to "
-                        f"{new:.2f} {u} ({_in_se(new - base, se):+.2f} standard errors). "
-                        + ("Stable, as it should be." if ok else
-                                              "Unstable: the estimate depends on noise.")),
-        })
+        res.append(row(
+            "random common cause", r, new - base, abs(new - base) <= 0.5 * se,
+            f"Adding a random confounder moves the estimate from {base:.2f} to {new:.2f} {u} "
+            f"({_in_se(new - base, se):+.2f} standard errors). ",
+            ("Stable, as it should be.", "Unstable: the estimate depends on noise.")))
 
         r = model.refute_estimate(ident, est, method_name="data_subset_refuter",
                                   subset_fraction=0.8, num_simulations=simulations,
                                   random_state=np.random.RandomState(3))
         new = float(r.new_effect)
         # an 80% subset's estimate spreads se * sqrt(0.2 / 0.8) around the full-data one
-        ok = abs(new - base) <= 4 * 0.5 * se / math.sqrt(simulations)
-        res.append({
-            "name": "data subset (80%)", "value": new, "original": base, "passed": ok,
-            "se": se, "shift_se": _in_se(new - base, se),
-            "p_value": _p(r), "simulations": simulations,
-            "reading": (f"On random 80% subsets the estimate averages {new:.2f} {u} against "
-                        f"{base:.2f} on all data ({_in_se(new - base, se):+.2f} standard "
-                        "errors). " + (
-                            "Stable, as it should be." if ok else
-                            "Unstable: a few persons drive the estimate.")),
-        })
+        res.append(row(
+            "data subset (80%)", r, new - base,
+            abs(new - base) <= 4 * 0.5 * se / math.sqrt(simulations),
+            f"On random 80% subsets the estimate averages {new:.2f} {u} against {base:.2f} on "
+            f"all data ({_in_se(new - base, se):+.2f} standard errors). ",
+            ("Stable, as it should be.", "Unstable: a few persons drive the estimate.")))
         if common:
             from causal.sensitivity.bounds import study_bounds, unobserved_row
 
