@@ -53,9 +53,18 @@ from causal.estimators.balance import (
     overlap_plot,
     overlap_summary,
 )
+from causal.estimators.matching_cluster import contributions, residuals
 from causal.estimators.matching_ties import tie_matches
 from causal.estimators.propensity import covariate_matrix, fit_propensity
 from causal.estimators.score_terms import nonlinear_balance
+from causal.inference import (
+    FEW_CLUSTERS,
+    MIN_TREATED_CLUSTERS,
+    cluster_codes,
+    cluster_column,
+    influence_inference,
+    too_few_groups,
+)
 from causal.result import Estimate
 
 #: window offset between strata in the composite search key (> range of any key).
@@ -107,6 +116,15 @@ class MatchingOptions(Options):
     alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
     seed: int = Field(0, ge=0, description="Seed of the gradient-boosted score and of the "
                       "subsample behind the AI (2016) terms on large data.")
+    cluster: str | None = Field(
+        None, description="Column to cluster the standard error by (units nested in it): the "
+        "cluster sums of each unit's contribution to the estimate, as a participant and as a "
+        "match (causal.estimators.matching_cluster); CR1, t(G-1) interval, wild cluster "
+        "multiplier bootstrap under 30 clusters. Default: the spec's treatment.assigned_by, "
+        "else none (the Abadie-Imbens variance).")
+    wild_draws: int = Field(
+        999, ge=0, le=99_999, description="Draws of the wild cluster multiplier bootstrap with "
+        "fewer than 30 clusters (0: the t(G-1) interval).")
 
 
 # --------------------------------------------------------------------------------------
@@ -593,8 +611,38 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             kw["gross"] = gross
             kw["n_treated"] = int(kept_t.sum())
             kw["n_control"] = int((Kall[ci] > 0).sum())
-        out.append(study.estimate("propensity_matching", estimand, tau,
-                                  (tau - q * se, tau + q * se), se, se_type=var_note, **kw))
+        ci_, se_, se_type, n_cl = (tau - q * se, tau + q * se), se, var_note, None
+        col = cluster_column(study, options.cluster)
+        if col:
+            cl = cluster_codes(study, col, "propensity_matching")
+            J = options.var_neighbours or (8 if study.spec.is_binary else 2)
+            eps = np.zeros(len(y))
+            eps[ti] = residuals(key[ti], strata[ti], y[ti], J, pool_t, _own_group_stats)
+            eps[ci] = residuals(key[ci], strata[ci], y[ci], J, pool_c, _own_group_stats)
+            em = np.full(len(y), np.nan)
+            em[ti] = tie_t.imputed(eps[ci]) if tie_t else _imputed(idx_t, eps[ci])
+            if estimand == "ATE":
+                em[ci] = tie_c.imputed(eps[ti]) if tie_c else _imputed(idx_c, eps[ti])
+            a = contributions(len(y), ti, ci, effect, use, tau, Kall, eps, em, estimand)
+            G = int(cl.max()) + 1
+            res = influence_inference(tau, a * len(y) / n_use, cl, col, alpha=options.alpha,
+                                      draws=options.wild_draws if G < FEW_CLUSTERS else 0,
+                                      seed=options.seed)
+            n_t = int((np.bincount(cl, weights=d, minlength=G) > 0).sum())
+            n_u = int((np.bincount(cl, weights=1 - d, minlength=G) > 0).sum())
+            diag["inference"] = {**res.diagnostics, "treated_clusters": n_t,
+                                 "untreated_clusters": n_u, "se_unclustered": se}
+            ci_, se_, n_cl = res.ci, res.se, G
+            se_type = (f"{res.se_type} of the per-unit matching contributions (Abadie and "
+                       "Imbens 2006 residuals; score treated as known)")
+            if min(n_t, n_u) < MIN_TREATED_CLUSTERS:
+                warn, what = too_few_groups(n_t, n_u, col)
+                warns.append(warn)
+                diag["inference"].update({"analytic_ci": list(res.ci), "analytic_se": res.se})
+                ci_, se_, se_type = None, None, what
+            kw["method"] = method.replace(var_note, se_type)
+        out.append(study.estimate("propensity_matching", estimand, tau, ci_, se_,
+                                  se_type=se_type, n_clusters=n_cl, **kw))
     return out
 
 
