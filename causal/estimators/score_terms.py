@@ -19,8 +19,9 @@ by AIC, which is asymptotically the leave-one-out cross-validated log-loss (Ston
 a third of the cost of 5-fold cross-validation of three designs (the design with the
 lowest wins; the linear logit is always a candidate, so a correctly specified linear score
 stays the choice on average). A design is a candidate only with at least ``EPV`` persons of the
-smaller group per column (Peduzzi et al. 1996, events per variable), and on large data only
-when its matrix fits a memory budget.
+smaller group per column (Peduzzi et al. 1996, events per variable). On large data the
+design is chosen on a random subsample of 100,000 rows and only the chosen one is fitted on
+every row (and only when its matrix fits a memory budget).
 
 :func:`nonlinear_balance` is the check that goes with any score model: after matching or
 weighting, the standardised mean differences of the squares and pairwise products of the
@@ -140,14 +141,21 @@ def choose(X: np.ndarray, d: np.ndarray, names: list[str], seed: int = 0
     cross-validated log-loss (Stone 1977), at the cost of one fit per design instead of one
     per design and fold. Returns the design, its fitted :class:`propensity.Logit` and a
     record of the comparison (``aic`` per design, ``chosen``) for the diagnostics."""
-    from causal.estimators.propensity import Logit
+    from causal.estimators.propensity import LARGE, SUBSAMPLE, Logit
 
     n = len(d)
+    if n > LARGE:  # large data: choose on a random subsample, fit the chosen on every row
+        sub = np.sort(np.random.default_rng(seed).choice(n, SUBSAMPLE, replace=False))
+        best, _, rec = choose(X[sub], d[sub], names, seed)
+        rec["n"] = n
+        rec["chosen_on"] = f"a random subsample of {SUBSAMPLE} rows"
+        if best.level != "linear" and n * len(best.terms) > MAX_ELEMENTS:
+            best = candidates(X[sub], names)[0]
+            rec.update(chosen="linear", over_budget=True)
+        return best, Logit(seed).fit(best.transform(X), d), rec
     small = int(min(d.sum(), n - d.sum()))
     every = candidates(X, names)
-    cands = [c for i, c in enumerate(every)
-             if i == 0 or (len(c.terms) * EPV <= small
-                           and (n <= 200_000 or n * len(c.terms) <= MAX_ELEMENTS))]
+    cands = [c for i, c in enumerate(every) if i == 0 or len(c.terms) * EPV <= small]
     rec: dict[str, Any] = {"criterion": "AIC (Stone 1977: asymptotically leave-one-out "
                            "cross-validated log-loss)", "n": n,
                            "columns": {c.level: len(c.terms) for c in every}}
@@ -162,7 +170,7 @@ def choose(X: np.ndarray, d: np.ndarray, names: list[str], seed: int = 0
     rec.update(aic=aic, chosen=best.level)
     if len(cands) < len(every):
         rec["left_out"] = {c.level: f"fewer than {EPV} persons of the smaller group per column"
-                           " or over the memory budget" for c in every if c not in cands}
+                           for c in every if c not in cands}
     return best, best_fit, rec
 
 
