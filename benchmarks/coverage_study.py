@@ -165,10 +165,11 @@ def stress_table() -> list[str]:
         return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
 
     lines = ["", "## Stressed twins: which failures are honest, which are defects", "",
-             "Each twin breaks one assumption (causal/twins/stress.py, README 'Stressed "
+             "Each twin breaks one assumption (causal/twins/stress/, README 'Stressed "
              "twins'). expected: what an honest estimator does (unbiased, widen its interval, "
              "warn, refuse). flagged: share of twins in which the estimate carried a warning or "
-             "its sensitivity bound (at the strongest observed confounder) covered the truth. "
+             "its sensitivity bound (at the strongest observed confounder; for a LATE, with 20% "
+             "of the recorded take-up wrong) covered the truth. "
              "Rows named `[cluster=...]` rerun the estimator clustered at the shock's level "
              "(the remedy). Verdict: *honest failure* = the design cannot identify the effect "
              "under this stress and says so; *defect* = it could have held or warned and did "
