@@ -162,7 +162,9 @@ def test_remedy_only_where_the_estimator_has_the_option(specs):
     from causal.validate import _remedies
 
     training = specs["sectorplan_training"]
-    assert _remedies(training, "propensity_matching", ["peer_effects"]) == []
+    assert _remedies(training, "dml", ["peer_effects"]) == []  # dml has no cluster option
+    assert _remedies(training, "propensity_matching", ["peer_effects"]) == [
+        {"cluster": "training_group"}]
     assert _remedies(specs["sectorplan_did"], "did", ["group_period_shocks"]) == [
         {"cluster": "sector_detail"}]
     assert _remedies(specs["sectorplan_did"], "did", None) == []
