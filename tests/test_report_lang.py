@@ -141,3 +141,31 @@ def test_numbers_in_dutch_sentences():
     assert portfolio_text(c, "nl") == "EUR 12.300 (8.000 tot 25.000)"
     assert portfolio_text(c, "en") == "EUR 12,300 (8,000 to 25,000)"
     assert portfolio_text({"unbounded": True}, "nl") == "onbegrensd"
+
+
+def test_dutch_page_details_and_portfolio_layout(dutch_reports):
+    _, out = dutch_reports
+    ni = (out / "inspectie_bijstand45plus" / "index.html").read_text(encoding="utf-8")
+    assert "synthetische tweeling van inspectie_bijstand45plus" in ni
+    assert "Geen: het effect is niet geïdentificeerd (zie boven)." in ni  # not the reason again
+    page = (out / "ontwikkeladvies_matching" / "index.html").read_text(encoding="utf-8")
+    assert "Uitkomst: een andere werkgever of functie" in page  # outcome.label_nl
+    portfolio = (out / "index.html").read_text(encoding="utf-8")
+    # the published column has its own width; identifiers break after underscores only
+    assert '<col class="c-published">' in portfolio and "col.c-published{width:" in portfolio
+    assert "propensity_<wbr>matching" in portfolio
+    assert "inspectie_bijstand45plus" in portfolio and "propensity_matching<" not in portfolio
+
+
+def test_figure_ticks_with_a_decimal_comma_in_dutch():
+    from causal.report.figures import forest
+
+    rows = [{"measure": "m", "name": "ipw (ATT)", "estimator": "ipw", "preferred": True,
+             "net": -0.2, "ci_low": -1.3, "ci_high": 0.8, "unit": "pp"}]
+    labels = {}
+    for lang in ("nl", "en"):
+        fig = forest(rows, lang=lang)
+        fig.draw_without_rendering()
+        labels[lang] = [x.get_text() for x in fig.axes[0].get_xticklabels()]
+    assert any("," in x for x in labels["nl"]) and not any("." in x for x in labels["nl"])
+    assert any("." in x for x in labels["en"])

@@ -66,8 +66,8 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
     import xlsxwriter
 
     from causal.costs import portfolio_text
+    from causal.report.context import fmt_reported
     from causal.report.portfolio import portfolio_rows
-    from causal.report.writer import fmt_reported
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
@@ -170,7 +170,7 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
 
     from causal.costs import sentence as cost_sentence
     from causal.power import settling_sentence
-    from causal.report.writer import fmt_reported
+    from causal.report.context import fmt_reported
 
     d = docx.Document()
     d.core_properties.title = summary["title"]

@@ -8,8 +8,9 @@ import textwrap
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
-from causal.messages import t
+from causal.messages import num, t
 
 GROSS, CF, NET, TRUTH, NAIVE = "#4C72B0", "#BBBBBB", "#DD8452", "#2CA02C", "#777777"
 
@@ -29,6 +30,21 @@ class _Once:
             return None
         self.seen.add(key)
         return t(f"figure.{key}", self.lang)
+
+
+class _DecimalComma(ScalarFormatter):
+    """matplotlib's tick labels with a decimal comma, as Dutch writes numbers."""
+
+    def __call__(self, x, pos=None):
+        return super().__call__(x, pos).replace(".", ",")
+
+
+def _localise(fig: Figure, lang: str) -> Figure:
+    """Tick labels written as ``lang`` writes numbers (nl: 2,5 not 2.5)."""
+    if lang == "nl":
+        for a in fig.axes:
+            a.xaxis.set_major_formatter(_DecimalComma())
+    return fig
 
 
 def _wrap(s: str, width: int = 32) -> str:
@@ -91,7 +107,7 @@ def decomposition(rows: list[dict], title: str, reported: float | None = None,
     if labs:
         fig.legend(handles, labs, fontsize=8, loc="outside lower center", ncol=len(labs),
                    frameon=False)
-    return fig
+    return _localise(fig, lang)
 
 
 def forest(rows: list[dict], lang: str = "en") -> Figure:
@@ -135,7 +151,7 @@ def forest(rows: list[dict], lang: str = "en") -> Figure:
                 edge = hi if x > hi else lo
                 ax.plot(edge, yi, marker=">" if x > hi else "<", mfc="white", color=NAIVE,
                         ms=8, ls="none", label=lab)
-                ax.annotate(f"{x:.1f}", (edge, yi), xytext=(-4 if x > hi else 4, 6),
+                ax.annotate(num(x, 1, lang), (edge, yi), xytext=(-4 if x > hi else 4, 6),
                             textcoords="offset points", fontsize=7, color=NAIVE,
                             ha="right" if x > hi else "left")
     ax.set_xlim(lo, hi)
@@ -148,4 +164,4 @@ def forest(rows: list[dict], lang: str = "en") -> Figure:
     ax.set_xlabel(t("figure.forest_axis" if units <= {"pp"} else "figure.forest_axis_other",
                     lang))
     fig.legend(fontsize=8, loc="outside lower center", ncol=3, frameon=False)
-    return fig
+    return _localise(fig, lang)

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from causal import __version__
 from causal.report import figures as figs
+from causal.report.context import page_context
 from causal.report.textsafe import md as md_escape
 from causal.result import Estimate, _jsonable, _r, headline_fields
 from causal.sensitivity import design_warnings, measure_warnings
@@ -178,7 +179,8 @@ def study_info(study) -> dict[str, Any]:
         "measure": spec.measure, "title": spec.title, "source": spec.source.model_dump(),
         "design": spec.treatment.assignment,
         "outcome": {"column": spec.outcome.column, "kind": spec.outcome.kind,
-                    "label": spec.outcome.label, "horizon_months": spec.outcome.horizon_months},
+                    "label": spec.outcome.label, "label_nl": spec.outcome.label_nl,
+                    "horizon_months": spec.outcome.horizon_months},
         "data": {"source": study.source, "rows": len(study.data),
                  "fingerprint": fingerprint_frame(study.data)},
         "truth": study.truth or None,
@@ -277,58 +279,6 @@ def render_measure_pages(summary: dict[str, Any], outdir: Path, lang: str) -> No
     atomic_write(outdir / "report.docx", report_docx(summary, outdir, lang))
 
 
-def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
-    """What every template gets: the summary, the language, the catalogue lookup ``t`` and
-    number formatting in that language."""
-    from causal import messages as msg
-    from causal.costs import portfolio_text
-    from causal.costs import sentence as cost_sentence
-    from causal.power import settling_sentence
-
-    def fmt(x: Any, nd: int = 1, suffix: str = "") -> str:
-        if x is None:
-            return "-"
-        if isinstance(x, float):
-            return msg.num(x, nd, lang) + suffix
-        return f"{x}{suffix}"
-
-    def assumes(d: dict) -> str:
-        """What the interval assumes, in the report's language when the catalogue has it."""
-        d = d or {}
-        key, a = d.get("assumes_key"), d.get("assumes")
-        if key and msg.has(f"assumes.{key}", lang):
-            return msg.t(f"assumes.{key}", lang)
-        if not a:
-            return ""
-        if isinstance(a, dict):
-            return "; ".join(f"{k}: {v}" for k, v in a.items())
-        if isinstance(a, (list, tuple)):
-            return "; ".join(map(str, a))
-        return str(a)
-
-    return {"s": summary, "lang": lang, "fmt": fmt,
-            "t": lambda key, **kw: msg.t(key, lang, **kw),
-            "dw": lambda e, short=True: msg.deadweight_text(e, lang, short=short),
-            "sentence": lambda e: (e.get("sentences") or {}).get(lang) or e.get("sentence", ""),
-            "fmt_reported": lambda r: fmt_reported(r, lang), "assumes": assumes,
-            "is_naive": lambda e: str(e.get("estimator", "")).split(" ")[0] == "naive",
-            "cost_text": lambda c: cost_sentence(c, lang) if isinstance(c, dict) else str(c),
-            "cost_cell": lambda c: portfolio_text(c, lang) or "-",
-            "pct": lambda x, nd=1: "-" if x is None else f"{msg.num(100 * x, nd, lang)}%",
-            "design": lambda d: msg.t(f"design.{d}", lang) if msg.has(f"design.{d}", lang)
-            else str(d),
-            "verdict": lambda r: msg.t(f"deadweight_check.verdict.{r['verdict_key']}", lang)
-            if r.get("verdict_key") else r.get("verdict", ""),
-            "settle_size": lambda st: settling_sentence(st["size"], lang) if st.get("size")
-            else "",
-            "why": lambda r: r.get("context_reason") or (
-                msg.t("report.not_declared", lang) if r.get("role", "outcome") == "outcome"
-                else r.get("comparable_reason") or ""),
-            "withheld": lambda items: "; ".join(
-                f"{x['where']} ({x['reason']})" if isinstance(x, dict) else str(x)
-                for x in items)}
-
-
 def write_gated_figure(summary: dict[str, Any], stem: str, rows: list[dict[str, Any]],
                        draw: Any, outdir: Path, what: str) -> list[str]:
     """Draw a report figure from gated summary rows through the gate (with its manifest)."""
@@ -342,23 +292,6 @@ def write_gated_figure(summary: dict[str, Any], stem: str, rows: list[dict[str, 
     rules = Rules.of({k: v for k, v in (summary.get("disclosure") or {}).items()
                       if k != "suppressed"})
     return save_figure(Gate(rules), GatedFigure(recs, draw, what=what), outdir, stem)
-
-
-def fmt_reported(r: dict[str, Any], lang: str = "en") -> str:
-    """A published figure in its unit: 89%, 155,532, EUR 195,404,305 (nl: 155.532)."""
-    from causal.messages import num
-
-    v, unit = r["value"], r.get("unit", "other")
-    nd = 0 if float(v).is_integer() else 1 if float(v * 10).is_integer() else 2
-    if unit == "percent":
-        return f"{num(v, nd, lang)}%"
-    if unit == "pp":
-        return f"{num(v, nd, lang)} pp"
-    if unit == "euro":
-        return f"EUR {num(v, 0, lang)}"
-    if unit == "count":
-        return num(v, 0, lang)
-    return num(v, nd, lang)
 
 
 def _fmt(x: Any, nd: int = 1, suffix: str = "") -> str:
