@@ -82,7 +82,11 @@ def _run_refuters(study, simulations: int) -> list[dict[str, Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = CausalModel(data=df, treatment="d", outcome="y", common_causes=common or None)
-        ident = model.identify_effect(proceed_when_unidentifiable=True)
+        # every w is a common cause of d and y, so the one valid set is all of them: ask for
+        # the maximal set rather than dowhy's default search over subsets (exponential in
+        # the number of columns: 137,000 backdoor checks, 90 s, for 21 one-hot columns)
+        ident = model.identify_effect(method_name="maximal-adjustment",
+                                      proceed_when_unidentifiable=True)
         est = model.estimate_effect(ident, method_name="backdoor.linear_regression",
                                     test_significance=False, confidence_intervals=False)
         base = float(est.value)
