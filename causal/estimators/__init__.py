@@ -34,7 +34,7 @@ MODULES: dict[str, str] = {
     "bayesian_multilevel": "causal.estimators.multilevel",
     "did": "causal.estimators.did",
     "event_study": "causal.estimators.did",
-    "triple_difference": "causal.estimators.did",
+    "triple_difference": "causal.estimators.ddd",
     "rdd": "causal.estimators.rdd",
     "duration": "causal.estimators.duration",
     "interrupted_time_series": "causal.estimators.its",

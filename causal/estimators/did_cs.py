@@ -29,7 +29,7 @@ from causal.errors import EstimationError
 from causal.inference import FEW_CLUSTERS, Inference, influence_inference
 
 if TYPE_CHECKING:
-    from causal.estimators.did import DiDOptions, Panel
+    from causal.estimators.did_panel import DiDOptions, Panel
 
 
 @dataclass

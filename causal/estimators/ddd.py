@@ -1,0 +1,161 @@
+"""Triple difference for a threshold change (age band x eligible group x after): the triple
+interaction of a saturated OLS regression through :mod:`causal.inference`; with a ``period``
+option also the triple difference by period (an event-study check of pre-trends). Assumes
+the band gap in the group gap would have moved in parallel without the change. Split from
+:mod:`causal.estimators.did`."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from causal.errors import DataError, NotIdentified
+from causal.estimators import estimator
+from causal.estimators.did_panel import _clusters, _need, pretrend
+from causal.inference import InferenceOptions, cluster_column, for_study
+from causal.result import Estimate
+
+
+class DDDOptions(InferenceOptions):
+    band: str = Field(description="0/1 column: in the age band the change concerns.")
+    group: str = Field(description="0/1 column: in the group the change applies to.")
+    post: str = Field(description="0/1 column: after the change.")
+    period: str | None = Field(None, description="Column of the period, for the triple "
+                               "difference by period (a pre-trend check).")
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
+
+
+@estimator("triple_difference", DDDOptions, assignments=("policy_change", "threshold"))
+def triple_difference(study, options: DDDOptions) -> list[Estimate]:
+    """Band x group x after interaction of a saturated OLS, cluster-robust errors."""
+
+    o = options
+    df = study.data
+    cols = {}
+    for opt in ("band", "group", "post"):
+        col = getattr(o, opt)
+        _need(study, col, opt, "triple_difference")
+        v = df[col]
+        if not pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
+            raise DataError(study.source, f"option '{opt}' of triple_difference needs a 0/1 "
+                            "column", column=col)
+        v = v.astype(float).to_numpy()
+        if not set(np.unique(v)) <= {0.0, 1.0}:
+            raise DataError(study.source, f"option '{opt}' of triple_difference needs a 0/1 "
+                            f"column, found values {sorted(np.unique(v))[:5]}", column=col)
+        cols[opt] = v
+    A, G, T = cols["band"], cols["group"], cols["post"]
+    y, d = study.y(), study.d()
+    cells = pd.crosstab([A, G], T)
+    if cells.shape != (4, 2) or (cells.to_numpy() == 0).any():
+        raise NotIdentified("a triple difference needs data in all 8 cells of band x group x "
+                            f"after; found {int((cells.to_numpy() > 0).sum())} filled cells")
+    warn = []
+    mism = int(((A * G * T) != d).sum())
+    if mism:
+        warn.append(f"{mism} rows have a treatment value that differs from band x group x "
+                    "after; the estimate is for the band x group x after cell")
+    X = np.column_stack([np.ones_like(y), A, G, T, A * G, A * T, G * T, A * G * T])
+    tr = (A * G * T) == 1
+    inf = for_study(study, o, "triple_difference", y, X, 7, default="HC1",
+                    treated=tr.astype(float), alpha=o.alpha)
+    b, how = inf.coef, inf.se_type
+    # one record per band x group x after cell, with its persons (the gate hides small ones)
+    cell_recs = [{"cell": f"band{a}_group{g}_post{t}", "n": int(m.sum()),
+                  "mean": float(y[m].mean())}
+                 for a in (0, 1) for g in (0, 1) for t in (0, 1)
+                 for m in [(A == a) & (G == g) & (T == t)]]
+    diag = {"cells": cell_recs,
+            # a saturated model's coefficient is a sum of cell means: it rests on the smallest
+            "_gate": {"counts": {"n_smallest_cell": min(r["n"] for r in cell_recs)}}}
+    figures = {}
+    if o.period:
+        _need(study, o.period, "period", "triple_difference")
+        ev = _ddd_by_period(study, o, A, G, T, y)
+        diag["by_period"] = ev
+        diag.update(pretrend(ev.set_index("rel", drop=True), o.alpha))
+        if diag.get("pretrend_flag"):
+            warn.append(diag["pretrend_flag"])
+        figures["event_study"] = _ddd_figure(ev, study)
+    return [inf.attach(study.estimate(
+        "triple_difference", "ATT", b, **inf.fields(),
+        label="triple difference", method=(
+            "Triple difference (band x eligible group x after) from a saturated OLS regression "
+            f"of the outcome on all interactions; standard errors {how}. Assumes that without "
+            "the change the band-vs-rest gap in the eligible group would have moved like the "
+            "same gap in the ineligible group."),
+        gross=float(y[tr].mean()), n_treated=int(tr.sum()), n_control=int((~tr).sum()),
+        diagnostics=diag, warnings=warn, figures=figures))]
+
+
+def _ddd_by_period(study, o: DDDOptions, A, G, T, y):
+    import statsmodels.api as sm
+
+    per = study.data[o.period]
+    order = sorted(pd.unique(per).tolist())
+    pre = [p for p in order if T[(per == p).to_numpy()].mean() < 0.5]
+    if not pre:
+        raise NotIdentified("no period before the change; the triple difference needs one")
+    ref = pre[-1]
+    others = [p for p in order if p != ref]
+    D = np.column_stack([(per == p).to_numpy(float) for p in others])
+    AG = A * G
+    X = np.column_stack([np.ones_like(y), A, G, AG, D, D * A[:, None], D * G[:, None],
+                         D * AG[:, None]])
+    kcols = slice(X.shape[1] - len(others), X.shape[1])
+    col = cluster_column(study, o.cluster)
+    if col:
+        groups = _clusters(study, col, "triple_difference")
+        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    else:
+        fit = sm.OLS(y, X).fit(cov_type="HC1")
+    b = np.asarray(fit.params)[kcols]
+    se = np.asarray(fit.bse)[kcols]
+    # event time: the last period before the change is -1, the first after it 0
+    rel = {q: i - len(pre) for i, q in enumerate(order)}
+    pv = per.to_numpy()
+
+    def smallest(q) -> int:  # the smallest band x group cell of a period: what it rests on
+        return int(min(((A == a) & (G == g) & (pv == q)).sum() for a in (0, 1) for g in (0, 1)))
+
+    n_ref = smallest(ref)
+    rows = [{"period": str(q), "rel": rel[q], "ATT": float(bb), "std_error": float(s),
+             "n": min(smallest(q), n_ref)} for q, bb, s in zip(others, b, se)]
+    rows.append({"period": str(ref), "rel": -1, "ATT": 0.0, "std_error": 0.0, "n": n_ref})
+    ev = pd.DataFrame(rows).sort_values("rel").reset_index(drop=True)
+    return ev
+
+
+def _ddd_figure(ev: pd.DataFrame, study):
+    recs = [{"period": str(r["period"]), "rel": int(r["rel"]), "ATT": float(r["ATT"]),
+             "std_error": float(r["std_error"]), "n": int(r["n"])} for _, r in ev.iterrows()]
+    unit, measure = study.unit, study.measure
+
+    def draw(recs):
+        from matplotlib.figure import Figure
+
+        k = np.array([r["rel"] for r in recs], float)
+        b = np.array([r["ATT"] for r in recs], float)
+        se = np.array([r["std_error"] for r in recs], float)
+        labels = [r["period"] for r in recs]
+        fig = Figure(figsize=(7, 4))
+        ax = fig.add_subplot()
+        pre = k < 0
+        ax.errorbar(k[pre], b[pre], yerr=1.96 * se[pre], fmt="o", color="tab:grey", capsize=3,
+                    label="before the change (pre-trend)")
+        ax.errorbar(k[~pre], b[~pre], yerr=1.96 * se[~pre], fmt="o", color="tab:blue",
+                    capsize=3, label="after the change")
+        ax.set_xticks(k, labels)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.axvline(-0.5, color="black", lw=0.8, ls=":")
+        ax.set_ylabel(f"triple difference ({unit})")
+        ax.set_title(f"{measure}: triple difference by period")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    from causal.report.gate_figures import GatedFigure
+
+    return GatedFigure(recs, draw, what="triple difference per period with its 95% interval; "
+                       "n = the smallest band x group cell of the period and the reference "
+                       "period; periods under min_cell are left out")
