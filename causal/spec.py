@@ -205,6 +205,7 @@ class SettlingPower(Strict):
     cluster_size: int = Field(1, ge=1, description="Persons per randomised cluster (1: persons).")
     icc: float = Field(0.0, ge=0, lt=1, description="Intra-cluster correlation of the outcome.")
     basis: str = Field(description="Where p0 comes from and why p1 is plausible (cite).")
+    basis_nl: str | None = Field(None, description="The basis in Dutch (Dutch reports).")
 
 
 class Settle(Strict):
@@ -214,6 +215,8 @@ class Settle(Strict):
     design: str = Field(description="The comparison that would identify the effect.")
     data: str = Field(description="The data it needs.")
     power: SettlingPower | None = None
+    design_nl: str | None = Field(None, description="The design in Dutch (Dutch reports).")
+    data_nl: str | None = Field(None, description="The data in Dutch (Dutch reports).")
 
 
 class DeadweightCheck(Strict):
@@ -236,6 +239,7 @@ class DeadweightCheck(Strict):
 class Identification(Strict):
     status: Literal["identified", "not_identified"] = "identified"
     reason: str | None = None
+    reason_nl: str | None = Field(None, description="The reason in Dutch (Dutch reports).")
     settle: Settle | None = Field(
         None, description="The design, data and trial size that would settle the question.")
     adjustment: list[Term] | None = Field(

@@ -169,3 +169,37 @@ def test_figure_ticks_with_a_decimal_comma_in_dutch():
         labels[lang] = [x.get_text() for x in fig.axes[0].get_xticklabels()]
     assert any("," in x for x in labels["nl"]) and not any("." in x for x in labels["nl"])
     assert any("." in x for x in labels["en"])
+
+
+def test_not_identified_reason_and_settle_in_dutch(dutch_reports):
+    from causal.spec import load_spec
+
+    _, out = dutch_reports
+    spec = load_spec(SPECS / "inspectie_bijstand45plus.yaml")
+    import html
+
+    ni = html.unescape((out / "inspectie_bijstand45plus" / "index.html").read_text("utf-8"))
+    ident, st = spec.identification, spec.identification.settle
+    assert f"te identificeren:</b> {ident.reason_nl}</p>" in ni
+    assert f"geven:</b> {st.design_nl} <b>Data:</b> {st.data_nl} <b>Omvang:</b>" in ni
+    assert f"({st.power.basis_nl})." in ni
+    for en in (st.design, st.data, st.power.basis):  # (the design warnings quote the reason)
+        assert en[:50] not in ni
+    portfolio = html.unescape((out / "index.html").read_text(encoding="utf-8"))
+    assert f"</a>: {ident.reason_nl}</li>" in portfolio  # not plotted, and why
+
+
+def test_every_bundled_not_identified_spec_says_why_in_dutch():
+    from causal.spec import load_spec
+
+    missing = []
+    for p in sorted(SPECS.glob("*.yaml")):
+        ident = load_spec(p).identification
+        st = ident.settle
+        if ident.status == "not_identified" and not ident.reason_nl:
+            missing.append(f"{p.name}: reason_nl")
+        if st is not None and not (st.design_nl and st.data_nl):
+            missing.append(f"{p.name}: settle.design_nl / data_nl")
+        if st is not None and st.power is not None and not st.power.basis_nl:
+            missing.append(f"{p.name}: settle.power.basis_nl")
+    assert not missing, missing

@@ -61,7 +61,14 @@ def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
             return msg.t("report.adjustment_not_identified", lang)
         return a or "-"
 
+    def local(d: dict | None, key: str) -> str:
+        """Spec prose ``d[key]`` in the report's language: ``d[key + '_nl']`` on a Dutch
+        page when the spec gives it, else the spec's own (English) text."""
+        d = d or {}
+        return (d.get(f"{key}_nl") if lang == "nl" else None) or d.get(key) or ""
+
     return {"s": summary, "lang": lang, "fmt": fmt, "data_source": data_source, "wbr": wbr,
+            "local": local,
             "adjustment": adjustment,
             "t": lambda key, **kw: msg.t(key, lang, **kw),
             "dw": lambda e, short=True: msg.deadweight_text(e, lang, short=short),

@@ -170,7 +170,7 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
 
     from causal.costs import sentence as cost_sentence
     from causal.power import settling_sentence
-    from causal.report.context import fmt_reported
+    from causal.report.context import fmt_reported, page_context
 
     d = docx.Document()
     d.core_properties.title = summary["title"]
@@ -179,14 +179,15 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
     src = summary.get("source") or {}
     d.add_paragraph(f"{_t('source', lang)}: {src.get('report', '')}"
                     + (f", {src['section']}" if src.get("section") else "") + ".")
+    local = page_context(summary, lang)["local"]
     if summary.get("identification"):
-        d.add_paragraph(f"{_t('not_identified_head', lang)}: {summary['identification']}")
+        d.add_paragraph(f"{_t('not_identified_head', lang)}: {local(summary, 'identification')}")
     st = summary.get("settle")
     if st:
         size = f" {msg.t('settle.size_head', lang)}: {settling_sentence(st['size'], lang)} " \
-               f"({st.get('basis')})." if st.get("size") else ""
-        d.add_paragraph(f"{msg.t('settle.head', lang)}: {st['design']} "
-                        f"{msg.t('settle.data', lang)}: {st['data']}{size}")
+               f"({local(st, 'basis')})." if st.get("size") else ""
+        d.add_paragraph(f"{msg.t('settle.head', lang)}: {local(st, 'design')} "
+                        f"{msg.t('settle.data', lang)}: {local(st, 'data')}{size}")
     shown = [e for e in summary["estimates"] if e.get("net") is not None
              and e["estimator"] != "naive"]
     if shown:

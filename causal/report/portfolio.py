@@ -58,6 +58,8 @@ def portfolio_rows(summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]
                 "covers_truth": e["covers_truth"], "n_treated": e["n_treated"],
                 "n_control": e["n_control"], "warnings": " | ".join(e["warnings"]),
                 "reason": e["reason"] or s.get("identification") or "",
+                "reason_nl": s.get("identification_nl") if (e["reason"] or s.get(
+                    "identification")) == s.get("identification") else None,
                 "unit": e["unit"], "preferred": bool(e.get("preferred")),
                 "population": e.get("population"), "counterfactual": e.get("counterfactual"),
                 "deadweight_low": e.get("deadweight_low"),
@@ -108,6 +110,7 @@ def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
     failed += [{"measure": Path(p).stem, "estimator": "(spec)", "error": gate.text(e)}
                for p, e in batch.spec_errors]
     not_plotted = [{"measure": m, "title": s["title"],
+                    "reason_nl": s.get("identification_nl"),
                     "reason": s.get("identification") or next(
                         (e["reason"] for e in s["estimates"] if e.get("reason")), "")}
                    for m, s in sorted(batch.summaries.items()) if not s.get("preferred")]

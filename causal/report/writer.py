@@ -117,6 +117,7 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         "gross_on_data": study_info.get("gross_on_data"),
         "adjustment": study_info.get("adjustment", ""),
         "identification": study_info.get("identification"),
+        "identification_nl": study_info.get("identification_nl"),
         "settle": study_info.get("settle"),
         "notes": study_info.get("notes", []),
         "estimates": rows,
@@ -192,6 +193,8 @@ def study_info(study) -> dict[str, Any]:
         "adjustment": study.adjustment_note,
         "identification": (spec.identification.reason if spec.identification.status ==
                            "not_identified" else study.not_identified),
+        "identification_nl": (spec.identification.reason_nl if spec.identification.status
+                              == "not_identified" else None),
         "settle": settle_info(spec),
         "displacement": (spec.deadweight_check.displacement if spec.deadweight_check
                          else None),
@@ -210,13 +213,15 @@ def settle_info(spec) -> dict[str, Any] | None:
     st = spec.identification.settle
     if st is None:
         return None
-    out: dict[str, Any] = {"design": st.design, "data": st.data}
+    out: dict[str, Any] = {"design": st.design, "data": st.data, "design_nl": st.design_nl,
+                           "data_nl": st.data_nl}
     if st.power is not None:
         from causal.power import settling_sentence, settling_size
 
-        pw = st.power.model_dump(exclude={"basis"})
+        pw = st.power.model_dump(exclude={"basis", "basis_nl"})
         size = settling_size(pw.pop("p0"), pw.pop("p1"), **pw)
-        out.update(size=size, size_sentence=settling_sentence(size), basis=st.power.basis)
+        out.update(size=size, size_sentence=settling_sentence(size), basis=st.power.basis,
+                   basis_nl=st.power.basis_nl)
     return out
 
 
