@@ -74,13 +74,9 @@ MIN_TREATED_CLUSTERS = 5
 WEBB_BELOW = 12
 
 
-class InferenceOptions(Options):
-    """The standard-error options every regression-type estimator shares."""
+class ClusterOptions(Options):
+    """The clustering options every estimator with a cluster-robust variance shares."""
 
-    se: Literal["auto", "classical", "HC0", "HC1", "HC2", "HC3", "CR1", "CR2"] = Field(
-        "auto", description="Standard-error flavour: classical, HC0-HC3 (heteroskedasticity-"
-        "robust), CR1 (cluster-robust) or CR2 (Bell-McCaffrey, for few clusters). auto: CR1 "
-        "when clustered, else the estimator's own default.")
     cluster: str | None = Field(
         None, description="Column to cluster the standard errors by. Default: the spec's "
         "treatment.assigned_by (the level at which treatment was assigned), else none.")
@@ -88,6 +84,15 @@ class InferenceOptions(Options):
         999, ge=0, le=99_999, description="Draws of the wild cluster bootstrap that gives the "
         "headline interval when there are fewer than 30 clusters; 0 keeps the analytic "
         "interval.")
+
+
+class InferenceOptions(ClusterOptions):
+    """The standard-error options every regression-type estimator shares."""
+
+    se: Literal["auto", "classical", "HC0", "HC1", "HC2", "HC3", "CR1", "CR2"] = Field(
+        "auto", description="Standard-error flavour: classical, HC0-HC3 (heteroskedasticity-"
+        "robust), CR1 (cluster-robust) or CR2 (Bell-McCaffrey, for few clusters). auto: CR1 "
+        "when clustered, else the estimator's own default.")
     seed: int = Field(0, ge=0, description="Seed of the bootstrap weights (and any other "
                       "random step of the estimator).")
     inference: Literal["auto", "randomization"] = Field(

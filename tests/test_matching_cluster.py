@@ -104,3 +104,16 @@ def test_one_unit_per_cluster_is_near_the_abadie_imbens_variance_and_few_give_no
     few = _fit(study, cluster="few")[0]
     assert few.ci_low is None and few.se is None and few.n_clusters == 3
     assert any("too few groups of 'few'" in w for w in few.warnings)
+
+
+@pytest.mark.parametrize("name", ["ipw", "aipw"])
+def test_weighting_clustered_influence_interval_goes_through_the_layer(study, name):
+    """IPW/AIPW clustered by a column with few clusters: the interval is the layer's (t(G-1)
+    or wider from the wild cluster multiplier bootstrap), never the normal one."""
+    from scipy import stats
+
+    study.data = study.data.assign(g12=np.arange(len(study.data)) % 12)
+    info = get(name)
+    e = info.fit(study, info.options.model_validate({"cluster": "g12"}))[0]
+    assert e.n_clusters == 12 and "clustered by g12" in e.se_type
+    assert e.ci_high - e.ci_low >= 2 * stats.t.ppf(0.975, 11) * e.se - 1e-9

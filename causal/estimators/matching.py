@@ -20,6 +20,10 @@ Method (Rosenbaum and Rubin 1983, 1985; Abadie and Imbens 2006, 2016; Austin 201
    (ATE: minus c'V c; ATT: minus c_t'V c_t plus d_t'V d_t). Otherwise the AI (2006) variance
    treats the score as known, and the method text says so. The bootstrap is not valid for
    nearest-neighbour matching (Abadie and Imbens 2008) and is not offered.
+   With option ``cluster`` (default: the spec's ``treatment.assigned_by``) the variance is
+   clustered instead: the cluster sums of each unit's contribution to the estimate, as a
+   participant and as a match (:mod:`causal.estimators.matching_cluster`), CR1 with a
+   t(G - 1) interval and the wild cluster multiplier bootstrap under 30 clusters.
 
 Assumed: no unobserved confounding given the adjustment set, overlap, and a comparison
 group NOT chosen by its outcome (an outcome-selected "control group" is refused).
@@ -43,7 +47,7 @@ from scipy import stats
 
 from causal.context import as_dates
 from causal.errors import EstimationError, NotIdentified
-from causal.estimators import Options, estimator
+from causal.estimators import estimator
 from causal.estimators.balance import (
     balance_records,
     balance_summary,
@@ -60,6 +64,7 @@ from causal.estimators.score_terms import nonlinear_balance
 from causal.inference import (
     FEW_CLUSTERS,
     MIN_TREATED_CLUSTERS,
+    ClusterOptions,
     cluster_codes,
     cluster_column,
     influence_inference,
@@ -75,7 +80,7 @@ _THREAD_MIN_ROWS = 200_000
 DROP_WARN_SHARE = 0.05
 
 
-class MatchingOptions(Options):
+class MatchingOptions(ClusterOptions):
     estimands: list[Literal["ATT", "ATE"]] = Field(
         default_factory=lambda: ["ATT"], description="ATT (effect on the participants) "
         "and/or ATE (on everyone; needs replace: true).")
@@ -116,15 +121,6 @@ class MatchingOptions(Options):
     alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
     seed: int = Field(0, ge=0, description="Seed of the gradient-boosted score and of the "
                       "subsample behind the AI (2016) terms on large data.")
-    cluster: str | None = Field(
-        None, description="Column to cluster the standard error by (units nested in it): the "
-        "cluster sums of each unit's contribution to the estimate, as a participant and as a "
-        "match (causal.estimators.matching_cluster); CR1, t(G-1) interval, wild cluster "
-        "multiplier bootstrap under 30 clusters. Default: the spec's treatment.assigned_by, "
-        "else none (the Abadie-Imbens variance).")
-    wild_draws: int = Field(
-        999, ge=0, le=99_999, description="Draws of the wild cluster multiplier bootstrap with "
-        "fewer than 30 clusters (0: the t(G-1) interval).")
 
 
 # --------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from pydantic import Field
 from scipy import stats
 
 from causal.errors import EstimationError
-from causal.estimators import Options, estimator
+from causal.estimators import estimator
 from causal.estimators.balance import (
     balance_records,
     balance_summary,
@@ -44,7 +44,15 @@ from causal.estimators.balance import (
 from causal.estimators.matching import refuse_outcome_selected
 from causal.estimators.propensity import covariate_matrix, crossfit_predictions, fit_propensity
 from causal.estimators.score_terms import nonlinear_balance
-from causal.inference import cluster_codes, cluster_column, coefficient, influence_se
+from causal.inference import (
+    FEW_CLUSTERS,
+    ClusterOptions,
+    cluster_codes,
+    cluster_column,
+    coefficient,
+    influence_inference,
+    influence_se,
+)
 from causal.result import Estimate
 
 #: effective sample size of the weighted non-participants below this share of their number
@@ -52,7 +60,7 @@ from causal.result import Estimate
 ESS_WARN_SHARE = 0.1
 
 
-class IPWOptions(Options):
+class IPWOptions(ClusterOptions):
     estimands: list[Literal["ATT", "ATE"]] = Field(
         default_factory=lambda: ["ATT"], description="ATT (effect on the participants) "
         "and/or ATE (on everyone).")
@@ -72,8 +80,6 @@ class IPWOptions(Options):
         "the weighted-regression robust sandwich that treats the score as known (what "
         "textbooks and Stata's regress [pw=w], robust report; conservative for the ATE). "
         "Both are in the diagnostics.")
-    cluster: str | None = Field(None, description="Column to cluster the standard errors by; "
-                                "default: the spec's treatment.assigned_by, else none.")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
     seed: int = Field(0, ge=0, description="Seed of the gradient-boosted score and of the "
                       "cross-fitting folds.")
@@ -167,7 +173,7 @@ def ipw(study, options: IPWOptions) -> list[Estimate]:
     for estimand in options.estimands:
         tau, phi, weights = _hajek_if(y, d, ps.p, ps.Z, ps.info, estimand)
         se_if = influence_se(phi, cl)
-        sw = _sandwich(y, d, weights, cl, col, options.alpha)
+        sw = _sandwich(y, d, weights, cl, col, options)
         diag, warns, tab = _weights_diag(Xdf, d, weights, ps.p)
         diag["balance_nonlinear"], nl_warns = nonlinear_balance(
             Xdf.to_numpy(float), list(Xdf.columns), d, weights, "weighting")
@@ -199,21 +205,35 @@ def ipw(study, options: IPWOptions) -> list[Estimate]:
         if cl is not None and sw.se is None:  # too few treated groups: no interval at all
             se, se_type = None, sw.se_type
         ci = sw.ci if options.interval == "sandwich" and sw.ci else \
-            (tau - q * se, tau + q * se) if se is not None else None
+            (clustered_if_interval(tau, phi, cl, col, options) or (tau - q * se, tau + q * se))\
+            if se is not None else None
         kw["warnings"] = kw["warnings"] + sw.warnings
         out.append(study.estimate("ipw", estimand, tau, ci, se, se_type=se_type,
                                   n_clusters=None if cl is None else int(cl.max()) + 1, **kw))
     return out
 
 
-def _sandwich(y, d, weights, cl, col, alpha):
+def _sandwich(y, d, weights, cl, col, options: IPWOptions):
     """The weighted regression of y on (1, d) with the Hajek weights (its coefficient is the
     Hajek difference) and the robust sandwich of causal.inference, which treats the weights
     as known: HC1, or CR1 (wild bootstrap with few clusters) when clustered."""
     sw = np.sqrt(weights)
     X = np.column_stack([sw, sw * d])
     return coefficient(sw * y, X, 1, se="auto", default="HC1", clusters=cl, cluster_name=col,
-                       treated=d, alpha=alpha)
+                       treated=d, alpha=options.alpha, wild_draws=options.wild_draws,
+                       seed=options.seed)
+
+
+def clustered_if_interval(tau: float, phi: np.ndarray, cl: np.ndarray | None, col,
+                          options: IPWOptions) -> tuple[float, float] | None:
+    """The influence-function interval clustered by ``col`` through the inference layer
+    (t(G-1); the wild cluster multiplier bootstrap under 30 clusters); None unclustered."""
+    if cl is None:
+        return None
+    G = int(cl.max()) + 1
+    return influence_inference(tau, phi, cl, col, alpha=options.alpha,
+                               draws=options.wild_draws if G < FEW_CLUSTERS else 0,
+                               seed=options.seed).ci
 
 
 @estimator("aipw", AIPWOptions, assignments=("observational", "dose"))
@@ -289,7 +309,8 @@ def aipw(study, options: AIPWOptions) -> list[Estimate]:
         if (~keep).any():
             kw.update(gross=float(yy[dd == 1].mean()), n_treated=int(dd.sum()),
                       n_control=int((dd == 0).sum()), truth_key=f"{estimand}_trimmed")
-        out.append(study.estimate("aipw", estimand, tau, (tau - q * se, tau + q * se), se,
+        ci = clustered_if_interval(tau, phi, cl, col, options) or (tau - q * se, tau + q * se)
+        out.append(study.estimate("aipw", estimand, tau, ci, se,
                                   se_type=se_type,
                                   n_clusters=None if cl is None else int(cl.max()) + 1, **kw))
     return out
