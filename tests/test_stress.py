@@ -262,3 +262,15 @@ def test_informative_censoring_ties_censoring_to_arm_and_traits():
     # the job-finding index rises with education: more censoring among the better educated
     hi = b["education"].cat.codes >= 3
     assert censored(b, hi) - censored(b, ~hi) > censored(a, hi) - censored(a, ~hi) + 0.02
+
+
+def test_relevant_scenarios_per_design(specs):
+    from causal.twins.stress import relevant
+
+    assert "nonlinear" in relevant(specs["sectorplan_training"])
+    assert "misrecorded_compliance" in relevant(specs["uwv_intensive_services"])
+    assert relevant(specs["experimenten_meer_werk"])[0] == "few_groups"
+    assert relevant(load_spec("data_specs/uwv_intensive_services_duration.yaml")) == [
+        "informative_censoring"]
+    for name in relevant(load_spec("data_specs/no_riskpolis_ddd.yaml")):
+        assert "threshold" in SCENARIOS[name].GENERATORS
