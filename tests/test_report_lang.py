@@ -203,3 +203,19 @@ def test_every_bundled_not_identified_spec_says_why_in_dutch():
         if st is not None and st.power is not None and not st.power.basis_nl:
             missing.append(f"{p.name}: settle.power.basis_nl")
     assert not missing, missing
+
+
+def test_gate_reasons_in_dutch(dutch_reports):
+    from causal.messages import known
+
+    text = ("naive: estimate and its diagnostics (rests on fewer than 10 persons (n_a)); "
+            "figure x_overlap (bins under 10 persons merged with their neighbours)")
+    assert known(text, "nl") == (
+        "naive: schatting en diagnostiek (berust op minder dan 10 personen (n_a)); "
+        "figuur x_overlap (klassen onder 10 personen samengevoegd met hun buren)")
+    assert known(text, "en") == text and known("the spec's own words", "nl") == \
+        "the spec's own words"
+    _, out = dutch_reports
+    s = (out / "inspectie_bijstand45plus" / "index.html").read_text(encoding="utf-8")
+    assert "Om die reden weggelaten" in s and "berust op minder dan 10 personen" in s
+    assert "rests on fewer than" not in s

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,30 @@ def has(key: str, lang: str = DEFAULT_LANG) -> bool:
             return False
         node = node[part]
     return isinstance(node, str)
+
+
+def known(text: Any, lang: str = DEFAULT_LANG) -> Any:
+    """Free text with netto's own English phrases (the catalogue's ``known`` section: the
+    output gate's reasons for what it withheld) replaced by their ``lang`` wording. Text
+    written elsewhere (a spec, an estimator's warning) is left as it is."""
+    if lang == DEFAULT_LANG or not isinstance(text, str) or not text:
+        return text
+    for rx, key in _known_patterns():
+        text = rx.sub(lambda m, key=key: t(f"known.{key}", lang, **m.groupdict()), text)
+    return text
+
+
+@functools.cache
+def _known_patterns() -> list[tuple[re.Pattern[str], str]]:
+    """The English ``known`` phrases as patterns (``{k}`` and ``{n}`` digits, ``{name}`` a
+    word), longest first so a phrase is replaced before a shorter one inside it."""
+    out = []
+    for key, phrase in catalogue()[DEFAULT_LANG]["known"].items():
+        rx = re.escape(phrase)
+        for ph, sub in (("k", r"\d+"), ("n", r"\d+"), ("name", r"\S+")):
+            rx = rx.replace(re.escape("{" + ph + "}"), f"(?P<{ph}>{sub})")
+        out.append((len(phrase), re.compile(rx), key))
+    return [(rx, key) for _, rx, key in sorted(out, key=lambda x: -x[0])]
 
 
 # -- numbers -------------------------------------------------------------------------------
@@ -134,8 +159,8 @@ def sentence(e: Mapping[str, Any], lang: str = DEFAULT_LANG) -> str:
     """
     net = e.get("net")
     if net is None:
-        return t("not_identified", lang, reason=(e.get("reason") or "not identified").rstrip("."))\
-            + "."
+        why = known(e.get("reason") or t("report.not_identified", lang), lang)
+        return t("not_identified", lang, reason=why.rstrip(".")) + "."
     estimand = e.get("estimand") or "ATT"
     unit = e.get("unit") or "pp"
     per = None

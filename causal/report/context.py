@@ -65,7 +65,8 @@ def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
         """Spec prose ``d[key]`` in the report's language: ``d[key + '_nl']`` on a Dutch
         page when the spec gives it, else the spec's own (English) text."""
         d = d or {}
-        return (d.get(f"{key}_nl") if lang == "nl" else None) or d.get(key) or ""
+        return (d.get(f"{key}_nl") if lang == "nl" else None) or msg.known(d.get(key) or "",
+                                                                            lang)
 
     return {"s": summary, "lang": lang, "fmt": fmt, "data_source": data_source, "wbr": wbr,
             "local": local,
@@ -87,9 +88,14 @@ def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
             "why": lambda r: r.get("context_reason") or (
                 msg.t("report.not_declared", lang) if r.get("role", "outcome") == "outcome"
                 else r.get("comparable_reason") or ""),
-            "withheld": lambda items: "; ".join(
-                f"{x['where']} ({x['reason']})" if isinstance(x, dict) else str(x)
-                for x in items)}
+            "known": lambda text: msg.known(text, lang),
+            "withheld": lambda items: msg.known(withheld_text(items), lang)}
+
+
+def withheld_text(items: list) -> str:
+    """What the gate withheld, where and why (never the value)."""
+    return "; ".join(f"{x['where']} ({x['reason']})" if isinstance(x, dict) else str(x)
+                     for x in items)
 
 
 

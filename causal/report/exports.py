@@ -66,7 +66,7 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
     import xlsxwriter
 
     from causal.costs import portfolio_text
-    from causal.report.context import fmt_reported
+    from causal.report.context import fmt_reported, page_context
     from causal.report.portfolio import portfolio_rows
 
     buf = io.BytesIO()
@@ -93,6 +93,7 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
             ws.write_string(r, c, str(cell(str(v))), fmt or wrap)
 
     rows = portfolio_rows(summaries)
+    local = page_context(None, lang)["local"]
     ws = wb.add_worksheet("portfolio")
     cols = [(_t("measure", lang), "title", 34), (_t("estimator", lang), "estimator", 26),
             (_t("estimand", lang), "estimand", 10),
@@ -111,6 +112,9 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
         r = {**r, "deadweight_text": msg.deadweight_text(r, lang, short=True),
              "cost_text": portfolio_text(r.get("cost"), lang),
              "sentence": (r.get("sentences") or {}).get(lang) or r.get("sentence_en")}
+        if r.get("net") is None and r.get("reason"):  # the reason in the report's language
+            r["sentence"] = msg.t("not_identified", lang,
+                                  reason=local(r, "reason").rstrip(".")) + "."
         fmt = naive if r["naive"] else pref if r["preferred"] else None
         for j, (_, key, _) in enumerate(cols):
             v = r.get(key)
@@ -170,7 +174,7 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
 
     from causal.costs import sentence as cost_sentence
     from causal.power import settling_sentence
-    from causal.report.context import fmt_reported, page_context
+    from causal.report.context import fmt_reported, page_context, withheld_text
 
     d = docx.Document()
     d.core_properties.title = summary["title"]
@@ -197,10 +201,15 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
             run = p.add_run((e.get("sentences") or {}).get(lang) or e.get("sentence", ""))
             run.bold = bool(e.get("preferred"))
             p.add_run(f" ({e['name']})").italic = True
-        for e in summary["estimates"]:
-            c = (e.get("diagnostics") or {}).get("cost_per_outcome")
-            if isinstance(c, dict):
-                d.add_paragraph(f"{cost_sentence(c, lang)} ({e['name']}; {c.get('citation')})")
+        costs = [(e, (e.get("diagnostics") or {}).get("cost_per_outcome"))
+                 for e in sorted(summary["estimates"], key=lambda e: not e.get("preferred"))]
+        costs = [(e, c) for e, c in costs if isinstance(c, dict)]
+        for e, c in costs:
+            p = d.add_paragraph(style="List Bullet")
+            p.add_run(cost_sentence(c, lang)).bold = bool(e.get("preferred"))
+            p.add_run(f" ({e['name']})").italic = True
+        if costs and costs[0][1].get("citation"):
+            d.add_paragraph(str(costs[0][1]["citation"])).runs[0].font.size = Pt(8)
     d.add_heading(_t("decomposition", lang), level=2)
     heads = _headers(lang)
     tab = d.add_table(rows=1, cols=len(heads))
@@ -242,9 +251,8 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
     dis = summary.get("disclosure") or {}
     d.add_paragraph(_t("disclosure", lang, k=dis.get("min_cell", 10)) + " "
                     + (_t("disclosure_none", lang) if not dis.get("suppressed") else
-                       _t("disclosure_suppressed", lang, items="; ".join(
-                           f"{x['where']} ({x['reason']})" if isinstance(x, dict) else str(x)
-                           for x in dis["suppressed"]))))
+                       _t("disclosure_suppressed", lang, items=msg.known(
+                           withheld_text(dis["suppressed"]), lang))))
     buf = io.BytesIO()
     d.save(buf)
     return buf.getvalue()
