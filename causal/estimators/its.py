@@ -13,8 +13,9 @@ Errors:
 - ``errors: ar1`` (default): AR(1) errors with the autocorrelation integrated out over its
   posterior (Zellner and Tiao 1964; :mod:`causal.estimators.its_ar1`): the estimate is the
   posterior mean of the average effect and the interval its equal-tailed credible interval,
-  which with flat priors is also a confidence interval of close to nominal coverage (95.0%
-  in 400 Actieplan twins, 96.4% and 92.7% in two runs of 250 and 150);
+  which with flat priors is also a confidence interval of close to nominal coverage: 94.0%
+  (Monte Carlo se 1.7) in the coverage study's 200 Actieplan twins, width 0.80 pp against an
+  RMSE of 0.20 (feasible GLS: 90.5%, 0.71);
 - ``errors: ar1_fgls``: feasible GLS with AR(1) errors (iterated Cochrane-Orcutt,
   statsmodels ``GLSAR``), t reference on T - k - 1 degrees of freedom;
 - ``errors: hac``: OLS with heteroskedasticity and autocorrelation consistent standard
