@@ -145,6 +145,14 @@ def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,
                         "reason": e.reason, "seconds": sec, "warnings": len(e.warnings),
                         "first_warning": e.warnings[0][:100] if e.warnings else None,
                         "bound": _bound(e), "se_type": e.se_type})
+            main = out[-1]["name"]
+            for x in e.diagnostics.get("secondary") or []:  # e.g. pooled_groups' mu, new group
+                out.append({**base, "estimator": key, "name": f"{main} [{x['label']}]",
+                            "estimand": x["estimand"], "net": x["net"],
+                            "ci_low": x["ci_low"], "ci_high": x["ci_high"], "se": None,
+                            "truth": x["truth"], "reason": None, "seconds": 0.0,
+                            "warnings": 0, "first_warning": None, "bound": None,
+                            "se_type": None})
     return out
 
 

@@ -9,11 +9,14 @@ Two shapes, as the spec's ``groups`` block reads them:
   alpha_j = logit(gross_rate_j) - mu, so the participants' expected rate is close to the
   gross rate the report published. Successes are binomial draws. Truth ``ATT``: the
   participants' average of 100 * (expit(alpha_j + theta_j) - expit(alpha_j)) over the groups,
-  weighted by their participants (pp), with the realised theta_j.
+  weighted by their participants (pp), with the realised theta_j; ``mu`` (mu_logodds, the
+  mean of the group effects) and ``new_group``, one more group's effect mu + tau * z drawn
+  after the table (log-odds), for the pooled mean's and the prediction's coverage.
 - ``estimates``: an effect estimate and its standard error per group. theta_j ~ N(effect_pp,
   effect_sd_pp); the standard error is the binomial one of a difference in rates with the
   group's sizes at its gross rate; the estimate is theta_j plus that error. Truth ``ATT``:
-  ``effect_pp``, the mean of the group effects (what the pooled mean estimates).
+  ``effect_pp``, the mean of the group effects (what the pooled mean estimates); ``mu`` the
+  same, ``new_group`` one more group's effect (pp).
 
 ``n`` is not used (the groups' sizes are); it is kept because every twin has one.
 """
@@ -77,5 +80,9 @@ def make(params: GroupsParams, spec, rng: np.random.Generator) -> Twin:
         data = pd.DataFrame({g.column: names, g.estimate: theta + se * rng.standard_normal(len(names)),
                              g.se: se, g.n: n1 + n0})
         truth = float(params.effect_pp)
-    return Twin(data=data, truth={"ATT": truth},
+    # drawn last, so the table above is the same with or without it
+    mu, tau = ((params.mu_logodds, params.tau_logodds) if params.shape == "counts"
+               else (params.effect_pp, params.effect_sd_pp))
+    new_group = float(mu + tau * rng.standard_normal())
+    return Twin(data=data, truth={"ATT": truth, "mu": float(mu), "new_group": new_group},
                 description=f"{len(names)} groups ({params.shape}), true ATT {truth:+.2f} pp")
