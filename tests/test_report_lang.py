@@ -189,13 +189,18 @@ def test_not_identified_reason_and_settle_in_dutch(dutch_reports):
     assert f"</a>: {ident.reason_nl}</li>" in portfolio  # not plotted, and why
 
 
-def test_every_bundled_not_identified_spec_says_why_in_dutch():
+def test_every_bundled_spec_gives_its_outcome_and_why_not_identified_in_dutch():
+    """The Dutch sentence names the outcome (outcome.label_nl); a not-identified measure says
+    why and what would settle it in Dutch."""
     from causal.spec import load_spec
 
     missing = []
     for p in sorted(SPECS.glob("*.yaml")):
-        ident = load_spec(p).identification
+        spec = load_spec(p)
+        ident = spec.identification
         st = ident.settle
+        if not spec.outcome.label_nl:
+            missing.append(f"{p.name}: outcome.label_nl")
         if ident.status == "not_identified" and not ident.reason_nl:
             missing.append(f"{p.name}: reason_nl")
         if st is not None and not (st.design_nl and st.data_nl):
