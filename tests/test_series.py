@@ -268,3 +268,15 @@ def test_ar1_marginal_posterior_of_rho_matches_numerical_integration():
     closed = np.log(post["weights"][idx])
     assert np.allclose(direct - direct[0], closed - closed[0], atol=0.02)
     assert 0.2 < post["rho_mean"] < 0.9
+
+
+def test_studentised_interval_option():
+    st = _study(SYNTH, 2, donors=10)
+    perm = run_estimator(st, "synthetic_control", {"variants": ["adh"]})[0]
+    stud = run_estimator(st, "synthetic_control", {"variants": ["adh"],
+                                                   "interval": "studentised_t"})[0]
+    assert perm.ci_low is None  # 10 placebos: the exact set is unbounded
+    assert stud.ci_low < stud.net < stud.ci_high and stud.net == perm.net
+    from scipy import stats
+    half = stats.t.ppf(0.975, 9) * stud.se
+    assert stud.ci_high - stud.net == pytest.approx(half)

@@ -36,7 +36,10 @@ earlier interval, the estimate plus or minus t(J-1) times the root mean square o
 placebos' average gaps, stays in the diagnostics (``placebo_spread_interval``): it covered
 the Almere twin's truth in 200 of 200 twins, 1.5 pp wide against an RMSE of 0.23, because
 the placebos, nearer the edge of the donor cloud than the treated unit, are harder to
-reproduce. The figure's band is the 2.5-97.5% range of the placebo gaps per period around
+reproduce. ``interval: studentised_t`` gives instead the estimate plus or minus t(J-1) times
+the treated unit's cross-validated RMSPE times the root mean square of the placebos'
+studentised average gaps: approximate (it takes those as normal), narrower, and defined with
+any number of placebos. The figure's band is the 2.5-97.5% range of the placebo gaps per period around
 the synthetic series.
 
 Assumed: the treated unit's untreated series is (close to) a weighted average of the donors'
@@ -72,6 +75,11 @@ class SynthOptions(Options):
         "of the treated unit's (None: keep all).")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="Level of the placebo test whose "
                          "inversion is the confidence set (its exact level is 1 - m/(J+1)).")
+    interval: Literal["permutation", "studentised_t"] = Field(
+        "permutation", description="permutation: the Firpo-Possebom confidence set (exact "
+        "under exchangeable units); studentised_t: estimate +- t(J-1) x the treated unit's "
+        "cross-validated RMSPE x the root mean square of the placebos' studentised gaps "
+        "(approximate, narrower, no granularity limit).")
 
 
 def simplex_ls(V_mat: np.ndarray, X0: np.ndarray, X1: np.ndarray, qp_method: str = "SLSQP",
@@ -209,7 +217,10 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
         cs = confidence_set(net, max(scale[treated], 1e-12), z, options.alpha)
         se = float(scale[treated] * np.sqrt(np.mean(z**2)))
         ci = (cs["low"], cs["high"]) if cs["bounded"] else None
-        if not cs["bounded"]:
+        if options.interval == "studentised_t":
+            qs = stats.t.ppf(1 - options.alpha / 2, len(donors) - 1)
+            ci = (net - qs * se, net + qs * se)
+        elif not cs["bounded"]:
             warnings.append(f"with {len(donors)} placebos the smallest attainable permutation "
                             f"p-value is 1/{len(donors) + 1} = {cs['granularity']:.3f}, above "
                             f"{options.alpha}: the placebo test can never reject, so the "
@@ -241,15 +252,20 @@ def synthetic_control(study, options: SynthOptions) -> list[Estimate]:
                   "pysyncon AugSynth, lambda by cross-validation)")
         method += (f". Net effect: the average gap over the periods from {s.intervention}. "
                    f"Placebo in space over {len(keep)} donors: RMSPE ratio p = {p:.3f}. "
-                   f"Interval: the effects the placebo test over {len(donors)} donors does not "
-                   "reject (Firpo and Possebom 2018; average post-period gap over the "
-                   "cross-validated pre-period RMSPE), exact level "
-                   f"{cs['level']:.1%}, p-values in steps of 1/{len(donors) + 1}.")
+                   + (f"Interval: t({len(donors) - 1}) times the treated unit's cross-"
+                      "validated pre-period RMSPE times the spread of the placebos' average "
+                      "gaps over theirs (approximate)." if options.interval == "studentised_t"
+                      else f"Interval: the effects the placebo test over {len(donors)} donors "
+                      "does not reject (Firpo and Possebom 2018; average post-period gap over "
+                      "the cross-validated pre-period RMSPE), exact level "
+                      f"{cs['level']:.1%}, p-values in steps of 1/{len(donors) + 1}."))
         persons = int(pop[treated][post].mean())
         est = study.estimate(
             "synthetic_control", "ATT", net, ci, se, gross=float(Y.loc[post, treated].mean()),
             df_resid=int(Y.size - len(donors)), label=label,
-            interval=(f"{cs['level']:.1%} permutation confidence set ({len(donors)} placebos)"
+            interval=(f"{1 - options.alpha:.0%} studentised placebo interval"
+                      if options.interval == "studentised_t" else
+                      f"{cs['level']:.1%} permutation confidence set ({len(donors)} placebos)"
                       if cs["bounded"] else "no interval: permutation confidence set unbounded"),
             method=method,
             warnings=warnings,
