@@ -1,0 +1,272 @@
+"""The compiled model of the Bayesian multilevel estimator (:mod:`causal.estimators.multilevel`
+has the model and why it is built this way): the pymc model with its cell likelihood as a
+PyTensor Op (numba kernels in :mod:`causal.estimators.multilevel_kernels`), its log density and
+gradient compiled once per structure in a process, and nutpie's sampler."""
+from __future__ import annotations
+
+import functools
+import math
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from causal.estimators.multilevel_design import CENTRED_SE, Design, MultilevelOptions, Priors
+
+
+# --------------------------------------------------------------------------------------
+# The pymc model, compiled once per structure
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Structure:
+    """What a compiled model depends on; everything else (cells, which groups are sampled
+    centred) is data."""
+
+    family: str
+    n_groups: int
+    n_coef: int
+    n_pred: int
+    priors: tuple[float, ...]
+
+
+DATA_INPUTS = ("g", "d", "X", "n", "y", "ss", "W", "wi", "we")
+
+
+@functools.cache
+def _op_class():
+    """A PyTensor Op computing the cell likelihood and its gradient in one fused pass
+    (causal.estimators.multilevel_kernels); defined lazily so that validating a spec does
+    not import pytensor."""
+    import pytensor.tensor as pt
+    from pytensor.gradient import grad_not_implemented
+    from pytensor.graph.basic import Apply
+    from pytensor.graph.op import Op
+
+    from causal.estimators.multilevel_kernels import evaluate
+
+    class CellLikelihoodOp(Op):
+        """(mu, tau, beta, g, d, X, n, y) -> (value, d/dmu, d/dtau, d/dbeta)."""
+
+        __props__ = ("kind",)
+
+        def __init__(self, kind: str):
+            self.kind = kind
+
+        def make_node(self, mu, tau, beta, g, d, X, n, y):
+            ins = [pt.as_tensor_variable(v) for v in (mu, tau, beta, g, d, X, n, y)]
+            outs = [pt.dscalar(), pt.dvector(), pt.dvector(), pt.dvector()]
+            return Apply(self, ins, outs)
+
+        def perform(self, node, inputs, outputs):
+            v, dmu, dtau, dbeta = evaluate(self.kind, *inputs)
+            outputs[0][0] = np.asarray(v, dtype=float)
+            outputs[1][0], outputs[2][0], outputs[3][0] = dmu, dtau, dbeta
+
+        def grad(self, inputs, output_grads):
+            _, dmu, dtau, dbeta = self(*inputs)
+            gz = output_grads[0]
+            return [gz * dmu, gz * dtau, gz * dbeta] + [
+                grad_not_implemented(self, i, inputs[i]) for i in range(3, 8)]
+
+    return CellLikelihoodOp
+
+
+def CellLikelihood(kind: str):
+    return _op_class()(kind)
+
+
+def build_model(s: Structure):
+    """The pymc model for a structure; data enter as symbolic inputs (returned with it).
+
+    Group parameters use the partially non-centred form of Papaspiliopoulos, Roberts and
+    Skold (2007) with a 0/1 weight per group as data: z_g ~ Normal(w_g m, sd^w_g) and
+    theta_g = m + sd^(1 - w_g) (z_g - w_g m), i.e. centred (theta_g = z_g) where w_g = 1 and
+    non-centred (theta_g = m + sd z_g) where w_g = 0, so the choice costs no recompilation.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    pr = Priors(**dict(zip(Priors.model_fields, s.priors, strict=True)))
+    data = {"g": pt.lvector("g"), "d": pt.dvector("d"), "X": pt.dmatrix("X"),
+            "n": pt.dvector("n"), "y": pt.dvector("y"), "ss": pt.dvector("ss"),
+            "W": pt.dmatrix("W"), "wi": pt.dvector("wi"), "we": pt.dvector("we")}
+    G = s.n_groups
+    wi, we = data["wi"], data["we"]
+    with pm.Model() as model:
+        alpha = pm.Normal("intercept", 0.0, pr.intercept_sd)
+        theta = pm.Normal("effect", 0.0, pr.effect_sd)
+        sa = pm.HalfNormal("sd_intercept", pr.group_sd_intercept)
+        sb = pm.HalfNormal("sd_effect", pr.group_sd_effect)
+        mean_tau = theta + pt.zeros(G)
+        if s.n_pred:
+            gamma = pm.Normal("dose", 0.0, pr.dose_sd, shape=s.n_pred)
+            mean_tau = mean_tau + pt.dot(data["W"], gamma)
+        z_mu = pm.Normal("intercept_z", wi * alpha, sa ** wi, shape=G, initval=np.zeros(G))
+        z_tau = pm.Normal("effect_z", we * mean_tau, sb ** we, shape=G, initval=np.zeros(G))
+        mu = pm.Deterministic("group_intercept", alpha + sa ** (1 - wi) * (z_mu - wi * alpha))
+        tau = pm.Deterministic("group_effect",
+                               mean_tau + sb ** (1 - we) * (z_tau - we * mean_tau))
+        beta = (pm.Normal("beta", 0.0, pr.coef_sd, shape=s.n_coef) if s.n_coef
+                else pt.zeros(0))
+        cells = [data[k] for k in ("g", "d", "X", "n", "y")]
+        if s.family == "binomial":
+            # binomial kernel on cells (Bernoulli on rows when n = 1); constant left out
+            pm.Potential("loglik", CellLikelihood("binomial")(mu, tau, beta, *cells)[0])
+        else:
+            sigma = pm.HalfNormal("sigma", pr.sigma_sd)
+            sse = CellLikelihood("squared_error")(mu, tau, beta, *cells)[0]
+            pm.Potential("loglik", -pt.sum(data["n"]) * pt.log(sigma)
+                         - (sse + pt.sum(data["ss"])) / (2.0 * pt.sqr(sigma)))
+    return model, data
+
+
+@dataclass
+class Compiled:
+    logp: Any                     # pytensor Function (x, *data) -> (logp, grad)
+    expand: Any                   # pytensor Function (x, *data) -> constrained values
+    names: list[str]
+    shapes: list[tuple[int, ...]]
+    x0: np.ndarray
+    slices: dict[str, slice]
+    ndim: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_CACHE: dict[Structure, Compiled] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def compiled(s: Structure) -> Compiled:
+    """Compile (once per structure in this process) the log density, its gradient and the
+    map from the unconstrained vector to the trace's values."""
+    with _CACHE_LOCK:
+        hit = _CACHE.get(s)
+    if hit is not None:
+        return hit
+    import pytensor
+    import pytensor.tensor as pt
+
+    model, data = build_model(s)
+    ip = model.initial_point()
+    vvs = model.value_vars
+    x = pt.dvector("x")
+    repl, slices, start = {}, {}, 0
+    for v in vvs:
+        shp = ip[v.name].shape
+        k = int(np.prod(shp))
+        repl[v] = x[start:start + k].reshape(shp)
+        slices[v.name] = slice(start, start + k)
+        start += k
+    logp = model.logp()
+    grad = pt.concatenate([gr.ravel() for gr in pt.grad(logp, vvs)])
+    logp, grad = pytensor.clone_replace([logp, grad], repl)
+    inputs = [x] + [data[k] for k in DATA_INPUTS]
+    mode = compile_mode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = pytensor.function(inputs, [logp, grad], mode=mode,
+                              on_unused_input="ignore", trust_input=True)
+        outs = model.unobserved_value_vars
+        names = [o.name for o in outs]
+        fe = pytensor.function(inputs, pytensor.clone_replace(outs, repl), mode=mode,
+                               on_unused_input="ignore")
+    x0 = np.concatenate([np.asarray(ip[v.name], float).ravel() for v in vvs])
+    G, P, Q = s.n_groups, s.n_coef, s.n_pred
+    probe = [np.zeros(2, np.int64), np.zeros(2), np.zeros((2, P)), np.ones(2), np.zeros(2),
+             np.zeros(2), np.zeros((G, Q)), np.ones(G), np.ones(G)]
+    shapes = [np.asarray(v).shape for v in fe(x0, *probe)]
+    out = Compiled(f, fe, names, shapes, x0, slices, start)
+    with _CACHE_LOCK:
+        _CACHE.setdefault(s, out)
+        return _CACHE[s]
+
+
+def compile_mode() -> str | None:
+    """PyTensor's FAST_RUN (C backend) where a C compiler is configured; PyTensor's own
+    default (Python/VM linker) where it is not (``PYTENSOR_FLAGS=cxx=``, as on Windows
+    machines or secure environments without a compiler). Passing FAST_RUN there fails with
+    "We do not support the passing of multiple modes"."""
+    import pytensor
+
+    return "FAST_RUN" if pytensor.config.cxx else "NUMBA"
+
+
+def model_structure(design: Design, options: MultilevelOptions
+                    ) -> tuple[Structure, np.ndarray, np.ndarray]:
+    """Model structure, and per group whether its intercept and effect are sampled centred
+    (1) or non-centred (0): centred where the data alone give the parameter a standard error
+    below CENTRED_SE."""
+    G = len(design.groups)
+    if options.parameterization != "auto":
+        c = 1.0 if options.parameterization == "centred" else 0.0
+        wi = we = np.full(G, c)
+    else:
+        if design.family == "binomial":
+            p = float(np.clip(design.y.sum() / design.n.sum(), 0.02, 0.98))
+            w = design.n * p * (1 - p)
+        else:
+            w = design.n.copy()
+        info_c = np.bincount(design.g, weights=w * (design.d == 0), minlength=G)
+        info_t = np.bincount(design.g, weights=w * (design.d == 1), minlength=G)
+        info_tau = np.where((info_c > 0) & (info_t > 0),
+                            info_c * info_t / np.maximum(info_c + info_t, 1e-12), 0.0)
+        thr = 1.0 / CENTRED_SE ** 2
+        wi = (info_c + info_t > thr).astype(float)
+        we = (info_tau > thr).astype(float)
+    s = Structure(design.family, G, design.X.shape[1], design.W.shape[1],
+                  tuple(getattr(options.priors, k) for k in Priors.model_fields))
+    return s, wi, we
+
+
+def sample(design: Design, options: MultilevelOptions):
+    """Sample the posterior with nutpie; returns (InferenceData, structure)."""
+    import nutpie
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    s, wi, we = model_structure(design, options)
+    c = compiled(s)
+    data = [design.g, design.d, design.X, design.n, design.y, design.ss, design.W, wi, we]
+    x0 = c.x0.copy()
+    if design.family == "binomial":  # start the intercepts at the overall logit
+        p = float(np.clip(design.y.sum() / design.n.sum(), 0.01, 0.99))
+        x0[c.slices["intercept"]] = math.log(p / (1 - p))
+        x0[c.slices["intercept_z"]] = wi * math.log(p / (1 - p))
+
+    def make_logp():
+        f = c.logp.copy()  # own storage per chain: a pytensor Function is not re-entrant
+
+        def logp(x, **_):
+            lp, gr = f(x, *data)
+            return float(lp), gr
+        return logp
+
+    def make_expand(_s1, _s2, _chain):
+        f = c.expand.copy()
+
+        def expand(x, **_):
+            return {nm: np.asarray(v, dtype=float) for nm, v in zip(c.names, f(x, *data),
+                                                                    strict=True)}
+        return expand
+
+    def init(seed):
+        rng = np.random.default_rng(seed)
+        return x0 + rng.uniform(-0.5, 0.5, c.ndim)
+
+    dims = {"group_intercept": ("group",), "group_effect": ("group",), "beta": ("coef",),
+            "dose": ("predictor",)}
+    coords = {"group": design.groups, "coef": design.columns, "predictor": design.predictors}
+    dims = {k: v for k, v in dims.items() if k in c.names}
+    model = from_pyfunc(c.ndim, make_logp, make_expand, [np.dtype("float64")] * len(c.names),
+                        c.shapes, c.names, coords=coords, dims=dims,
+                        make_initial_point_fn=init)
+    idata = nutpie.sample(model, draws=options.draws, tune=options.tune, chains=options.chains,
+                          cores=min(options.chains, os.cpu_count() or 1), seed=options.seed,
+                          save_warmup=False, progress_bar=False,
+                          target_accept=options.target_accept,
+                          low_rank_modified_mass_matrix=options.mass_matrix == "low_rank")
+    return idata, (wi, we)
+
+
