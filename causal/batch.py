@@ -1,9 +1,11 @@
 """Batch estimation over many specs: one task per measure x estimator.
 
 Runs in-process (``workers=1``), over local processes (default), or on a Dask cluster
-(``scheduler=`` an address or a ``distributed.Client``). Each task prepares its Study (cached
-per worker process), runs one estimator, renders its figures into its cache entry, and
-returns plain data. Results are cached under ``<out>/.cache/<key>/``, keyed on a hash of the
+(``scheduler=`` an address or a ``distributed.Client``). The tasks of one Study go to one
+process as a job (it prepares the Study once; refuters and sensitivity bounds, shared by its
+estimators, run once), costliest jobs first. Each task runs one estimator, renders its
+figures into its cache entry, and returns plain data; then the same worker processes write
+the measures' report folders, and the parent the portfolio. Results are cached under ``<out>/.cache/<key>/``, keyed on a hash of the
 spec file, its graph, the data (file bytes, or the twin's seed and size), the estimator and
 its options, the conjunctuur series and the toolkit version; a rerun skips what is done and
 unchanged unless ``force``. One failing task never stops the batch.
@@ -239,6 +241,28 @@ def _cached(task: Task, cache_root: Path) -> TaskResult | None:
 
 
 # -- the batch ------------------------------------------------------------------------------
+#: rough cost of one task by estimator (relative; unknown ones count 1): the batch starts the
+#: costliest Studies first so that the last minutes are not one long task on one core
+#: (longest-processing-time-first scheduling, Graham 1969)
+COST = {"bayesian_multilevel": 12, "pooled_groups": 10, "dml": 6, "propensity_matching": 5,
+        "dynamic_matching": 5, "ipw": 4, "aipw": 4, "did": 3, "event_study": 3,
+        "synthetic_control": 2, "duration": 2}
+
+
+def jobs(tasks: list[Task]) -> list[list[Task]]:
+    """Tasks grouped by Study (one process prepares it once, and its refuters and sensitivity
+    bounds, which every estimator of the Study shares, run once), costliest group first."""
+    groups: dict[str, list[Task]] = {}
+    for t in tasks:
+        groups.setdefault(t.study_key or t.key, []).append(t)
+    return sorted(groups.values(), key=lambda g: -sum(COST.get(t.estimator, 1) for t in g))
+
+
+def run_job(tasks: list[Task], cache_root: str) -> list[TaskResult]:
+    """Run the tasks of one Study in this process, in order; never raises."""
+    return [run_task(t, cache_root) for t in tasks]
+
+
 def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: str | None = None,
               workers: int | None = None, scheduler: Any = None, force: bool = False,
               seed: int | None = None, n: int | None = None, conjunctuur: str | None = None,
@@ -248,7 +272,6 @@ def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: s
     """Run every task, write each measure's report and the portfolio; see module doc.
     ``lang`` (en, nl): the reports' language (default NETTO_LANG, else the spec's, else en)."""
     from causal.report.portfolio import write_portfolio
-    from causal.report.writer import write_measure_report
 
     t0 = time.perf_counter()
     out = Path(out)
@@ -269,51 +292,68 @@ def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: s
         else:
             todo.append(t)
 
-    def done(r: TaskResult) -> None:
-        results.append(r)
-        if on_done:
-            on_done(r)
+    def done(rs: list[TaskResult]) -> None:
+        for r in rs:
+            results.append(r)
+            if on_done:
+                on_done(r)
 
+    def reports(submit: Callable | None) -> dict[str, tuple]:
+        order = {t.key: i for i, t in enumerate(tasks)}
+        results.sort(key=lambda r: order[r.task.key])
+        by_measure: dict[str, list[TaskResult]] = {}
+        for r in results:
+            if r.ok:
+                by_measure.setdefault(r.task.measure, []).append(r)
+        if submit is None:
+            return {m: write_measure(rs, str(out), force, lang) for m, rs in by_measure.items()}
+        futs = {m: submit(write_measure, rs, str(out), force, lang)
+                for m, rs in by_measure.items()}
+        return {m: f.result() for m, f in futs.items()}
+
+    w = workers if workers is not None else min(os.cpu_count() or 1, 2)
     if scheduler is not None:
-        _run_dask(todo, str(cache), scheduler, done)
-    else:
-        w = workers if workers is not None else min(os.cpu_count() or 1, 2)
-        if w <= 1 or len(todo) <= 1:
-            for t in todo:
-                done(run_task(t, str(cache)))
-        else:
-            with ProcessPoolExecutor(max_workers=w, mp_context=get_context("spawn")) as ex:
-                futs = [ex.submit(run_task, t, str(cache)) for t in todo]
-                for f in as_completed(futs):
-                    done(f.result())
+        _run_dask(jobs(todo), str(cache), scheduler, done)
+        written = reports(None)
+    elif w <= 1 or len(todo) <= 1:
+        for job in jobs(todo):
+            done(run_job(job, str(cache)))
+        written = reports(None)
+    else:  # the same worker processes write the measures' reports (figures, xlsx, docx)
+        with ProcessPoolExecutor(max_workers=w, mp_context=get_context("spawn")) as ex:
+            futs = [ex.submit(run_job, job, str(cache)) for job in jobs(todo)]
+            for f in as_completed(futs):
+                done(f.result())
+            written = reports(ex.submit)
 
-    order = {t.key: i for i, t in enumerate(tasks)}
-    results.sort(key=lambda r: order[r.task.key])
     batch = BatchResult(results, spec_errors)
-    by_measure: dict[str, list[TaskResult]] = {}
-    for r in results:
-        by_measure.setdefault(r.task.measure, []).append(r)
-    for measure, rs in by_measure.items():
-        good = [r for r in rs if r.ok]
-        if not good:
-            continue
-        ests = [Estimate(**d) for r in good for d in r.estimates]
-        mdir = out / measure
-        before = _listing(mdir)
-        summary, notice = write_measure_report(good[0].info, ests, mdir, force=force, lang=lang)
-        copied = set()
-        for r in good:  # copy rendered figures from the cache entries
-            for fpath in Path(r.cache_dir).iterdir():
-                if fpath.name != "result.json":
-                    shutil.copy2(fpath, mdir / fpath.name)
-                    copied.add(fpath.name)
-        remove_stale(mdir, copied, before)
+    for measure, (summary, notice) in written.items():
         batch.summaries[measure] = summary
         if notice:
             batch.notices.append(notice)
     batch.seconds = time.perf_counter() - t0
     write_portfolio(batch, out, lang=lang)
     return batch
+
+
+def write_measure(rs: list[TaskResult], out: str, force: bool,
+                  lang: str | None) -> tuple[dict[str, Any], str | None]:
+    """One measure's report folder from its (successful) task results: the report itself,
+    the figures rendered into the cache entries, stale files of earlier runs removed."""
+    from causal.report.writer import write_measure_report
+
+    ests = [Estimate(**d) for r in rs for d in r.estimates]
+    mdir = Path(out) / rs[0].task.measure
+    before = _listing(mdir)
+    summary, notice = write_measure_report(rs[0].info, ests, mdir, force=force, lang=lang)
+    copied = set()
+    for r in rs:  # copy rendered figures from the cache entries
+        for fpath in Path(r.cache_dir).iterdir():
+            if fpath.name != "result.json":
+                shutil.copy2(fpath, mdir / fpath.name)
+                copied.add(fpath.name)
+    remove_stale(mdir, copied, before)
+    return summary, notice
 
 
 def _listing(folder: Path) -> dict[str, int]:
@@ -336,15 +376,15 @@ def remove_stale(mdir: Path, keep: set[str], before: dict[str, int]) -> list[str
     return gone
 
 
-def _run_dask(tasks: list[Task], cache: str, scheduler: Any, done: Callable) -> None:
+def _run_dask(groups: list[list[Task]], cache: str, scheduler: Any, done: Callable) -> None:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
     own = not hasattr(scheduler, "submit")
     client = Client(scheduler) if own else scheduler
     try:
-        futs = [client.submit(run_task, t, cache, pure=False, key=f"{t.measure}-{t.key}")
-                for t in tasks]
+        futs = [client.submit(run_job, g, cache, pure=False, key=f"{g[0].measure}-{g[0].key}")
+                for g in groups]
         for f in dask_completed(futs):
             done(f.result())
     finally:
