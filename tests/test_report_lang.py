@@ -224,3 +224,11 @@ def test_gate_reasons_in_dutch(dutch_reports):
     s = (out / "inspectie_bijstand45plus" / "index.html").read_text(encoding="utf-8")
     assert "Om die reden weggelaten" in s and "berust op minder dan 10 personen" in s
     assert "rests on fewer than" not in s
+
+
+def test_not_identified_sentence_in_summary_gives_the_dutch_reason(dutch_reports):
+    batch, _ = dutch_reports
+    s = batch.summaries["inspectie_bijstand45plus"]
+    e = next(e for e in s["estimates"] if e["estimator"] == "propensity_matching")
+    assert e["sentences"]["nl"].startswith("Er kan geen netto-effect worden gegeven: de casussen")
+    assert e["sentences"]["en"].startswith("No net effect can be given: the cases")

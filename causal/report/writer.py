@@ -127,6 +127,7 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
     out = gate_summary(raw, rules, priv, left_out)
     # what derives from the headline figures is recomputed from the gated ones
     out["estimates"] = [headline_fields(e, rules.percent_decimals) for e in out["estimates"]]
+    _dutch_reason(out)
     out["preferred"] = preferred_name(out["estimates"], study_info.get("preferred"))
     for e in out["estimates"]:
         e["preferred"] = e["name"] == out["preferred"]
@@ -138,6 +139,17 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         out["reported"], out["estimates"],
         study_info.get("displacement") or DEFAULT_DISPLACEMENT)
     return out
+
+
+def _dutch_reason(out: dict[str, Any]) -> None:
+    """The Dutch sentence of an estimate the spec declares not identified gives the spec's
+    Dutch reason (identification.reason_nl) when there is one."""
+    from causal.messages import t
+
+    why_en, why_nl = out.get("identification"), out.get("identification_nl")
+    for e in out["estimates"]:
+        if why_nl and e.get("net") is None and e.get("reason") == why_en and e.get("sentences"):
+            e["sentences"]["nl"] = t("not_identified", "nl", reason=why_nl.rstrip(".")) + "."
 
 
 def preferred_name(rows: list[dict], declared: str | None) -> str | None:
