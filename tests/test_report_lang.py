@@ -155,6 +155,9 @@ def test_dutch_page_details_and_portfolio_layout(dutch_reports):
     assert '<col class="c-published">' in portfolio and "col.c-published{width:" in portfolio
     assert "propensity_<wbr>matching" in portfolio
     assert "inspectie_bijstand45plus" in portfolio and "propensity_matching<" not in portfolio
+    # a row without an estimate gives its reason across the row, not in a narrow cell
+    assert re.search(r'<td class="l small" colspan="7"><span class="fail">niet geïdentificeerd'
+                     r'</span> <span class="muted">de casussen zijn getrokken', portfolio)
 
 
 def test_figure_ticks_with_a_decimal_comma_in_dutch():
