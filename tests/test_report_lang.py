@@ -235,3 +235,23 @@ def test_not_identified_sentence_in_summary_gives_the_dutch_reason(dutch_reports
     e = next(e for e in s["estimates"] if e["estimator"] == "propensity_matching")
     assert e["sentences"]["nl"].startswith("Er kan geen netto-effect worden gegeven: de casussen")
     assert e["sentences"]["en"].startswith("No net effect can be given: the cases")
+
+
+def test_word_and_excel_carry_the_deadweight_check_and_why_not_identified(dutch_reports):
+    import docx
+    from openpyxl import load_workbook
+
+    from causal.spec import load_spec
+
+    _, out = dutch_reports
+    d = docx.Document(str(out / "ontwikkeladvies_matching" / "report.docx"))
+    assert "Deadweightcontrole: zelfgerapporteerd tegenover geschat" in [p.text for p in
+                                                                          d.paragraphs]
+    heads = [[c.text for c in t.rows[0].cells] for t in d.tables]
+    assert ["Schatter", "Verdringing", "Geschat doorslaggevend aandeel", "Interval",
+            "Zelfrapportage"] in heads
+    ws = load_workbook(out / "summary.xlsx")["inspectie_bijstand45plus"]
+    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    spec = load_spec(SPECS / "inspectie_bijstand45plus.yaml")
+    assert spec.identification.reason_nl in text
+    assert spec.identification.settle.design_nl in text

@@ -132,15 +132,22 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
         src = s.get("source") or {}
         put(ws, 1, 0, f"{_t('source', lang)}: {src.get('report', '')}"
             + (f", {src['section']}" if src.get("section") else ""))
+        texts = [((e.get("sentences") or {}).get(lang) or e.get("sentence") or "",
+                  bool(e.get("preferred"))) for e in s["estimates"]
+                 if e.get("net") is not None and e["estimator"] != "naive"]
+        if s.get("identification"):
+            texts.append((f"{_t('not_identified_head', lang)}: "
+                          f"{local(s, 'identification')}", True))
+        if s.get("settle"):
+            st = s["settle"]
+            texts.append((f"{msg.t('settle.head', lang)}: {local(st, 'design')} "
+                          f"{msg.t('settle.data', lang)}: {local(st, 'data')}", False))
         r = 3
-        for e in s["estimates"]:
-            if e.get("net") is not None and e["estimator"] != "naive":
-                text = (e.get("sentences") or {}).get(lang) or e.get("sentence") or ""
-                ws.merge_range(r, 0, r, 10, str(cell(text)),
-                               wb.add_format({"text_wrap": True, "valign": "top",
-                                              "bold": bool(e.get("preferred"))}))
-                ws.set_row(r, 45)
-                r += 1
+        for text, bold in texts:
+            ws.merge_range(r, 0, r, 10, str(cell(text)),
+                           wb.add_format({"text_wrap": True, "valign": "top", "bold": bold}))
+            ws.set_row(r, 45 if len(text) < 400 else 90)
+            r += 1
         r += 1
         for j, h in enumerate(_headers(lang)):
             ws.write_string(r, j, h, head)
@@ -225,11 +232,7 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
                 for par in cells[j].paragraphs:
                     for run in par.runs:
                         run.italic = True
-    for row in tab.rows:
-        for c in row.cells:
-            for par in c.paragraphs:
-                for run in par.runs:
-                    run.font.size = Pt(8)
+    _small(tab)
     for i, key in enumerate(("fn_deadweight", "fn_counterfactual", "fn_not_comparable",
                              "fn_naive"), start=1):
         p = d.add_paragraph(f"{i}. {_t(key, lang)}")
@@ -242,6 +245,7 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
             f"{rep.get('context_reason') or _t('not_declared', lang)})")
         d.add_paragraph(f"{_t('published_bruto', lang)}: {rep['label']}: "
                         f"{fmt_reported(rep, lang)}{why} [{rep['citation']}]")
+    _docx_deadweight_check(d, summary.get("deadweight_check"), lang)
     pngs = [f for f in summary.get("figures") or [] if f.endswith(".png")]
     for e in summary["estimates"]:
         pngs += [f for f in (e.get("diagnostics") or {}).get("files", []) if f.endswith(".png")]
@@ -256,3 +260,44 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
     buf = io.BytesIO()
     d.save(buf)
     return buf.getvalue()
+
+
+def _docx_deadweight_check(d: Any, dc: dict[str, Any] | None, lang: str) -> None:
+    """The deadweight check (causal.deadweight) as a heading, a paragraph and a table."""
+    if not dc or not dc.get("comparisons"):
+        return
+    from causal.report.context import page_context
+
+    ctx = page_context(None, lang)
+    pct, verdict = ctx["pct"], ctx["verdict"]
+
+    def x(key: str, **kw: Any) -> str:
+        return msg.t(f"deadweight_check.{key}", lang, **kw)
+
+    d.add_heading(x("head"), level=2)
+    d.add_paragraph(f"{x('self_reported')}: {dc['label']}: {pct(dc['self_reported'])} "
+                    f"[{dc['citation']}]. {x('intro')}")
+    heads = [x("estimator"), x("displacement"), x("pivotal"), x("interval"), x("self_report")]
+    tab = d.add_table(rows=1, cols=len(heads))
+    tab.style = "Light Grid Accent 1"
+    for j, h in enumerate(heads):
+        tab.rows[0].cells[j].text = h
+    to = msg.t("report.to", lang)
+    for r in dc["comparisons"]:
+        iv = r.get("interval")
+        vals = [str(r["estimator"]), pct(r["displacement"], 0), pct(r["estimated_pivotal"]),
+                f"{pct(iv[0])} {to} {pct(iv[1])}" if iv else "-", verdict(r)]
+        for c, v in zip(tab.add_row().cells, vals):
+            c.text = v
+    _small(tab)
+
+
+def _small(tab: Any) -> None:
+    """8-point text in every cell of a Word table."""
+    from docx.shared import Pt
+
+    for row in tab.rows:
+        for c in row.cells:
+            for par in c.paragraphs:
+                for run in par.runs:
+                    run.font.size = Pt(8)
