@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from causal.errors import SpecError
 from causal.spec import Spec, load_spec, read_yaml
+from causal.spec_errors import spec_errors
 
 #: the problems file and the page, relative to the repository root
 PROBLEMS = Path("data_specs/problems/seed_problems.yaml")
@@ -58,12 +59,11 @@ class Problems(BaseModel):
 
 def load_problems(path: str | Path) -> Problems:
     """Read and validate the problems file (a SpecError names the field on a mistake)."""
-    data, _ = read_yaml(Path(path))
+    data, lines = read_yaml(Path(path))
     try:
         out = Problems.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise SpecError(str(path), ".".join(str(x) for x in err["loc"]), err["msg"]) from None
+    except ValidationError as e:  # every mistake, with its line, in plain words
+        raise spec_errors(e, Path(path), lines, Problems) from None
     seen: set[str] = set()
     for p in out.problems:
         if p.id in seen:
