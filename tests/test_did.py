@@ -77,6 +77,32 @@ def test_twfe_biased_where_callaway_santanna_is_right():
     assert np.mean(bias_tw) < -1.0
 
 
+def test_effects_by_start_cohort_and_their_difference_cover_the_truth():
+    """by_cohort (seed notes 003 P11): ATT(g) per start cohort and each later cohort's
+    difference from the first; effects grow with time since adoption, so the cohorts' true
+    effects differ (earlier cohorts have more post-periods). No unit stays untreated, so the
+    last cohort has no comparison and no estimate of its own."""
+    cover = cover_diff = rows = diffs = 0
+    for s in range(10):
+        st = study_of(OA, 300 + s, 300, kind="continuous", **SHARP)
+        info = get("did")
+        ests = info.fit(st, info.options.model_validate(
+            {**st.spec.estimator_options("did"), "by_cohort": True}))
+        cohorts = [e for e in ests if e.label.startswith("start cohort")]
+        assert len(cohorts) == 2 and all(e.truth is not None for e in cohorts)
+        assert abs(cohorts[0].truth - cohorts[1].truth) > 1  # the twin's cohorts differ
+        rows += len(cohorts)
+        cover += sum(e.covers_truth for e in cohorts)
+        for e in cohorts[1:]:
+            c = e.diagnostics["cohort_contrast"]
+            true_diff = e.truth - cohorts[0].truth
+            assert c["difference"] == pytest.approx(e.net - cohorts[0].net, abs=1e-9)
+            cover_diff += c["ci"][0] <= true_diff <= c["ci"][1]
+            diffs += 1
+    print(f"coverage: ATT(g) {cover}/{rows}, cohort differences {cover_diff}/{diffs}")
+    assert cover >= 0.85 * rows and cover_diff >= 0.8 * diffs
+
+
 @pytest.mark.slow
 def test_simple_twfe_covers_with_one_adoption_date():
     cover = 0

@@ -155,7 +155,8 @@ def did(study, options: DiDOptions) -> list[Estimate]:
         est = study.estimate("did", "ATT", net, ci, se, label="difference in differences",
                              method=method, diagnostics=diag, warnings=warn, figures=figures,
                              se_type=se_type, n_clusters=n_cl, **kw)
-        return [est]
+        cohorts = _cohort_estimates(study, P, o, fit, ok, cdiag) if o.by_cohort else []
+        return [est, *cohorts]
     if len(P.cohorts) == 1 and not P.has_never:
         raise NotIdentified("all units adopt in the same period and none stays untreated: "
                             "there is no comparison group for a difference in differences")
@@ -166,6 +167,47 @@ def did(study, options: DiDOptions) -> list[Estimate]:
     return [inf.attach(study.estimate(
         "did", "ATT", inf.coef, **inf.fields(), label="difference in differences",
         method=method, diagnostics=diag, warnings=warn, figures=figures, **kw))]
+
+
+def _cohort_estimates(study, P: Panel, o: DiDOptions, fit: CSFit, ok: bool,
+                      cdiag: dict) -> list[Estimate]:
+    """ATT(g) per start cohort (Callaway and Sant'Anna 2021, their group aggregation: the
+    average of the cohort's post-adoption ATT(g, t)), each later cohort with its difference
+    from the first and that difference's interval (the difference of the two influence
+    functions, clustered as the headline is). Whether the effect depends on when the measure
+    started, in a downturn or a boom, is this difference (seed notes 003 P11); it assumes
+    parallel trends for every cohort and that the cohorts' participants are alike apart from
+    the cycle at their start (else the difference mixes the two)."""
+    cells = _identified_cells(P, o.control_group)
+    out: list[Estimate] = []
+    first = None
+    for g in sorted(fit.cohorts):
+        name = str(P.labels[g - 1])
+        rows = cells & (P.g == g)
+        if not rows.any():
+            continue
+        net, ci, se, se_type = _cs_headline(fit, ("cohort", g), P, o, ok, dict(cdiag))
+        diag: dict = {"cohort": name}
+        method = (f"Callaway and Sant'Anna (2021) ATT of the units that adopted in {name}: "
+                  f"the average of their post-adoption group-time effects; standard error: "
+                  f"{se_type}.")
+        if first is None:
+            first = (g, name)
+        else:
+            c = cs_inference(fit, ("contrast", g, first[0]), o, cs_draws(P, o) if ok else 0)
+            diag["cohort_contrast"] = {"against": first[1], "difference": c.coef,
+                                       "ci": list(c.ci) if ok else None, "se": c.se if ok else None}
+            method += (f" Difference from the {first[1]} cohort: {c.coef:.2f} "
+                       + (f"(95% interval {c.ci[0]:.2f} to {c.ci[1]:.2f})." if ok else
+                          "(no interval: too few treated groups to separate it from group "
+                          "shocks)."))
+        out.append(study.estimate(
+            "did", "ATT", net, ci, se, label=f"start cohort {name}", method=method,
+            diagnostics=diag, se_type=se_type, n_clusters=cdiag["n_clusters"],
+            truth_key=f"ATT_g{name}", gross=float(P.y[rows].mean()),
+            n_treated=int(np.unique(P.unit[rows]).size),
+            n_control=int(np.unique(P.unit[(P.g == 0) | (P.g > g)]).size)))
+    return out
 
 
 @estimator("event_study", DiDOptions, assignments=DESIGNS)

@@ -42,6 +42,8 @@ class CSFit:
     phi: dict = field(default_factory=dict)   # "simple", "dynamic", event time -> IF
     clusters: np.ndarray | None = None   # cluster code per IF row (None: by unit)
     cluster_name: str | None = None
+    cohorts: dict = field(default_factory=dict)  # start period index -> ATT(g); IF under
+                                                 # phi[("cohort", g)]
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
@@ -92,16 +94,21 @@ def callaway_santanna(P: "Panel", o: "DiDOptions") -> CSFit:
             simple = _flat(att.aggregate("simple")).iloc[0]
             event = _flat(att.aggregate("event"))
             dyn = _flat(att.aggregate("event", overall=True)).iloc[0]
+            att.aggregate("cohort")  # ATT(g) per start cohort (their group aggregation)
     agg = att._result_dict["full_sample"]["aggregate_inst"]
     phi = {"simple": np.asarray(agg.simple[0].influence_func, dtype=float).ravel(),
            "dynamic": np.asarray(agg.event_overall[0].influence_func, dtype=float).ravel()}
     for nt in agg.event:
         phi[int(nt.relative_period)] = np.asarray(nt.influence_func, dtype=float).ravel()
+    cohorts = {}
+    for nt in agg.cohort or []:
+        cohorts[int(nt[0])] = float(nt[1])
+        phi[("cohort", int(nt[0]))] = np.asarray(nt.influence_func, dtype=float).ravel()
     n_units = frame.index.get_level_values(0).nunique()
     if phi["simple"].size != n_units:  # the package changed its convention: fail loudly
         raise EstimationError(f"differences returned {phi['simple'].size} influence-function "
                               f"values for {n_units} units")
-    return CSFit(simple, event, dyn, phi, _unit_clusters(P), P.cluster_name)
+    return CSFit(simple, event, dyn, phi, _unit_clusters(P), P.cluster_name, cohorts)
 
 
 def draws(P: "Panel", o: "DiDOptions") -> int:
@@ -112,10 +119,19 @@ def draws(P: "Panel", o: "DiDOptions") -> int:
 
 
 def cs_inference(fit: CSFit, key, o: "DiDOptions", n_draws: int) -> Inference:
-    """The interval of one aggregate (``"simple"``, ``"dynamic"`` or an event time)."""
-    row = {"simple": fit.simple, "dynamic": fit.dynamic}.get(key)
-    coef = float(row["ATT"]) if row is not None else float(fit.event.loc[key, "ATT"])
-    return influence_inference(coef, fit.phi[key], fit.clusters, fit.cluster_name,
+    """The interval of one aggregate (``"simple"``, ``"dynamic"``, an event time, a start
+    cohort ``("cohort", g)``, or the difference of two cohorts ``("contrast", g, h)``:
+    ATT(g) - ATT(h), whose influence function is the difference of theirs)."""
+    if isinstance(key, tuple) and key[0] == "contrast":
+        g, h = key[1], key[2]
+        coef = fit.cohorts[g] - fit.cohorts[h]
+        phi = fit.phi[("cohort", g)] - fit.phi[("cohort", h)]
+    else:
+        row = {"simple": fit.simple, "dynamic": fit.dynamic}.get(key)
+        coef = (float(row["ATT"]) if row is not None else fit.cohorts[key[1]]
+                if isinstance(key, tuple) else float(fit.event.loc[key, "ATT"]))
+        phi = fit.phi[key]
+    return influence_inference(coef, phi, fit.clusters, fit.cluster_name,
                                alpha=o.alpha, draws=n_draws if fit.clusters is not None
                                else 0, seed=o.seed)
 

@@ -44,6 +44,11 @@ class DiDOptions(InferenceOptions):
                            "draws for Callaway-Sant'Anna intervals (0: analytic; with fewer "
                            "than 30 clusters wild_draws are used).")
     alpha: float = Field(0.05, gt=0, lt=0.5, description="1 - the interval's coverage.")
+    by_cohort: bool = Field(
+        False, description="did with staggered adoption: also the effect of each start "
+        "cohort, ATT(g) (Callaway and Sant'Anna 2021's group aggregation), and each later "
+        "cohort's difference from the first: whether the effect depends on when the measure "
+        "started, in a downturn or a boom (seed notes 003 P11).")
 
 
 # --------------------------------------------------------------------------------------

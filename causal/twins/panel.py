@@ -182,6 +182,10 @@ def make(p: PanelParams, spec, rng: np.random.Generator) -> Twin:
         truth[f"ATT_e{int(k)}"] = float(eff[cell & (e == k)].mean())
     post_k = [v for key, v in truth.items() if key.startswith("ATT_e") and int(key[5:]) >= 0]
     truth["ATT_dynamic"] = float(np.mean(post_k)) if post_k else float("nan")
+    for f in np.unique(first_idx[ever]):  # per start cohort (did's by_cohort option)
+        m = cell & (first_idx == f)[:, None]
+        if m.any():
+            truth[f"ATT_g{label(periods[int(f)])}"] = float(eff[m].mean())
     truth["naive"] = truth["ATT"]
 
     # --- long data ------------------------------------------------------------------------
