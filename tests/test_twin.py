@@ -90,3 +90,22 @@ def test_simulate_module_takes_a_path_and_writes_the_truth(tmp_path):
     truth = write_twin(a, tmp_path / "t.csv")
     assert json.loads(truth.read_text()) == a.truth
     assert len(pd.read_csv(tmp_path / "t.csv")) == 300
+
+
+def test_treatment_assigned_to_whole_groups_when_the_spec_says_so():
+    """simulation.assignment_groups (specs with treatment.assigned_by): everyone in a group
+    shares its treatment, both kinds of group exist, and groups sorted on the selection index
+    differ, so the naive contrast stays confounded."""
+    spec = load_spec("data_specs/sectorplan_sectorniveau.yaml")
+    assert spec.treatment.assigned_by == "sector"
+    tw = make_twin(spec, seed=5, n=6000)
+    df = tw.data
+    by = df.groupby("sector")[spec.treatment.column]
+    assert df["sector"].nunique() == 30
+    assert (by.nunique() == 1).all()  # one treatment per group
+    share = by.first()
+    assert 0 < share.mean() < 1
+    # the same spec without group assignment treats persons one by one
+    sim = spec.simulation.model_copy(update={"assignment_groups": None})
+    plain = make_twin(spec.model_copy(update={"simulation": sim}), seed=5, n=6000).data
+    assert "sector" not in plain.columns

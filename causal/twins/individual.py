@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from causal.study import AGE_LABELS, age_group, subgroup_key
 from causal.twins import OutcomeParams, PopulationParams, Share, Twin, twin
@@ -47,6 +48,47 @@ class IndividualParams(PopulationParams, OutcomeParams):
     #: (with outcome 1, with outcome 0): keep only this many persons of each outcome, as in a
     #: case-control sample (seed notes 002 fn 2); the truth stays that of the population.
     outcome_sample: tuple[int, int] | None = None
+    #: treatment assigned by group (municipality, klantmanager, sector): see AssignmentGroups
+    assignment_groups: "AssignmentGroups | None" = None
+
+
+class AssignmentGroups(BaseModel):
+    """Treatment assigned to whole groups (a municipality's policy, a klantmanager's way of
+    working, a sector's plan; spec ``treatment.assigned_by``): persons are sorted into ``n``
+    groups by their selection index plus noise (who a municipality or klantmanager serves
+    differs, so the groups differ), and a group is treated with the logistic probability of
+    its members' mean selection index, at the spec's share treated. Everyone in a treated
+    group is treated. Assumed: persons belong to one group; group membership does not change
+    the outcome except through who is in it and the treatment."""
+
+    model_config = ConfigDict(extra="forbid")
+    column: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    n: int = Field(ge=2, le=10_000)
+    #: SD of the noise added to the selection index before sorting into groups (in units of
+    #: the index's SD): 0 sorts perfectly, large values allocate at random.
+    sorting_noise: float = Field(1.0, ge=0)
+
+
+IndividualParams.model_rebuild()
+
+
+def _group_assignment(g: AssignmentGroups, eta_d: np.ndarray, share: float, randomized: bool,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(group index per person, 0/1 treatment per person) for group-level assignment."""
+    n = eta_d.size
+    sd = float(np.std(eta_d)) or 1.0
+    key = eta_d + rng.normal(0.0, g.sorting_noise * sd, n)
+    gid = np.minimum((np.argsort(np.argsort(key)) * g.n) // n, g.n - 1)
+    if randomized:
+        k = max(1, round(share * g.n))
+        zg = np.zeros(g.n, dtype=int)
+        zg[rng.choice(g.n, k, replace=False)] = 1
+    else:
+        eta_g = np.bincount(gid, weights=eta_d, minlength=g.n) / np.bincount(gid, minlength=g.n)
+        zg = (rng.random(g.n) < logistic(solve_intercept(eta_g, share) + eta_g)).astype(int)
+        if zg.all() or not zg.any():  # both kinds of group, or there is nothing to compare
+            zg[np.argsort(eta_g)[0 if zg.all() else -1]] = 1 - zg.all()
+    return gid, zg[gid]
 
 
 @twin("individual", IndividualParams)
@@ -67,15 +109,20 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
 
     # --- assignment and receipt ---------------------------------------------------------
     assignment = spec.treatment.assignment
-    if assignment == "randomized":
+    gid = None
+    if assignment == "randomized" and p.assignment_groups is None:
         z = (rng.random(p.n) < p.share_treated).astype(int)
     else:
         eta_d = sum(coef * standardise(x[k]) for k, coef in p.selection.items())
         eta_d = np.asarray(eta_d, dtype=float) + np.zeros(p.n)
         if "nonlinear" in st:
             eta_d = eta_d + st["nonlinear"].selection_terms(x)
-        a_d = solve_intercept(eta_d, p.share_treated)
-        z = (rng.random(p.n) < logistic(a_d + eta_d)).astype(int)
+        if p.assignment_groups is not None:
+            gid, z = _group_assignment(p.assignment_groups, eta_d, p.share_treated,
+                                       assignment == "randomized", rng)
+        else:
+            a_d = solve_intercept(eta_d, p.share_treated)
+            z = (rng.random(p.n) < logistic(a_d + eta_d)).astype(int)
     complier = rng.random(p.n) < p.compliance
     always = (~complier) & (rng.random(p.n) < p.always_takers / max(1e-9, 1 - p.compliance))
     received = np.where(z == 1, complier | always, always).astype(int)
@@ -116,6 +163,10 @@ def make(p: IndividualParams, spec, rng: np.random.Generator) -> Twin:
              + rng.normal(0, p.continuous_sd, p.n))
 
     df[spec.treatment.column] = z
+    if gid is not None:
+        width = len(str(p.assignment_groups.n))
+        df[p.assignment_groups.column] = pd.array(
+            [f"{p.assignment_groups.column}_{i + 1:0{width}d}" for i in gid], dtype="string")
     if spec.treatment.received:
         df[spec.treatment.received] = (st["misrecorded_compliance"].record(received, p.seed)
                                        if "misrecorded_compliance" in st else received)
