@@ -22,6 +22,12 @@ Sampled with nutpie (NUTS) on the log density and gradient PyTensor compiles fro
 model (as :mod:`causal.estimators.multilevel` does, for the same reason: no numba compile per
 process). The run is extended (draws doubled, up to ``max_draws``) until every parameter has
 R-hat <= ``rhat_max`` and bulk ESS >= ``ess_min`` (Vehtari et al. 2021); otherwise a warning.
+The compiled log density is kept per data layout and priors and reused with new data
+(:func:`_compiled`), so a simulation study compiles once per process. On 200 Experimenten
+Meer Werk twins (six projects) the 95% intervals covered the participants' effect in 93.5%
+(Monte Carlo se 1.7), the mean of the group effects in 95.5% (1.5) and a new group's effect in
+98.5% (0.9: with six groups the between-group sd's posterior keeps the prior's tail, so the
+prediction is conservative); ``benchmarks/results/coverage/coverage.md``.
 
 Reported: the pooled mean with its equal-tailed credible interval, the between-group sd tau,
 each group's raw and shrunken effect (a forest plot, raw beside pooled), the posterior
