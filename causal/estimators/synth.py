@@ -39,7 +39,10 @@ the placebos, nearer the edge of the donor cloud than the treated unit, are hard
 reproduce. ``interval: studentised_t`` gives instead the estimate plus or minus t(J-1) times
 the treated unit's cross-validated RMSPE times the root mean square of the placebos'
 studentised average gaps: approximate (it takes those as normal), narrower, and defined with
-any number of placebos. The figure's band is the 2.5-97.5% range of the placebo gaps per period around
+any number of placebos. On 200 Almere twins (30 donors; RMSE 0.23 pp) the permutation set
+covered in 98.0% (ADH) and 98.5% (ridge-augmented) at its exact level 96.8%, mean width 1.66,
+power 0.12; the studentised interval in 95.5% and 96.5%, width 1.29, power 0.17
+(``benchmarks/synth_intervals.py``). The figure's band is the 2.5-97.5% range of the placebo gaps per period around
 the synthetic series.
 
 Assumed: the treated unit's untreated series is (close to) a weighted average of the donors'
