@@ -1,0 +1,121 @@
+"""Vectorised 1:k nearest-neighbour search on a one-dimensional key (the logit of the
+propensity score) within exact strata, with and without replacement, for
+:mod:`causal.estimators.matching` (whose docstring gives the method and its assumptions):
+one sorted pool per side and ``numpy.searchsorted``, no Python loop over persons."""
+from __future__ import annotations
+
+import numpy as np
+
+#: window offset between strata in the composite search key (> range of any key).
+_STRATUM_GAP = 1e3
+
+
+
+# --------------------------------------------------------------------------------------
+# Vectorised nearest-neighbour search in one dimension, within strata
+# --------------------------------------------------------------------------------------
+class SortedPool:
+    """Pool units sorted by (stratum, key) once; queries find their k nearest by
+    ``np.searchsorted`` and a window of k candidates on each side (in one dimension the k
+    nearest always lie in that window)."""
+
+    def __init__(self, key: np.ndarray, stratum: np.ndarray) -> None:
+        self.span = float(np.ptp(key)) if len(key) else 0.0
+        self.lo = float(key.min()) if len(key) else 0.0
+        comp = self._composite(key, stratum)
+        self.order = np.argsort(comp, kind="stable")
+        self.comp = comp[self.order]
+        self.key = key[self.order]
+        self.stratum = stratum[self.order]
+        self.flat = not stratum.any()  # one stratum: no stratum checks needed
+
+    def _composite(self, key: np.ndarray, stratum: np.ndarray) -> np.ndarray:
+        # strata apart by more than the key's range: sorted order = (stratum, key) order
+        if not stratum.any():
+            return key
+        return stratum.astype(float) * (self.span + _STRATUM_GAP) + (key - self.lo)
+
+    def query(self, key: np.ndarray, stratum: np.ndarray, k: int,
+              exclude: np.ndarray | None = None, avail: np.ndarray | None = None,
+              ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Indices (into the original pool) and distances of the k nearest pool units in the
+        same stratum, nearest first (any order if not ``ordered``); -1 / inf where fewer
+        exist. ``exclude``: for each query its own pool index (self-matches skipped);
+        ``avail``: mask over the sorted pool."""
+        comp, skey, sstr, order = self.comp, self.key, self.stratum, self.order
+        if avail is not None:
+            comp, skey, sstr, order = comp[avail], skey[avail], sstr[avail], order[avail]
+        nq, npool = len(key), len(comp)
+        if npool == 0 or nq == 0:
+            return np.full((nq, k), -1), np.full((nq, k), np.inf)
+        h = k + (1 if exclude is not None else 0)
+        pos = np.searchsorted(comp, self._composite(key, stratum))
+        cand = pos[:, None] + np.arange(-h, h)[None, :]
+        inside = (cand >= 0) & (cand < npool)
+        cand = np.clip(cand, 0, npool - 1)
+        dist = np.abs(skey[cand] - key[:, None])
+        bad = ~inside if (self.flat and not stratum.any()) else \
+            ~inside | (sstr[cand] != stratum[:, None])
+        idx = order[cand]
+        if exclude is not None:
+            bad |= idx == exclude[:, None]
+        dist = np.where(bad, np.inf, dist)
+        if k == 1:
+            sel = np.argmin(dist, axis=1)[:, None]
+        elif ordered:
+            sel = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        else:
+            sel = np.argpartition(dist, k - 1, axis=1)[:, :k]
+        dist = np.take_along_axis(dist, sel, axis=1)
+        idx = np.take_along_axis(idx, sel, axis=1)
+        idx = np.where(np.isfinite(dist), idx, -1)
+        return idx, dist
+
+
+def match_with_replacement(q_key, q_str, p_key, p_str, k: int, caliper: float,
+                           pool: SortedPool | None = None) -> tuple[np.ndarray, np.ndarray]:
+    pool = SortedPool(p_key, p_str) if pool is None else pool
+    idx, dist = pool.query(q_key, q_str, k)
+    far = dist > caliper
+    idx[far] = -1
+    dist[far] = np.inf
+    return idx, dist
+
+
+def match_without_replacement(q_key, q_str, p_key, p_str, k: int, caliper: float,
+                              pool: SortedPool | None = None, max_rounds: int = 100_000
+                              ) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy matching without replacement, vectorised by rounds: in each round every
+    participant still looking proposes to its nearest available non-participant; each
+    proposed non-participant accepts the closest proposer (ties: lowest index). Rejected
+    proposers try again next round; one whose nearest available match is beyond the
+    caliper stops (the pool only shrinks). k passes give 1:k."""
+    pool = SortedPool(p_key, p_str) if pool is None else pool
+    nq = len(q_key)
+    avail = np.ones(len(p_key), dtype=bool)      # in sorted-pool order
+    inv = np.empty(len(p_key), dtype=np.int64)
+    inv[pool.order] = np.arange(len(p_key))
+    idx = np.full((nq, k), -1)
+    dist = np.full((nq, k), np.inf)
+    for j in range(k):
+        active = np.arange(nq) if j == 0 else np.flatnonzero(idx[:, j - 1] >= 0)
+        rounds = 0
+        while active.size and avail.any() and rounds < max_rounds:
+            rounds += 1
+            c, dd = pool.query(q_key[active], q_str[active], 1, avail=avail)
+            c, dd = c[:, 0], dd[:, 0]
+            ok = np.isfinite(dd) & (dd <= caliper)
+            act, c, dd = active[ok], c[ok], dd[ok]
+            if act.size == 0:
+                break
+            o = np.lexsort((act, dd, c))
+            first = np.ones(o.size, dtype=bool)
+            first[1:] = c[o][1:] != c[o][:-1]
+            win = o[first]
+            idx[act[win], j] = c[win]
+            dist[act[win], j] = dd[win]
+            avail[inv[c[win]]] = False
+            active = np.sort(act[o[~first]])
+    return idx, dist
+
+
