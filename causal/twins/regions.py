@@ -297,6 +297,8 @@ def make(p: RegionsParams, spec, rng: np.random.Generator) -> Twin:
         df[p.dose_column] = np.round(dose, 4)[gi]
 
     truth = {"ATT": float(eff[treated].mean()), "ATE": float(eff.mean())}
+    if spec.treatment.assignment == "randomized" and not spec.treatment.received:
+        truth["ITT"] = truth["ATE"]  # assigned at random, everyone assigned takes part
     truth["naive"] = truth["ATT"]
     if p.dose_column:
         truth["dose_response"] = float(dose_eff[treated].mean())
