@@ -201,7 +201,8 @@ def decompose(estimand: str, net: float | None, ci_low: float | None, ci_high: f
     Keys: ``population`` (participants, assigned, compliers, at_threshold, or None),
     ``gross``, ``counterfactual``, ``deadweight`` with ``deadweight_low`` and
     ``deadweight_high``, and ``deadweight_status``: ``estimated``, ``not_distinguishable``
-    (the net interval includes zero), ``no_positive_effect`` (net <= 0), ``not_applicable``
+    (the net interval includes zero), ``no_interval`` (the net has none), ``no_positive_effect``
+    (net <= 0), ``not_applicable``
     (no group whose gross is meant), ``naive`` or None (no net effect). A pure function, so
     the same rules apply to an Estimate and to a gated summary row.
     """
@@ -220,7 +221,9 @@ def decompose(estimand: str, net: float | None, ci_low: float | None, ci_high: f
     out.update(gross=gross, counterfactual=gross - net)
     if gross <= 0:
         out["deadweight_status"] = "not_applicable"
-    elif ci_low is not None and ci_high is not None and ci_low <= 0 <= ci_high:
+    elif ci_low is None or ci_high is None:  # no interval (too few groups, say): no claim
+        out["deadweight_status"] = "no_interval"
+    elif ci_low <= 0 <= ci_high:
         out["deadweight_status"] = "not_distinguishable"
     elif net <= 0:
         out["deadweight_status"] = "no_positive_effect"

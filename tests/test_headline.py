@@ -315,3 +315,22 @@ def test_exports_pass_the_audit(hostile_batch):
     _, out = hostile_batch
     found = [v for v in audit(out) if Path(v.file).suffix in (".xlsx", ".docx")]
     assert found == []
+
+
+def test_an_estimate_without_an_interval_claims_no_effect_and_no_deadweight():
+    """Too few treated groups give a number without an interval: the sentence must not say
+    the measure added it, and the deadweight is words, not a share (both languages)."""
+    from causal.messages import deadweight_text, sentence
+    from causal.result import decompose
+
+    d = decompose("ATT", 2.7, None, None, 86.9)
+    assert d["deadweight"] is None and d["deadweight_status"] == "no_interval"
+    e = dict(estimand="ATT", net=2.7, ci_low=None, ci_high=None, unit="pp", gross=86.9,
+             counterfactual=84.2, outcome_label="were employed", outcome_label_nl="werk")
+    en, nl = sentence(e, "en"), sentence(e, "nl")
+    assert "added" not in en and "not distinguishable from zero" in en and "no interval" in en
+    assert "niet te onderscheiden van nul" in nl and "geen interval" in nl
+    assert "%" not in deadweight_text(d, "en") and deadweight_text(d, "nl", short=True) == \
+        "geen interval"
+    with_ci = dict(e, ci_low=1.0, ci_high=4.0)
+    assert "added 2.7" in sentence(with_ci, "en")

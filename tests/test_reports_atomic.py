@@ -133,6 +133,9 @@ def _check_headline_rules(summary: dict) -> None:
             assert 0.0 <= dw <= 1.0 and status == "estimated", (row["name"], dw, status)
             assert net is not None and net > 0
         lo, hi = row.get("ci_low"), row.get("ci_high")
+        if net is not None and (lo is None or hi is None):  # no interval: no claim either
+            assert dw is None and status == "no_interval", (row["name"], status)
+            assert "not distinguishable from zero" in row["sentences"]["en"], row["sentences"]
         if net is not None and lo is not None and hi is not None and lo <= 0 <= hi:
             assert dw is None and status == "not_distinguishable", (row["name"], status)
             assert "not distinguishable from zero" in row["sentences"]["en"], row["sentences"]

@@ -180,7 +180,10 @@ def sentence(e: Mapping[str, Any], lang: str = DEFAULT_LANG) -> str:
     if estimand == "naive":
         text = t("estimand.naive.any", lang, **fill)
         return _finish(text, ci)
-    direction = "zero" if spans_zero(lo, hi) else ("up" if net >= 0 else "down")
+    if lo is None or hi is None:  # no interval: the effect is not told apart from zero
+        fill["ci"] = ci = t("deadweight.short.no_interval", lang)
+    direction = "zero" if lo is None or hi is None or spans_zero(lo, hi) else (
+        "up" if net >= 0 else "down")
     parts = []
     gross = e.get("gross")
     if has(f"{key}.gross", lang) and gross is not None:
