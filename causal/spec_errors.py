@@ -3,6 +3,7 @@ name the file, the field path, the line and what was expected (never a Python cl
 'did you mean' for near misses of field names and allowed values."""
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -30,8 +31,10 @@ _PLAIN_TYPES = {
 }
 
 
+@functools.lru_cache(maxsize=8)
 def _models(root: type[BaseModel]) -> dict[str, type[BaseModel]]:
-    """Every model class reachable from ``root`` through its fields, by class name."""
+    """Every model class reachable from ``root`` through its fields, by class name (walked
+    once per root; callers only read the result)."""
     import typing
 
     out: dict[str, type[BaseModel]] = {}
