@@ -30,9 +30,23 @@ DEFAULT_LANG = "en"
 
 @functools.cache
 def catalogue() -> dict[str, Any]:
-    """The catalogue, read once (safe YAML)."""
-    with open(Path(__file__).with_name("catalogue.yaml"), encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    """The catalogue, read once (safe YAML): ``catalogue.yaml`` and every other ``*.yaml``
+    beside it (one file per area: figures, estimators' text), merged per language. A section
+    defined in two files is an error, so two areas never silently overwrite each other."""
+    here = Path(__file__).parent
+    files = [here / "catalogue.yaml"] + sorted(p for p in here.glob("*.yaml")
+                                               if p.name != "catalogue.yaml")
+    out: dict[str, Any] = {}
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            part = yaml.safe_load(f) or {}
+        for lang, sections in part.items():
+            into = out.setdefault(lang, {})
+            clash = set(into) & set(sections)
+            if clash:
+                raise RuntimeError(f"{path.name}: sections {sorted(clash)} already defined")
+            into.update(sections)
+    return out
 
 
 def resolve_lang(explicit: str | None = None, spec_lang: str | None = None) -> str:
