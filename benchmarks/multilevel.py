@@ -10,7 +10,9 @@ Stages (each fit runs in a fresh subprocess, so compilation and peak memory are 
    R-hat <= 1.01 and bulk ESS >= 400 of the national effect, peak memory < 2 GiB;
 4. at 100,000 and 1,000,000 rows, ours against the same model on the same binomial cells
    written as a plain pymc model and compiled by nutpie (``nutpie.compile_pymc_model``):
-   netto's gain over that is compile time, not sampling speed.
+   netto's gain over that is compile time, not sampling speed;
+5. at the same sizes, ours against R's lme4 ``glmer`` on the same cells (a Laplace
+   likelihood fit: a point estimate, no posterior), where ``Rscript`` with lme4 is installed.
 
 Every model draws the same number of draws and tuning steps per chain as netto's defaults
 (``MultilevelOptions``), with 2 chains. Every fit runs in its own process group, killed as a
@@ -29,6 +31,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -201,6 +204,55 @@ def worker_cells_nutpie(path: Path, n: int) -> dict:
             "divergences": int(idata.sample_stats["diverging"].values.sum())}
 
 
+LME4_R = r"""
+suppressPackageStartupMessages(library(lme4))
+a <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(a[1])
+xs <- grep("^x", names(d), value = TRUE)
+f <- as.formula(paste("cbind(y, n - y) ~", paste(c(xs, "d"), collapse = " + "),
+                      "+ (1 | g) + (0 + d | g)"))
+t0 <- proc.time()[["elapsed"]]
+m <- glmer(f, data = d, family = binomial, nAGQ = 1)
+t1 <- proc.time()[["elapsed"]]
+tr <- d[d$d == 1, ]
+p1 <- predict(m, newdata = tr, type = "response")
+tr$d <- 0
+p0 <- predict(m, newdata = tr, type = "response")
+nat <- 100 * sum((p1 - p0) * tr$n) / sum(tr$n)
+conv <- length(m@optinfo$conv$lme4$messages)
+cat(sprintf('{"fit": %.3f, "mean": %.6f, "warnings": %d}', t1 - t0, nat, conv),
+    file = a[2])
+"""
+
+
+def worker_lme4(path: Path, n: int) -> dict:
+    """The same model on the same binomial cells fitted by R's lme4 ``glmer`` (Laplace
+    approximation, maximum likelihood; Bates et al. 2015): independent group intercepts and
+    group effects, ``cbind(y, n - y) ~ X + d + (1 | g) + (0 + d | g)``. It gives a point
+    estimate of the national effect on the treated cells, no posterior. Needs Debian's
+    ``r-cran-lme4`` (``apt-get install r-cran-lme4``); skipped when ``Rscript`` is absent."""
+    import numpy as np
+    import pandas as pd
+
+    from causal.estimators.multilevel import MultilevelOptions, make_design
+
+    st = study(path, n)
+    t1 = time.perf_counter()
+    d = make_design(st, MultilevelOptions(bin=BINS))
+    cells = pd.DataFrame(np.asarray(d.X, dtype=float),
+                         columns=[f"x{j}" for j in range(d.X.shape[1])])
+    cells = cells.assign(d=d.d, g=d.g, y=d.y, n=d.n)
+    with tempfile.TemporaryDirectory(prefix="netto_lme4_") as tmp:
+        csv, res, script = (Path(tmp) / x for x in ("cells.csv", "res.json", "fit.R"))
+        cells.to_csv(csv, index=False)
+        script.write_text(LME4_R)
+        subprocess.run(["Rscript", str(script), str(csv), str(res)], check=True,
+                       capture_output=True)
+        out = json.loads(res.read_text())
+    return {"seconds": time.perf_counter() - t1, "fit": out["fit"], "mean": out["mean"],
+            "warnings": out["warnings"], "cells": int(len(d.n))}
+
+
 # --------------------------------------------------------------------------------------
 # driver
 # --------------------------------------------------------------------------------------
@@ -323,13 +375,30 @@ def main() -> None:
               f"{c['wall']:.1f} s wall (compile {c['compile']:.1f} s, sampling {c['sampling']:.1f}"
               f" s, R-hat {c['rhat']:.3f}); ratio {c['wall'] / o['wall']:.2f}x; national means "
               f"differ by {gap:.3f} sd")
+    # 5. ours against lme4's glmer on the same cells (a likelihood fit, no posterior)
+    print("\n[5] ours against R's lme4 glmer on the same cells (Laplace, point estimate only)")
+    if not shutil.which("Rscript"):
+        print("    skipped: Rscript not found (Debian: apt-get install r-cran-lme4)")
+    for n in (n_ratio, n_big) if shutil.which("Rscript") else ():
+        o = run("ours", files[n], n, a.timeout)
+        m = run("lme4", files[n], n, a.timeout)
+        if "seconds" not in m:
+            print(f"    {n:>9,} rows: glmer {'timed out' if m.get('timeout') else 'failed'} "
+                  f"after {m['wall']:.1f} s; ours {o['wall']:.1f} s")
+            continue
+        print(f"    {n:>9,} rows, {m['cells']} cells: ours {o['wall']:.1f} s wall (mean "
+              f"{o['mean']:.2f} pp, sd {o['sd']:.2f}); glmer {m['wall']:.1f} s wall (fit "
+              f"{m['fit']:.1f} s; mean {m['mean']:.2f} pp; {m['warnings']} convergence "
+              f"warnings); ratio {m['wall'] / o['wall']:.2f}x; means differ by "
+              f"{abs(o['mean'] - m['mean']) / o['sd']:.3f} posterior sd")
     print(f"\nuptime after: {uptime()}")
     for f in files.values():
         f.unlink(missing_ok=True)
     os.rmdir(tmp)
 
 
-WORKERS = {"ours": worker_ours, "plain": worker_plain, "cells_nutpie": worker_cells_nutpie}
+WORKERS = {"ours": worker_ours, "plain": worker_plain, "cells_nutpie": worker_cells_nutpie,
+           "lme4": worker_lme4}
 
 
 if __name__ == "__main__":
