@@ -43,6 +43,8 @@ class Task:
     key: str = ""
     #: hash of what the Study is made of (spec, graph, data bytes, twin seed, series)
     study_key: str = ""
+    #: the report's language (resolved from --lang, NETTO_LANG, the spec): figures' texts
+    lang: str = "en"
 
 
 @dataclass
@@ -96,10 +98,12 @@ def _file_hash(path: Path | None, h: "hashlib._Hash") -> None:
 
 
 def task_key(spec, est_index: int, data: str | None, seed: int | None, n: int | None,
-             conjunctuur: str | None) -> str:
+             conjunctuur: str | None, lang: str = "en") -> str:
+    """The cache key of one task: its Study, its estimator and options, and the language
+    its figures are drawn in (a Dutch and an English run never share figures)."""
     est = spec.estimators[est_index]
     h = hashlib.sha256(study_key(spec, data, seed, n, conjunctuur).encode())
-    h.update(json.dumps([est.name, est.options], sort_keys=True, default=str).encode())
+    h.update(json.dumps([est.name, est.options, lang], sort_keys=True, default=str).encode())
     return h.hexdigest()[:20]
 
 
@@ -127,8 +131,11 @@ def study_key(spec, data: str | None, seed: int | None, n: int | None,
 
 def plan(targets: list[str | Path], *, data: str | None = None, seed: int | None = None,
          n: int | None = None, conjunctuur: str | None = None,
-         estimators: list[str] | None = None) -> tuple[list[Task], list[tuple[str, str]]]:
-    """Expand spec files/folders into tasks; collect spec errors instead of raising."""
+         estimators: list[str] | None = None,
+         lang: str | None = None) -> tuple[list[Task], list[tuple[str, str]]]:
+    """Expand spec files/folders into tasks; collect spec errors instead of raising.
+    ``lang``: as for :func:`run_batch`, resolved per spec (its ``lang``)."""
+    from causal.messages import resolve_lang
     from causal.spec import find_specs, load_spec
 
     tasks, errors = [], []
@@ -142,6 +149,7 @@ def plan(targets: list[str | Path], *, data: str | None = None, seed: int | None
     for p in paths:
         try:
             spec = load_spec(p)
+            task_lang = resolve_lang(lang, spec.lang)
         except NettoError as e:
             errors.append((str(p), str(e)))
             continue
@@ -159,8 +167,8 @@ def plan(targets: list[str | Path], *, data: str | None = None, seed: int | None
             if estimators and est.name not in estimators:
                 continue
             tasks.append(Task(str(p), i, est.name, spec.measure, data, seed, n, conjunctuur,
-                              task_key(spec, i, data, seed, n, conjunctuur),
-                              study_key(spec, data, seed, n, conjunctuur)))
+                              task_key(spec, i, data, seed, n, conjunctuur, task_lang),
+                              study_key(spec, data, seed, n, conjunctuur), task_lang))
     return tasks, errors
 
 
@@ -182,6 +190,7 @@ def _study(task: Task):
 def run_task(task: Task, cache_root: str) -> TaskResult:
     """Run one measure x estimator task; never raises."""
     from causal.pipeline import run_estimator
+    from causal.report.figure_lang import study_names
     from causal.report.writer import render_figures, study_info
 
     t0 = time.perf_counter()
@@ -192,7 +201,8 @@ def run_task(task: Task, cache_root: str) -> TaskResult:
         est_spec = study.spec.estimators[task.estimator_index]
         ests = run_estimator(study, est_spec.name, est_spec.options)
         shutil.rmtree(tmp, ignore_errors=True)
-        render_figures(ests, tmp, study.spec.disclosure)
+        render_figures(ests, tmp, study.spec.disclosure, task.lang,
+                       study_names(study) if task.lang != "en" else ())
         res = TaskResult(task, [_est_state(e) for e in ests], study_info(study),
                          time.perf_counter() - t0, cache_dir=str(cdir))
         (tmp / "result.json").write_text(json.dumps(
@@ -278,7 +288,7 @@ def run_batch(targets: list[str | Path], *, out: str | Path = "reports", data: s
     cache = out / ".cache"
     cache.mkdir(parents=True, exist_ok=True)
     tasks, spec_errors = plan(targets, data=data, seed=seed, n=n, conjunctuur=conjunctuur,
-                              estimators=estimators)
+                              estimators=estimators, lang=lang)
     if on_start:
         on_start(len(tasks))
     results: list[TaskResult] = []

@@ -14,6 +14,11 @@ itself translated before it is put back. A whole text that matches a phrase is t
 whole; otherwise every phrase found inside it is replaced, longest first. Numbers in the
 English text are written the Dutch way (decimal comma) only where a placeholder carried them.
 
+A section whose name ends in ``_labels`` (``fig_labels``) holds phrases of the same form
+that match a whole text only (a figure's axis label, legend entry or tick): never replaced
+inside a longer passage, so a short label ("observed") cannot turn up half-translated in an
+estimator's sentence, nor hide it from :func:`misses`.
+
 What no phrase matched is recorded (:func:`misses`), so a test can render every bundled spec in
 Dutch and fail on any English passage left (``tests/test_report_lang.py``).
 
@@ -33,16 +38,20 @@ _MISSES: dict[str, set[str]] = {}
 
 
 @functools.cache
-def _phrases(lang: str) -> tuple[list[tuple[re.Pattern[str], str, str]], dict[str, str]]:
-    """(patterns longest first, exact table) from every ``*_phrases`` section of ``lang``."""
+def _phrases(lang: str) -> tuple[list[tuple[re.Pattern[str], str, str, bool]], dict[str, str]]:
+    """(patterns longest first, each with whether it may match inside a longer text; exact
+    table) from every ``*_phrases`` and ``*_labels`` section of ``lang``."""
     table: dict[str, str] = {}
+    whole: set[str] = set()
     for name, section in catalogue().get(lang, {}).items():
-        if name.endswith("_phrases"):
+        if name.endswith(("_phrases", "_labels")):
             dup = set(table) & set(section)
             if dup:
                 raise RuntimeError(f"{lang}.{name}: phrases already translated elsewhere: "
                                    f"{sorted(dup)[:3]}")
             table.update(section)
+            if name.endswith("_labels"):
+                whole |= set(section)
     exact = {en: nl for en, nl in table.items() if "{" not in en}
     pats = []
     for en, nl in table.items():
@@ -52,7 +61,7 @@ def _phrases(lang: str) -> tuple[list[tuple[re.Pattern[str], str, str]], dict[st
             rx = rx.replace(re.escape("{" + ph + "}"), f"(?P<{ph}>{sub})", 1)
         pats.append((len(en), re.compile(rx), nl, en))
     pats.sort(key=lambda p: -p[0])
-    return [(rx, nl, en) for _, rx, nl, en in pats], exact
+    return [(rx, nl, en, en not in whole) for _, rx, nl, en in pats], exact
 
 
 def _fill(m: re.Match[str], nl: str, lang: str, depth: int) -> str:
@@ -79,19 +88,29 @@ def tr(text: Any, lang: str = DEFAULT_LANG, *, _depth: int = 0, _record: bool = 
     s = text.strip()
     if s in exact:
         return text.replace(s, exact[s])
-    for rx, nl, _en in pats:
+    for rx, nl, _en, _inner in pats:
         m = rx.fullmatch(s)
         if m:
             return text.replace(s, _fill(m, nl, lang, _depth))
     out = s
     hit = False
-    for rx, nl, _en in pats:
+    for rx, nl, _en, inner in pats:
+        if not inner:
+            continue
         new = rx.sub(lambda m, nl=nl: _fill(m, nl, lang, _depth), out)
         hit = hit or new != out
         out = new
     if not hit and _record and re.search(r"[A-Za-z]{3}", s):
         _MISSES.setdefault(lang, set()).add(s)
     return text.replace(s, out)
+
+
+def exact(text: str, lang: str = DEFAULT_LANG) -> str | None:
+    """``text`` translated as a whole by a phrase without placeholders, else None (a name:
+    a column, a category, a spec's own wording; not recorded as a miss)."""
+    if lang == DEFAULT_LANG:
+        return text
+    return _phrases(lang)[1].get(text.strip())
 
 
 def misses(lang: str = "nl", clear: bool = False) -> set[str]:

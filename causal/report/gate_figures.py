@@ -46,13 +46,18 @@ class GatedFigure:
     group: str | None = None
     what: str = ""
 
-    def __call__(self, rules: Any = None) -> Any:
-        """The figure as the gate would draw it under ``rules`` (default rules)."""
+    def __call__(self, rules: Any = None, lang: str | None = None) -> Any:
+        """The figure as the gate would draw it under ``rules`` (default rules), its texts in
+        ``lang`` (default: NETTO_LANG, else English)."""
+        from causal.messages import resolve_lang
+        from causal.report.figure_lang import localise_figure
         from causal.report.gate import Rules
 
         shown = gate_records(Gate(Rules.of(rules)), self.records, "figure", merge=self.merge,
                              group=self.group)
-        return self.draw(shown)
+        fig = self.draw(shown)
+        localise_figure(fig, resolve_lang(lang))
+        return fig
 
 
 @dataclass
@@ -165,7 +170,8 @@ PNG_DPI = 200
 
 
 def _save(fig: Any, path: Path) -> None:
-    """Save atomically and byte-stable: no date or software metadata, fixed SVG ids."""
+    """Save atomically and byte-stable: no date or software metadata, fixed SVG ids; the
+    saved area fitted to the drawn texts (``bbox_inches="tight"``)."""
     import matplotlib
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
@@ -173,6 +179,8 @@ def _save(fig: Any, path: Path) -> None:
     ext = path.suffix.lstrip(".").lower()
     kw = ({"metadata": {"Date": None, "Creator": None}} if ext == "svg" else
           {"dpi": PNG_DPI, "metadata": {"Software": None}})
+    # the saved area grows to every label: a long (Dutch) tick or title is never cut
+    kw.update(bbox_inches="tight", pad_inches=0.08)
     try:
         with matplotlib.rc_context({"svg.hashsalt": "netto", "svg.fonttype": "none"}):
             fig.savefig(tmp, format=ext, **kw)
@@ -196,9 +204,13 @@ def write_manifest(outdir: Path, stem: str, files: list[str], gate: Gate, what: 
 
 
 def save_figure(gate: Gate, item: Any, outdir: Path, stem: str,
-                formats: tuple[str, ...] = ("svg", "png")) -> list[str]:
-    """Gate, draw and save one figure (and its manifest). Returns the files written (none
-    when nothing may be shown, or the figure brings no counts)."""
+                formats: tuple[str, ...] = ("svg", "png"), lang: str = "en",
+                names: Any = ()) -> list[str]:
+    """Gate, draw and save one figure (and its manifest), its texts in ``lang``
+    (causal/report/figure_lang.py; ``names``: the study's names, kept). Returns the files
+    written (none when nothing may be shown, or the figure brings no counts)."""
+    from causal.report.figure_lang import localise_figure
+
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     before = len(gate.suppressed)
@@ -212,6 +224,7 @@ def save_figure(gate: Gate, item: Any, outdir: Path, stem: str,
         gate.hide(f"figure {stem}", f"not drawn: nothing in it rests on {gate.k} or more persons")
         return []
     fig = item.draw(shown)
+    localise_figure(fig, lang, names)
     files = []
     for ext in formats:
         _save(fig, outdir / f"{stem}.{ext}")

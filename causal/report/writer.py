@@ -47,9 +47,11 @@ def atomic_write(path: Path, data: str | bytes) -> None:
         raise
 
 
-def render_figures(estimates: list[Estimate], outdir: Path, rules: Any = None) -> None:
+def render_figures(estimates: list[Estimate], outdir: Path, rules: Any = None,
+                   lang: str = "en", kept_names: Any = ()) -> None:
     """Render each estimate's figures and files through the output gate (aggregates with
-    their counts; causal/report/gate_figures.py), each with its manifest, and record the
+    their counts; causal/report/gate_figures.py), each with its manifest, the figures' texts
+    in ``lang`` (``kept_names``: the study's names, not translated), and record the
     file names in ``diagnostics['files']`` and what was left out in the private
     ``diagnostics['_gate']['left_out']``. Clears the callables afterwards so the Estimate can
     cross process boundaries."""
@@ -68,7 +70,7 @@ def render_figures(estimates: list[Estimate], outdir: Path, rules: Any = None) -
             e.figures, e.files = {}, {}
         for name, item in sorted(e.figures.items()):
             stem = f"{e.estimator}_{e.label or e.estimand}_{name}".replace(" ", "_").replace("/", "-")
-            names += save_figure(gate, item, outdir, stem)
+            names += save_figure(gate, item, outdir, stem, lang=lang, names=kept_names)
         for fname, item in sorted(e.files.items()):
             names += save_file(gate, item, outdir, fname)
         if names:
@@ -244,6 +246,7 @@ def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir
     from different data was moved aside. ``lang`` (en, nl) is the language of report.md,
     index.html and the figures; default: NETTO_LANG, else the spec's ``lang``, else en."""
     from causal.messages import resolve_lang
+    from causal.report.figure_lang import info_names
 
     lang = resolve_lang(lang, info.get("lang"))
     outdir = Path(outdir)
@@ -262,7 +265,7 @@ def write_measure_report(info: dict[str, Any], estimates: list[Estimate], outdir
                       f"moved it to {aside}")
     outdir.mkdir(parents=True, exist_ok=True)
     old.unlink(missing_ok=True)  # incomplete until the new summary.json lands
-    render_figures(estimates, outdir, info.get("disclosure"))
+    render_figures(estimates, outdir, info.get("disclosure"), lang, info_names(info))
     # wall-clock times differ run to run: timings.json, never summary.json (same spec, data
     # and seed give the same summary.json byte for byte)
     timings = {e.name: e.diagnostics.pop("seconds") for e in estimates
