@@ -72,8 +72,11 @@ def test_estimator_figures_in_dutch(spec_name, est, opts, monkeypatch):
         assert all(b == a.replace(".", ",") for a, b in ticks), name
 
 
-def test_multilevel_and_pooled_figures_in_dutch():
+def test_multilevel_pooled_and_sensitivity_figures_in_dutch():
+    from types import SimpleNamespace
+
     from causal.estimators.multilevel_output import dose_figure, forest_figure, posterior_figure
+    from causal.sensitivity.plot import contour
 
     rows = [{"group": g, "n": 40 + i, "raw": 1.5 * i, "raw_low": i - 2.0, "raw_high": i + 3.0,
              "pooled": 1.0 * i, "pooled_low": i - 1.5, "pooled_high": i + 1.5,
@@ -87,13 +90,19 @@ def test_multilevel_and_pooled_figures_in_dutch():
             posterior_figure(draws, 1.1, 2.9, "pp", "national net effect", 2.0),
             posterior_figure(draws, 1.1, 2.9, "pp per extra WGD fte", "dose-response"),
             dose_figure(rows, "wgd_fte_per_10k", "pp", "region")]
-    names = ["Almere", "Utrecht", "wgd_fte_per_10k", "Experimenten Meer Werk", "project"]
+    lin = SimpleNamespace(rv=0.2, bias=lambda x, y: 8 * np.sqrt(x * y),
+                          benchmarks={"age": {"bias": 0.4, "r2_treatment": 0.05,
+                                              "r2_outcome": 0.03}})
+    figs.append(contour(SimpleNamespace(net=2.5, name="ipw (ATT)"), lin, {"method": "np"}))
+    names = ["Almere", "Utrecht", "wgd_fte_per_10k", "Experimenten Meer Werk", "project",
+             "ipw (ATT)"]
     translate.misses("nl", clear=True)
     for fig in figs:
         say = localise_figure(fig, "nl", names)
         fig.draw_without_rendering()
         assert _untranslated(say) == []
-        assert not any("raw" in b or "pooled" in b or "Posterior of" in b for _, b in say.seen)
+        assert not any(re.search(r"raw|pooled|Posterior of|estimate|hidden|\d\.\d", b)
+                       for _, b in say.seen)
     assert figs[0].axes[0].get_title() == "Effecten per regio: ruw naast gedeeltelijk gepoold"
 
 
