@@ -158,3 +158,32 @@ def test_english_untouched_and_cache_keys_differ(tmp_path, monkeypatch):
     assert "0.2" in svg_en and "0,2" not in svg_en
     assert "propensityscore" in svg_nl and "dichtheid" in svg_nl and "0,2" in svg_nl
     assert "density" not in svg_nl
+
+
+def test_walker_reaches_every_kind_of_text():
+    """Suptitle, the three titles, axis and colorbar labels, annotations, legend title and
+    entries, category ticks: each translated; date ticks left to matplotlib."""
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    im = ax.imshow(np.arange(4.0).reshape(2, 2))
+    fig.colorbar(im).set_label("density")
+    fig.suptitle("observed")
+    ax.set_title("counterfactual", loc="left")
+    ax.set_title("intervention", loc="right")
+    ax.set_xlabel("months since inflow")
+    ax.set_ylabel("periods since adoption")
+    ax.annotate("estimate 2.5", (0, 0))
+    ax.text(1, 1, "raw contrast")
+    ax.plot([0, 1], [0, 1], label="after adoption")
+    ax.legend(title="before")
+    ax.set_xticks([0, 1], ["before", "after weighting"])
+    say = localise_figure(fig, "nl")
+    fig.draw_without_rendering()
+    shown = {b for _, b in say.seen}
+    assert {"waargenomen", "contrafeitelijk (zonder de maatregel)", "start van de maatregel",
+            "maanden sinds instroom", "perioden sinds invoering", "dichtheid", "schatting 2,5",
+            "ruw verschil", "na invoering", "vóór", "na weging"} <= shown
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["vóór", "na weging"]
+    assert ax.get_legend().get_title().get_text() == "vóór"
