@@ -17,6 +17,7 @@ parsing is pandas'.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,11 +74,34 @@ def _sample(s: pd.Series) -> str:
     return repr(v.item() if hasattr(v, "item") else v)
 
 
+def by_value(s: pd.Series, fn: Callable[[pd.Series], pd.Series | pd.DataFrame]
+             ) -> pd.Series | pd.DataFrame:
+    """``fn`` (elementwise: row i of its result depends on value i alone) applied to the
+    distinct values of ``s`` only and spread back to the rows, in ``s``'s index. Text
+    columns of registry extracts hold a handful of values in a million rows (sex, region,
+    ja/nee): parsing, stripping and matching each row again cost seconds, one per distinct
+    value costs nothing. Missing values are passed as one value too."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if len(uniq) * 2 > len(s):  # mostly distinct (ids, free text): nothing to share
+        return fn(s)
+    vals = pd.Series(uniq, dtype=s.dtype)
+    if (codes < 0).any():  # one extra value for the missing ones
+        vals = pd.concat([vals, s[codes < 0].iloc[:1]], ignore_index=True)
+        codes = np.where(codes < 0, len(uniq), codes)
+    return fn(vals).take(codes).set_axis(s.index)
+
+
 def to_numbers(s: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
     """Text -> float with the given decimal mark; returns (numbers, mask of unparsable)."""
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         v = s.astype(float)
         return v, pd.Series(False, index=s.index)
+    both = by_value(s, lambda u: pd.DataFrame(dict(zip(("num", "bad"), _parse_numbers(
+        u, decimal), strict=True))))
+    return both["num"], both["bad"]
+
+
+def _parse_numbers(s: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
     text = s.astype("string").str.strip()
     if decimal == ",":
         thousands = text.str.match(_NUM_COMMA_THOUSANDS).fillna(False)
@@ -117,7 +141,8 @@ def refuse_years(s: pd.Series, source: str, column: str) -> None:
     shift every age and AOW date derived from it."""
     if pd.api.types.is_datetime64_any_dtype(s):
         return
-    years = s.astype("string").str.strip().str.match(_YEAR).fillna(False)
+    years = by_value(s, lambda u: u.astype("string").str.strip().str.match(_YEAR)
+                     .fillna(False).astype(bool))
     if years.any():
         raise DataError(source, f"{int(years.sum())} values are a bare year (first: "
                         f"{_sample(s[years])}), not a date; give full dates such as 1960-03-01 or "
@@ -208,8 +233,8 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
         v, bad = to_numbers(s, decimal) if kind == "numeric" or not pd.api.types.is_bool_dtype(
             s) else (s.astype(float), pd.Series(False, index=s.index))
         if kind == "binary" and bad.any():
-            low = s.astype("string").str.strip().str.lower()
-            mapped = low.map(lambda x: 1.0 if x in _TRUE else 0.0 if x in _FALSE else np.nan)
+            mapped = by_value(s, lambda u: u.astype("string").str.strip().str.lower().map(
+                lambda x: 1.0 if x in _TRUE else 0.0 if x in _FALSE else np.nan))
             v = v.where(~bad, mapped)
             bad = v.isna() & s.notna()
         if bad.any():
@@ -244,7 +269,8 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
                 kind = "numeric"
         if not pd.api.types.is_numeric_dtype(s):
             csv_text = table is not None and table.text
-            comma = decimal == "," and bool(s.astype("string").str.contains(",").any())
+            comma = decimal == "," and bool(pd.Series(pd.unique(s.dropna())).astype(
+                "string").str.contains(",").any())
             how.append(("numbers" if csv_text else "text read as numbers")
                        + (" with a decimal comma" if comma else ""))
         elif labels and kind == "numeric":
@@ -321,21 +347,25 @@ def _infer(s: pd.Series, col: str, labels: dict, decimal: str) -> str:
         if _looks_like_id(nonmiss, col) and (nonmiss % 1 == 0).all():
             return "id"
         return "binary" if vals and vals <= {0, 1} else "numeric"
-    text = nonmiss.astype(str).str.strip()
-    if len(text) == 0:
+    if len(nonmiss) == 0:
         return "numeric"
     if _looks_like_id(nonmiss, col):
         return "id"
+    # the rules read each distinct value once; shares count rows (w: rows per value)
+    vc = nonmiss.value_counts(sort=False)
+    text = pd.Series(vc.index.to_numpy(dtype=object)).astype(str).str.strip()
+    w = vc.to_numpy(dtype=float) / len(nonmiss)
     num_ok = text.str.match(_NUM_COMMA if decimal == "," else _NUM_DOT)
     if decimal == ",":
         num_ok |= text.str.match(_NUM_COMMA_THOUSANDS)
     if num_ok.all():
         return "binary" if set(text) <= {"0", "1"} else "numeric"
-    if num_ok.mean() > 0.5:
+    if (num_ok.to_numpy(float) * w).sum() > 0.5:
         return "numeric"  # mostly numbers: a few stray words are a problem, not categories
-    if text.str.match(_NUM_COMMA if decimal == "." else _NUM_DOT).mean() > 0.5:
+    if (text.str.match(_NUM_COMMA if decimal == "." else _NUM_DOT).to_numpy(float) * w).sum() \
+            > 0.5:
         return "numeric"  # numbers in the other notation: refused with the hint
-    if text.str.match(r"^\d{1,4}[-/]\d{1,2}[-/]\d{1,4}$").mean() > 0.9:
+    if (text.str.match(r"^\d{1,4}[-/]\d{1,2}[-/]\d{1,4}$").to_numpy(float) * w).sum() > 0.9:
         return "date"
     return "categorical"  # ja/nee stays text: declare the column binary to read it as 1/0
 
@@ -343,6 +373,7 @@ def _infer(s: pd.Series, col: str, labels: dict, decimal: str) -> str:
 def _categorical(s: pd.Series, col: str, decl, labels: dict, decimal: str, source: str,
                  ordered: bool) -> tuple[pd.Series, list, list[str]]:
     how: list[str] = []
+    rows = None
     if isinstance(s.dtype, pd.CategoricalDtype) and not (decl and decl.levels):
         cats = list(s.cat.categories)
         if ordered and not s.cat.ordered:
@@ -363,8 +394,9 @@ def _categorical(s: pd.Series, col: str, decl, labels: dict, decimal: str, sourc
         if all(float(c).is_integer() for c in cats):
             values = s.astype("Int64")
             cats = [int(c) for c in cats]
-    else:
-        text = s.astype("string").str.strip()
+    else:  # text: the rules run on its distinct values (rows: their codes)
+        rows, uniq = pd.factorize(s, use_na_sentinel=True)
+        text = pd.Series(uniq, dtype=s.dtype).astype("string").str.strip()
         num, bad = to_numbers(text, decimal)
         if not bad.any() and num.notna().any() and (num.dropna() % 1 == 0).all():
             values, cats = num.astype("Int64"), sorted(int(c) for c in num.dropna().unique())
@@ -378,13 +410,21 @@ def _categorical(s: pd.Series, col: str, decl, labels: dict, decimal: str, sourc
         if extra:
             raise DataError(source, f"values {extra[:5]} are not among the declared levels "
                             f"{want} (data.types.{col}.levels)", column=col)
-        values = values.map(lambda v: next((w for w in want if str(w) == str(v)), v)
-                            if v is not None and not pd.isna(v) else v)
+        def level(v):
+            return next((w for w in want if str(w) == str(v)), v) \
+                if v is not None and not pd.isna(v) else v
+
+        # text: values are already the distinct ones; else map each distinct value once
+        values = values.map(level) if rows is not None else by_value(
+            values, lambda u: u.map(level))
         cats = want
     if len(set(map(str, cats))) < len(cats):
         raise DataError(source, "two codes carry the same value label; the categories would "
                         "merge: fix the labels", column=col)
-    out = pd.Series(pd.Categorical(values, categories=cats, ordered=ordered), index=s.index)
+    cat = pd.Categorical(values, categories=cats, ordered=ordered)
+    if rows is not None:  # distinct values -> rows
+        cat = pd.Categorical.from_codes(np.where(rows >= 0, cat.codes[rows], -1), dtype=cat.dtype)
+    out = pd.Series(cat, index=s.index)
     if ordered:
         how.append("levels in order: " + " < ".join(map(str, cats[:6]))
                    + (" ..." if len(cats) > 6 else ""))

@@ -73,7 +73,7 @@ from causal.estimators.matching_variance import (  # noqa: F401
     _weights,
 )
 from causal.estimators.propensity import covariate_matrix, fit_propensity
-from causal.estimators.score_terms import nonlinear_balance
+from causal.estimators.score_terms import balance_terms, nonlinear_balance
 from causal.inference import (
     FEW_CLUSTERS,
     MIN_TREATED_CLUSTERS,
@@ -224,14 +224,18 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
     pool_c = SortedPool(key[ci], strata[ci])
     pool_t = fut_t.result() if fut_t else SortedPool(key[ti], strata[ti])
     pools = {0: pool_c, 1: pool_t}
+    # participants -> non-participants (Y(0) for the treated): the same for both estimands
+    match = match_with_replacement if options.replace else match_without_replacement
+    idx_t, dist_t = match(key[ti], strata[ti], key[ci], strata[ci], options.k, caliper,
+                          pool=pool_c)
+    ties = options.ties == "average" and options.replace
+    tie_t = tie_matches(pool_c, key[ti], strata[ti], dist_t) if ties else None
+    y0_t = tie_t.imputed(y[ci]) if tie_t else _imputed(idx_t, y[ci])
+    # own-group variances: with the ATE among the estimands every unit's is needed, and the
+    # ATT's (re-used non-participants) are among them: computed once for both
+    sig_all: dict[int, np.ndarray] = {}
+    nl_terms = None  # squares and products of the covariates, for the balance after
     for estimand in options.estimands:
-        # participants -> non-participants (Y(0) for the treated)
-        match = match_with_replacement if options.replace else match_without_replacement
-        idx_t, dist_t = match(key[ti], strata[ti], key[ci], strata[ci], options.k, caliper,
-                              pool=pool_c)
-        ties = options.ties == "average" and options.replace
-        tie_t = tie_matches(pool_c, key[ti], strata[ti], dist_t) if ties else None
-        y0_t = tie_t.imputed(y[ci]) if tie_t else _imputed(idx_t, y[ci])
         if estimand == "ATE":
             idx_c, dist_c = match_with_replacement(key[ci], strata[ci], key[ti], strata[ti],
                                                    options.k, caliper, pool=pool_t)
@@ -277,11 +281,17 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             fut_adj = side.submit(_ai2016_adjustment, *args) if side else None
         sig2 = np.zeros(len(y))
         J = options.var_neighbours or (8 if study.spec.is_binary else 2)
-        for grp, pool in ((ti, pool_t), (ci, pool_c)):
-            # ATT: only re-used non-participants enter the variance through sigma^2
-            need = None if estimand == "ATE" else np.flatnonzero(Kall[grp] > 0)
+        every = "ATE" in options.estimands
+        for w, grp, pool in ((1, ti, pool_t), (0, ci, pool_c)):
+            if w in sig_all:
+                sig2[grp] = sig_all[w]
+                continue
+            # ATT alone: only re-used non-participants enter the variance through sigma^2
+            need = None if every else np.flatnonzero(Kall[grp] > 0)
             sig2[grp] = _sigma2(key[grp], strata[grp], y[grp], J,
                                 study.scale if study.spec.is_binary else None, need, pool)
+            if every:
+                sig_all[w] = sig2[grp]
         if options.conditional_variance == "homoskedastic":  # one pooled variance
             comp = np.ones(len(y), dtype=bool) if estimand == "ATE" else np.zeros(len(y), bool)
             if estimand == "ATT":
@@ -310,8 +320,10 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
                                 loc=ps.loc[:nb], scale=ps.scale[:nb])
         else:
             tab = balance_table(Xdf, d, w_after)
-        nl_diag, nl_warns = nonlinear_balance(Xdf.to_numpy(float), list(Xdf.columns), d,
-                                              w_after, "matching")
+        if nl_terms is None:
+            nl_terms = balance_terms(Xdf.to_numpy(float), list(Xdf.columns))
+        nl_diag, nl_warns = nonlinear_balance(None, list(Xdf.columns), d, w_after, "matching",
+                                              terms=nl_terms)
         # the AI (2016) adjustment ran beside the variance and the balance table
         adj = None
         if can_adjust:

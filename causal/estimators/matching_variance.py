@@ -39,14 +39,12 @@ def _own_group_stats(key: np.ndarray, stratum: np.ndarray, values: np.ndarray, J
     their J nearest other units of the same group (same stratum when possible), and the
     count found."""
     pool = SortedPool(key, stratum) if pool is None else pool
-    idx, _ = pool.query(key[need], stratum[need], J, exclude=need, ordered=False)
-    lonely = (idx < 0).all(1)
-    if lonely.any():  # no other unit in the stratum: ignore strata for these
+    sums, cnt = pool.own_neighbour_sums(need, J, values)
+    lonely = np.flatnonzero(cnt == 0)
+    if lonely.size:  # no other unit in the stratum: ignore strata for these
         flat = SortedPool(key, np.zeros(len(key), dtype=np.int64))
-        idx2, _ = flat.query(key[need][lonely], np.zeros(lonely.sum(), dtype=np.int64), J,
-                             exclude=need[lonely])
-        idx[lonely] = idx2
-    return _neighbour_sums(idx, values)
+        sums[lonely], cnt[lonely] = flat.own_neighbour_sums(need[lonely], J, values)
+    return sums, cnt
 
 
 def _neighbour_sums(idx: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

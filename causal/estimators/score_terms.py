@@ -152,22 +152,28 @@ def choose(X: np.ndarray, d: np.ndarray, names: list[str], seed: int = 0
     n = len(d)
     if n > LARGE:  # large data: choose on a random subsample, fit the chosen on every row
         sub = np.sort(np.random.default_rng(seed).choice(n, SUBSAMPLE, replace=False))
-        best, _, rec = choose(X[sub], d[sub], names, seed)
+        best, sub_fit, rec = choose(X[sub], d[sub], names, seed)
         rec["n"] = n
         rec["chosen_on"] = f"a random subsample of {SUBSAMPLE} rows"
+        beta0 = sub_fit.beta  # Logit.fit's own subsample is this one: its MLE starts Newton
         if best.level != "linear" and n * len(best.terms) > MAX_ELEMENTS:
-            best = candidates(X[sub], names)[0]
+            best, beta0 = candidates(X[sub], names)[0], None
             rec.update(chosen="linear", over_budget=True)
-        return best, Logit(seed).fit(best.transform(X), d), rec
+        return best, Logit(seed).fit(best.transform(X), d, beta0=beta0), rec
     small = int(min(d.sum(), n - d.sum()))
     every = candidates(X, names)
     cands = [c for i, c in enumerate(every) if i == 0 or len(c.terms) * EPV <= small]
     rec: dict[str, Any] = {"criterion": "AIC (Stone 1977: asymptotically leave-one-out "
                            "cross-validated log-loss)", "n": n,
                            "columns": {c.level: len(c.terms) for c in every}}
-    best, best_fit, best_aic, aic = None, None, np.inf, {}
+    best, best_fit, best_aic, aic, prev = None, None, np.inf, {}, None
     for c in cands:
-        fit = Logit(seed).fit(c.transform(X), d)
+        # the designs are nested (each adds columns after the last one's, standardised the
+        # same way): the previous MLE padded with zeros is a warm start for the next
+        b0 = None if prev is None else np.concatenate([prev, np.zeros(len(c.terms) + 1
+                                                                      - len(prev))])
+        fit = Logit(seed).fit(c.transform(X), d, beta0=b0)
+        prev = fit.beta if fit.converged else None
         eta = fit.Z @ fit.beta
         a = 2.0 * float(np.sum(np.logaddexp(0.0, eta) - d * eta)) + 2.0 * (len(c.terms) + 1)
         aic[c.level] = round(a, 2)
@@ -192,19 +198,33 @@ def nonlinear_terms(X: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[s
     return np.column_stack(cols), labels
 
 
-def nonlinear_balance(X: np.ndarray, names: list[str], d: np.ndarray, w_after: np.ndarray,
-                      what: str) -> tuple[dict[str, Any], list[str]]:
+def balance_terms(X: np.ndarray, names: list[str]
+                  ) -> tuple[np.ndarray | None, np.ndarray, list[str]]:
+    """The rows (a random subsample above BALANCE_ROWS; None: all) and their
+    :func:`nonlinear_terms`, for :func:`nonlinear_balance`; computed once when several
+    weightings of the same rows are checked (matching's ATT and ATE)."""
+    X = np.asarray(X, dtype=float)
+    keep = None
+    if len(X) > BALANCE_ROWS:  # the terms of a random subsample: no n x terms matrix
+        keep = np.sort(np.random.default_rng(0).choice(len(X), BALANCE_ROWS, replace=False))
+        X = X[keep]
+    T, labels = nonlinear_terms(X, names)
+    return keep, T, labels
+
+
+def nonlinear_balance(X: np.ndarray | None, names: list[str], d: np.ndarray, w_after: np.ndarray,
+                      what: str, terms: tuple | None = None) -> tuple[dict[str, Any], list[str]]:
     """Balance of the squares and pairwise products after matching or weighting: the largest
     |SMD| after, the terms above the threshold (0.1, or three sampling SDs of a balanced SMD
     if more; at most 10, with the persons in each group: n), and a warning when there are any. A score model that balances the means but not these terms
-    leaves bias when selection or the outcome is nonlinear in the covariates."""
+    leaves bias when selection or the outcome is nonlinear in the covariates. ``terms``:
+    :func:`balance_terms` of ``X``, when already computed (then ``X`` may be None)."""
     from causal.estimators.balance import SMD_THRESHOLD, balance_table, effective_sample_size
 
-    X, d, w_after = np.asarray(X, dtype=float), np.asarray(d), np.asarray(w_after, float)
-    if len(X) > BALANCE_ROWS:  # the terms of a random subsample: no n x terms matrix
-        keep = np.sort(np.random.default_rng(0).choice(len(X), BALANCE_ROWS, replace=False))
-        X, d, w_after = X[keep], d[keep], w_after[keep]
-    T, labels = nonlinear_terms(X, names)
+    keep, T, labels = balance_terms(X, names) if terms is None else terms
+    d, w_after = np.asarray(d), np.asarray(w_after, float)
+    if keep is not None:
+        d, w_after = d[keep], w_after[keep]
     if not labels:
         return {"n_terms": 0}, []
     tab = balance_table(T, d, w_after, names=labels)
