@@ -15,9 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from causal.cli_mount import LazyGroup
 from causal.errors import NettoError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# ``context`` and ``validate`` load when used (causal.cli_mount)
+app = typer.Typer(cls=LazyGroup, add_completion=False, no_args_is_help=True,
+                  pretty_exceptions_enable=False,
                   help="netto: net effects of labour-market measures, beside their gross figures.")
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -60,7 +63,8 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
         from causal.lazyimport import defer
 
         defer("scipy.stats")
-    from causal.pipeline import prepare
+        defer("scipy.special")
+        defer("scipy.optimize")
     from causal.spec import find_specs, load_spec
 
     bad = 0
@@ -75,6 +79,7 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
                 raise SpecError(str(p), "measure", f"the measure id '{s.measure}' is also used "
                                 f"by {first}; each spec needs its own id")
             if data is not None or (s.data is not None and s.data.path):
+                from causal.pipeline import prepare
                 from causal.spec import check_graph
 
                 st = prepare(s, data)
@@ -467,24 +472,6 @@ def init(datafile: Path = typer.Argument(..., help="The data file the spec is fo
     console.print(f"next: edit the TODO lines, then  causal check {written[0]}  and  "
                   f"causal run {written[0]}", soft_wrap=True)
 
-
-def _mount_optional() -> None:
-    """Sub-commands that live in their own modules."""
-    try:
-        from causal.context.cli import app as context_app
-
-        app.add_typer(context_app, name="context", help="Check the AOW age and the conjunctuur series.")
-    except ImportError:
-        pass
-    try:
-        from causal.validate import validate_command
-
-        app.command("validate")(user_errors(validate_command))
-    except ImportError:
-        pass
-
-
-_mount_optional()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
+from scipy import special  # deferred by `causal check` (causal.lazyimport)
 
 from causal.errors import EstimationError
 
@@ -176,7 +176,7 @@ def _pass(pm, cause, beta, weights):
         X = cause.design(pm, pi, ti)
         y = ((pm.cause[pi] == cause.code) & (ti == pm.r[pi] - 1)).astype(float)
         eta = X @ beta
-        mu = expit(eta)
+        mu = special.expit(eta)
         w = np.ones(len(pi)) if weights is None else weights[pi]
         # log-likelihood y*eta - log(1 + e^eta), computed stably
         ll += float(w @ (y * eta - np.logaddexp(0.0, eta)))
@@ -201,7 +201,7 @@ def cluster_cov(pm: PersonMonths, causes: list[Cause], betas: list[np.ndarray],
         for c, b in zip(causes, betas, strict=True):
             X = c.design(pm, pi, ti)
             y = ((pm.cause[pi] == c.code) & (ti == pm.r[pi] - 1)).astype(float)
-            parts.append(np.add.reduceat(X * (y - expit(X @ b))[:, None], starts, axis=0))
+            parts.append(np.add.reduceat(X * (y - special.expit(X @ b))[:, None], starts, axis=0))
         S = np.concatenate(parts, axis=1)
         meat += S.T @ S
     bread = np.zeros((K, K))
@@ -250,7 +250,7 @@ def incidence(pm: PersonMonths, causes: list[Cause], betas: list[np.ndarray], dv
             if len(sub):
                 idx = idx_all[sub]
                 Xs = [c.design(pm, idx, t, dval) for c in causes]
-                h = np.stack([expit(X @ b) for X, b in zip(Xs, betas, strict=True)], axis=1)
+                h = np.stack([special.expit(X @ b) for X, b in zip(Xs, betas, strict=True)], axis=1)
                 surv = np.clip(1.0 - h.sum(axis=1), 1e-12, None)
                 Sp = S[sub]
                 if grad:

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from scipy import special  # deferred by `causal check` (causal.lazyimport)
 
 from causal.errors import EstimationError
 
@@ -116,14 +116,14 @@ def logit_mle(Z: np.ndarray, d: np.ndarray, beta0: np.ndarray | None = None,
         # 100,000 rows, accurate to a fraction of a percent, which is all the variance
         # formulas that use it need.
         S = Zsub
-        pS = expit(S @ beta)
+        pS = special.expit(S @ beta)
         Hs = _information(S, pS * (1 - pS)) + ridge
         for _ in range(max_iter):
-            p = expit(Z @ beta)
+            p = special.expit(Z @ beta)
             step = np.linalg.solve(Hs, Z.T @ (d - p) / n)
             beta = beta + step
             if np.max(np.abs(step)) < tol:
-                pS = expit(S @ beta)
+                pS = special.expit(S @ beta)
                 return beta, _information(S, pS * (1 - pS)) + ridge, True
     prev_beta, prev_ll, step = None, -np.inf, None
     converged = False
@@ -139,7 +139,7 @@ def logit_mle(Z: np.ndarray, d: np.ndarray, beta0: np.ndarray | None = None,
         if step is not None and np.max(np.abs(step)) < tol:
             converged = True
             break
-        p = expit(eta)
+        p = special.expit(eta)
         w = p * (1.0 - p)
         H = _information(Z, w) + ridge
         g = Z.T @ (d - p) / n
@@ -175,7 +175,7 @@ class Logit:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         Z = np.column_stack([np.ones(len(X)), (X - self.mu) / self.sd])
-        return np.clip(expit(Z @ self.beta), EPS, 1 - EPS)
+        return np.clip(special.expit(Z @ self.beta), EPS, 1 - EPS)
 
 
 class GBM:
@@ -235,7 +235,7 @@ def fit_propensity(X: pd.DataFrame | np.ndarray, d: np.ndarray,
         return _fit_flexible(X, Xa, d, seed)
     m = make_model(kind, seed).fit(Xa, d)
     if kind == "logistic":
-        p = np.clip(expit(m.Z @ m.beta), EPS, 1 - EPS)
+        p = np.clip(special.expit(m.Z @ m.beta), EPS, 1 - EPS)
         if not m.converged:
             notes.append("the logistic propensity model did not fully converge (possible "
                          "separation: some covariate pattern predicts participation perfectly)")
@@ -251,7 +251,7 @@ def _fit_flexible(X, Xa: np.ndarray, d: np.ndarray, seed: int) -> PropensityFit:
     names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else \
         [f"x{j + 1}" for j in range(Xa.shape[1])]
     exp, m, rec = choose(Xa, d, names, seed)
-    p = np.clip(expit(m.Z @ m.beta), EPS, 1 - EPS)
+    p = np.clip(special.expit(m.Z @ m.beta), EPS, 1 - EPS)
     notes = [] if m.converged else [
         "the flexible logistic propensity model did not fully converge (possible separation: "
         "some covariate pattern predicts participation perfectly)"]
