@@ -88,7 +88,7 @@ def test_multilevel_pooled_and_sensitivity_figures_in_dutch():
             forest_figure(rows, 1.2, "pp", "project", None,
                           title="Experimenten Meer Werk\nraw beside partially pooled, by project"),
             posterior_figure(draws, 1.1, 2.9, "pp", "national net effect", 2.0),
-            posterior_figure(draws, 1.1, 2.9, "pp per extra WGD fte", "dose-response"),
+            posterior_figure(draws, 1.1, 2.9, "pp per unit of wgd_fte_per_10k", "dose-response"),
             dose_figure(rows, "wgd_fte_per_10k", "pp", "region")]
     lin = SimpleNamespace(rv=0.2, bias=lambda x, y: 8 * np.sqrt(x * y),
                           benchmarks={"age": {"bias": 0.4, "r2_treatment": 0.05,
@@ -101,7 +101,7 @@ def test_multilevel_pooled_and_sensitivity_figures_in_dutch():
         say = localise_figure(fig, "nl", names)
         fig.draw_without_rendering()
         assert _untranslated(say) == []
-        assert not any(re.search(r"raw|pooled|Posterior of|estimate|hidden|\d\.\d", b)
+        assert not any(re.search(r"raw|pooled|Posterior of|estimate|hidden|unit of|\d\.\d", b)
                        for _, b in say.seen)
     assert figs[0].axes[0].get_title() == "Effecten per regio: ruw naast gedeeltelijk gepoold"
 
