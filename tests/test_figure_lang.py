@@ -115,6 +115,7 @@ def test_localiser_names_numbers_and_spec_label():
     assert say("−0.25") == "−0,25" and decimal_comma("1,234.5 and 2") == "1.234,5 and 2"
     assert say("education[T.hbo]") == "opleiding: hbo"
     assert Localiser("en")("observed") == "observed"
+    assert Localiser("nl", ["observed", "Almere"])("observed") == "waargenomen"
 
 
 def test_labels_match_whole_texts_only():

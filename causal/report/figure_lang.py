@@ -83,6 +83,9 @@ class Localiser:
     def _line(self, line: str) -> str:
         if not line.strip():
             return line
+        whole = exact(line, self.lang)  # a label first, even where a column shares its name
+        if whole is not None:
+            return whole
         if line.strip() in self.names:  # a name as a whole: a spec's title, a category
             return line.replace(line.strip(), self.names[line.strip()])
         if self._swap_rx:  # names shown in Dutch: the spec's Dutch outcome label, say
