@@ -24,3 +24,15 @@ def spec_copy(tmp_path: Path):
         return dst
 
     return _copy
+
+
+@pytest.fixture(scope="session")
+def bundled_reports(tmp_path_factory):
+    """Every bundled spec on its small twin (n = 600), run once per session: the batch result
+    and its report folder (English pages). Shared by the disclosure audit and the Dutch
+    rendering check, so the suite runs the whole batch only once."""
+    from causal.batch import run_batch
+
+    out = tmp_path_factory.mktemp("bundled") / "r"
+    batch = run_batch([SPECS], out=out, workers=1, n=600)
+    return batch, out

@@ -228,13 +228,9 @@ def test_sparse_rd_bins_and_a_small_ddd_cell(tmp_path):
     assert audit(tmp_path / "ddd") == []
 
 
-def test_every_bundled_spec_passes_the_audit(tmp_path):
+def test_every_bundled_spec_passes_the_audit(bundled_reports):
     """`causal run data_specs/` (small twins) then `causal audit`: no violation."""
-    from causal.batch import run_batch
-    from tests.conftest import SPECS
-
-    out = tmp_path / "r"
-    run_batch([SPECS], out=out, workers=1, n=600)
+    _, out = bundled_reports
     assert (out / "index.html").exists()
     found = audit(out)
     assert found == [], "\n".join(map(str, found[:20]))

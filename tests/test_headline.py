@@ -150,11 +150,22 @@ def _placeholders(node, prefix=""):
 
 
 def test_catalogue_has_every_key_and_placeholder_in_both_languages():
+    """Keyed messages in both languages with the same placeholders; a phrase table
+    (``*_phrases``, keyed by the English itself) with the same placeholders in each phrase
+    and its translation."""
     cat = msg.catalogue()
-    en, nl = _placeholders(cat["en"]), _placeholders(cat["nl"])
+    keyed = {lang: {k: v for k, v in cat[lang].items() if not k.endswith("_phrases")}
+             for lang in ("en", "nl")}
+    en, nl = _placeholders(keyed["en"]), _placeholders(keyed["nl"])
     assert set(en) == set(nl)
     for k in en:
         assert en[k] == nl[k], k
+    tables = [v for k, v in cat["nl"].items() if k.endswith("_phrases")]
+    assert tables
+    for table in tables:
+        for phrase, loc in table.items():
+            fields = [{f for _, f, _, _ in string.Formatter().parse(x) if f} for x in (phrase, loc)]
+            assert fields[0] == fields[1], phrase
 
 
 def test_lang_resolution(monkeypatch):

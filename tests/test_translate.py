@@ -9,14 +9,19 @@ from causal.messages import translate
 @pytest.fixture
 def table(monkeypatch):
     phrases = {"Standardised mean difference": "Gestandaardiseerd verschil",
-               "clustered by {what} ({n} clusters)": "geclusterd naar {what} ({n} clusters)",
+               "clustered by {text} ({n} clusters)": "geclusterd naar {text} ({n} clusters)",
                "region": "regio",
-               "Effect in {n} months": "Effect in {n} maanden"}
+               "Effect in {n} months": "Effect in {n} maanden",
+               "the spec says: {id}": "de spec zegt: {id}",
+               "moved by {n} points": "verschoven met {n} punten"}
+    cat = {"en": {"known": {"rests": "rests on fewer than {k} persons"}},
+           "nl": {"x_phrases": phrases, "known": {"rests": "berust op minder dan {k} personen"}}}
     translate._phrases.cache_clear()
-    monkeypatch.setattr(translate, "catalogue", lambda: {"nl": {"x_phrases": phrases}})
+    monkeypatch.setattr(translate, "catalogue", lambda: cat)
     translate.misses("nl", clear=True)
     yield
     translate._phrases.cache_clear()
+    translate.misses("nl", clear=True)
 
 
 def test_exact_pattern_inner_and_miss(table):
@@ -25,9 +30,39 @@ def test_exact_pattern_inner_and_miss(table):
     assert tr("clustered by region (1,200 clusters)", "nl") == \
         "geclusterd naar regio (1.200 clusters)"
     assert tr("Effect in 2.5 months", "nl") == "Effect in 2,5 maanden"
-    assert tr("Note: Effect in 3 months.", "nl") == "Note: Effect in 3 maanden."
     assert tr("Standardised mean difference", "en") == "Standardised mean difference"
     assert translate.misses("nl") == set()
     tr("Something else entirely", "nl")
     assert translate.misses("nl", clear=True) == {"Something else entirely"}
     assert translate.misses("nl") == set()
+
+
+def test_english_left_between_phrases_is_a_miss(table):
+    tr = translate.tr
+    assert tr("Note: Effect in 3 months.", "nl") == "Note: Effect in 3 maanden."
+    assert translate.misses("nl", clear=True) == {"Note: Effect in 3 months."}
+    # only punctuation, numbers and acronyms left: complete
+    assert tr("(ATT) Effect in 3 months; region.", "nl") == "(ATT) Effect in 3 maanden; regio."
+    assert translate.misses("nl") == set()
+
+
+def test_whole_words_case_ids_numbers_and_known(table):
+    tr = translate.tr
+    assert tr("regions", "nl") == "regions"  # not 'regios': whole words only
+    translate.misses("nl", clear=True)
+    assert tr("Region", "nl") == "Regio"  # first letter either case, case kept
+    assert tr("the spec says: sampled by outcome", "nl") == "de spec zegt: sampled by outcome"
+    assert tr("rests on fewer than 10 persons", "nl") == "berust op minder dan 10 personen"
+    assert tr("Effect in -1,234.5 months", "nl") == "Effect in -1.234,5 maanden"
+    translate.misses("nl", clear=True)
+
+
+def test_kept_stretches_are_neither_translated_nor_missed(table):
+    tr = translate.tr
+    reason = "the cases were sampled by their outcome"
+    text = f"Effect in 3 months: {reason}"
+    got = tr(text, "nl", keep={reason: "de casussen zijn naar uitkomst getrokken"})
+    assert got == "Effect in 3 maanden: de casussen zijn naar uitkomst getrokken"
+    assert translate.misses("nl") == set()
+    assert tr(text, "nl") == "Effect in 3 maanden: the cases were sampled by their outcome"
+    assert translate.misses("nl") == {text}

@@ -21,11 +21,15 @@ def wbr(name: Any) -> Markup:
 
 def page_context(summary: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     """What every template gets: the summary, the language, the catalogue lookup ``t`` and
-    number formatting in that language."""
+    number formatting in that language. ``summary`` is shown with its estimator-written
+    text in ``lang`` (:func:`causal.report.localise.localise`)."""
     from causal import messages as msg
     from causal.costs import portfolio_text
     from causal.costs import sentence as cost_sentence
     from causal.power import settling_sentence
+    from causal.report.localise import localise
+
+    summary = localise(summary, lang)
 
     def fmt(x: Any, nd: int = 1, suffix: str = "") -> str:
         if x is None:

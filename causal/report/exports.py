@@ -67,6 +67,7 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
 
     from causal.costs import portfolio_text
     from causal.report.context import fmt_reported, page_context
+    from causal.report.localise import localise
     from causal.report.portfolio import portfolio_rows
 
     buf = io.BytesIO()
@@ -92,6 +93,7 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
         else:
             ws.write_string(r, c, str(cell(str(v))), fmt or wrap)
 
+    summaries = {m: localise(s, lang) for m, s in summaries.items()}
     rows = portfolio_rows(summaries)
     local = page_context(None, lang)["local"]
     ws = wb.add_worksheet("portfolio")
@@ -183,6 +185,8 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
     from causal.power import settling_sentence
     from causal.report.context import fmt_reported, page_context, withheld_text
 
+    ctx = page_context(summary, lang)
+    summary, local = ctx["s"], ctx["local"]
     d = docx.Document()
     d.core_properties.title = summary["title"]
     d.core_properties.author = "netto"
@@ -190,7 +194,6 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
     src = summary.get("source") or {}
     d.add_paragraph(f"{_t('source', lang)}: {src.get('report', '')}"
                     + (f", {src['section']}" if src.get("section") else "") + ".")
-    local = page_context(summary, lang)["local"]
     if summary.get("identification"):
         d.add_paragraph(f"{_t('not_identified_head', lang)}: {local(summary, 'identification')}")
     st = summary.get("settle")

@@ -105,6 +105,9 @@ def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
     from causal.report.gate import Gate, Rules
 
     gate = Gate(Rules.of({k: v for k, v in strictest.items() if k != "suppressed"}))
+    from causal.report.localise import localise
+
+    shown = {m: localise(s, lang) for m, s in batch.summaries.items()}  # in the page's language
     failed = [{"measure": r.task.measure, "estimator": r.task.estimator,  # counts in errors too
                "error": gate.text((r.error or "").splitlines()[0])} for r in batch.failed]
     failed += [{"measure": Path(p).stem, "estimator": "(spec)", "error": gate.text(e)}
@@ -113,9 +116,9 @@ def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
                     "reason_nl": s.get("identification_nl"),
                     "reason": s.get("identification") or next(
                         (e["reason"] for e in s["estimates"] if e.get("reason")), "")}
-                   for m, s in sorted(batch.summaries.items()) if not s.get("preferred")]
+                   for m, s in sorted(shown.items()) if not s.get("preferred")]
     html = _ENV.get_template("portfolio.html.j2").render(
-        rows=rows, failed=failed, summaries=batch.summaries, not_plotted=not_plotted,
+        rows=portfolio_rows(shown), failed=failed, summaries=shown, not_plotted=not_plotted,
         min_cell=min((s["disclosure"]["min_cell"] for s in batch.summaries.values()), default=10),
         seconds=batch.seconds_by_measure(), **{k: v for k, v in page_context(None, lang).items()
                                                if k != "s"})

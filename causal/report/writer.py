@@ -290,9 +290,15 @@ def render_measure_pages(summary: dict[str, Any], outdir: Path, lang: str) -> No
         summary, "decomposition", summary["estimates"],
         lambda rows: figs.decomposition(rows, summary["title"], reported=reported, lang=lang),
         outdir, "bruto, counterfactual and netto per estimator (gated rows of summary.json)")
+    summary["exports"] = ["report.docx"]
+    write_pages(summary, outdir, lang)
+
+
+def write_pages(summary: dict[str, Any], outdir: Path, lang: str) -> None:
+    """report.md, index.html and report.docx of a measure from its gated summary (the
+    figures already in ``outdir``), in ``lang``."""
     from causal.report.exports import report_docx
 
-    summary["exports"] = ["report.docx"]
     ctx = page_context(summary, lang)
     atomic_write(outdir / "report.md", _MD_ENV.get_template("measure.md.j2").render(**ctx))
     atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
