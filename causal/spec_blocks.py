@@ -233,6 +233,8 @@ class Identification(Strict):
     adjustment: list[Term] | None = Field(
         None, description="Override the adjustment set from the graph (needs adjustment_reason).")
     adjustment_reason: str | None = None
+    adjustment_reason_nl: str | None = Field(
+        None, description="The adjustment reason in Dutch (Dutch reports).")
 
 
 

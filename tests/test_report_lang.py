@@ -206,6 +206,8 @@ def test_every_bundled_spec_gives_its_outcome_and_why_not_identified_in_dutch():
             missing.append(f"{p.name}: outcome.label_nl")
         if ident.status == "not_identified" and not ident.reason_nl:
             missing.append(f"{p.name}: reason_nl")
+        if ident.adjustment_reason and not ident.adjustment_reason_nl:
+            missing.append(f"{p.name}: adjustment_reason_nl")
         if st is not None and not (st.design_nl and st.data_nl):
             missing.append(f"{p.name}: settle.design_nl / data_nl")
         if st is not None and st.power is not None and not st.power.basis_nl:

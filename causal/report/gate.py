@@ -326,7 +326,8 @@ def gate_summary(raw: dict[str, Any], rules: Rules, private: dict[str, Any] | No
     out["data"] = data
     out["warnings"] = g.tree(raw.get("warnings") or [], "warnings")
     out["notes"] = [g.text(x) for x in raw.get("notes") or []]
-    for key in ("adjustment", "identification", "identification_nl"):
+    for key in ("adjustment", "identification", "identification_nl", "adjustment_reason",
+                "adjustment_reason_nl"):
         out[key] = g.text(raw.get(key))
     for item in suppressed or []:
         g.hide(item["where"], item["reason"])

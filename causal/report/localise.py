@@ -8,9 +8,10 @@ rendered from :func:`localise` of the summary, so the translation happens in thi
 through the phrase table of :mod:`causal.messages.translate`. summary.json and summary.csv
 keep the English the estimators wrote.
 
-Spec prose quoted in an estimator's text (the spec's reason a measure is not identified) is
-not translated: the spec's own Dutch (``identification.reason_nl``) takes its place where the
-spec gives one, else it stays as written.
+Spec prose quoted in an estimator's text (the spec's reason a measure is not identified, its
+reason for the adjustment set) is not translated: the spec's own Dutch
+(``identification.reason_nl``, ``adjustment_reason_nl``) takes its place where the spec gives
+one, else it stays as written.
 """
 from __future__ import annotations
 
@@ -73,9 +74,10 @@ def localise(summary: dict[str, Any] | None, lang: str) -> dict[str, Any] | None
 def spec_prose(summary: dict[str, Any], lang: str) -> dict[str, str]:
     """Spec prose that estimators quote, with what to show instead on a ``lang`` page."""
     out = {}
-    why = summary.get("identification")
-    if why:
-        loc = summary.get(f"identification_{lang}") or why
-        out[why] = loc
-        out[why.strip().rstrip(".")] = loc.strip().rstrip(".")
+    for key in ("identification", "adjustment_reason"):
+        why = summary.get(key)
+        if why:
+            loc = summary.get(f"{key}_{lang}") or why
+            out[why] = loc
+            out[why.strip().rstrip(".")] = loc.strip().rstrip(".")
     return out

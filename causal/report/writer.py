@@ -120,6 +120,8 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
         "adjustment": study_info.get("adjustment", ""),
         "identification": study_info.get("identification"),
         "identification_nl": study_info.get("identification_nl"),
+        "adjustment_reason": study_info.get("adjustment_reason"),
+        "adjustment_reason_nl": study_info.get("adjustment_reason_nl"),
         "settle": study_info.get("settle"),
         "notes": study_info.get("notes", []),
         "estimates": rows,
@@ -209,6 +211,8 @@ def study_info(study) -> dict[str, Any]:
                            "not_identified" else study.not_identified),
         "identification_nl": (spec.identification.reason_nl if spec.identification.status
                               == "not_identified" else None),
+        "adjustment_reason": spec.identification.adjustment_reason,
+        "adjustment_reason_nl": spec.identification.adjustment_reason_nl,
         "settle": settle_info(spec),
         "displacement": (spec.deadweight_check.displacement if spec.deadweight_check
                          else None),
