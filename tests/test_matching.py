@@ -198,3 +198,27 @@ def test_same_seed_same_result():
     a = run_estimator(st, "propensity_matching", {"estimands": ["ATT", "ATE"]}, refute=False)
     b = run_estimator(st, "propensity_matching", {"estimands": ["ATT", "ATE"]}, refute=False)
     assert [e.to_dict() for e in a] == [e.to_dict() for e in b]
+
+
+def test_own_group_neighbours_are_the_nearest_within_the_stratum_with_ties():
+    """The Abadie-Imbens own-group neighbours (bisection over runs of the sorted pool) are a
+    set of k nearest others in the unit's stratum (all of the pool when the stratum has no
+    other unit), on keys with many ties: checked against brute force through one-hot values,
+    which sum to the chosen set."""
+    from causal.estimators.matching_variance import _own_group_stats
+
+    rng = np.random.default_rng(2)
+    for _ in range(150):
+        n, k = int(rng.integers(1, 80)), int(rng.integers(1, 10))
+        key = np.round(rng.normal(size=n), int(rng.integers(0, 3)))
+        st = rng.integers(0, rng.integers(1, 6), n)
+        need = np.sort(rng.choice(n, rng.integers(1, n + 1), replace=False))
+        sums, cnt = _own_group_stats(key, st, np.eye(n), k, need, SortedPool(key, st))
+        for i, u in enumerate(need):
+            chosen = np.flatnonzero(np.round(sums[i]) == 1)
+            same = np.flatnonzero((st == st[u]) & (np.arange(n) != u))
+            if len(same) == 0:
+                same = np.flatnonzero(np.arange(n) != u)
+            assert len(chosen) == cnt[i] and u not in chosen and set(chosen) <= set(same)
+            want = np.sort(np.abs(key[same] - key[u]))[:k]
+            assert np.allclose(np.sort(np.abs(key[chosen] - key[u])), want)

@@ -36,37 +36,40 @@ class SortedPool:
         (pool order, shape (n, v)) over their k nearest other pool units of the same stratum,
         and how many were found (fewer than k where the stratum is smaller).
 
-        In one dimension the k nearest are a contiguous run of the sorted pool around the
-        unit, so they are found by merging outward from its sorted position: k steps, each
-        taking the nearer of the next unit on the left and on the right (the left on a tie;
-        among equally distant units the choice is arbitrary, as in any nearest-neighbour
-        search), with no search and no 2k-wide candidate window (the Abadie-Imbens
-        variances ask this for every unit)."""
+        In one dimension a unit and its m nearest others are a run of m + 1 neighbours in the
+        sorted pool, and the run's start s is the first one (from the leftmost possible) whose
+        left end is no farther from the unit than the unit after its right end: that test
+        turns from false to true once as s moves right, so s is found by bisection
+        (log2(k + 1) steps), and the sum is a difference of prefix sums. Among equally distant
+        units the leftmost run is taken (the choice is arbitrary, as in any nearest-neighbour
+        search). No search of the pool and no 2k-wide candidate window: the Abadie-Imbens
+        variances ask this for every unit."""
         n = len(self.comp)
         if self._rank is None:
             self._rank = np.empty(n, dtype=np.int64)
             self._rank[self.order] = np.arange(n)
         at = self._rank[members]
-        here, own = self.key[at], self.stratum[at]
+        if self.flat:
+            first, end = np.zeros_like(at), np.full_like(at, n)
+        else:  # the unit's stratum is the run [first, end) of the sorted pool
+            own = self.stratum[at]
+            first = np.searchsorted(self.stratum, own, side="left")
+            end = np.searchsorted(self.stratum, own, side="right")
+        m = np.minimum(k, end - first - 1)
+        lo, hi = np.maximum(first, at - m), np.minimum(at, end - 1 - m)
+        here = self.key[at]
+        key = np.append(self.key, np.inf)
+        for _ in range(int(np.ceil(np.log2(k + 1))) + 1):
+            mid = (lo + hi) // 2
+            right = mid + m + 1
+            ok = (right >= end) | (here - key[mid] <= key[np.minimum(right, n)] - here)
+            hi = np.where(ok, mid, hi)
+            lo = np.where(ok, lo, mid + 1)
         vs = values[self.order]
-        lo, hi = at - 1, at + 1
-        sums = np.zeros((len(at), values.shape[1]))
-        cnt = np.zeros(len(at), dtype=np.int64)
-        for _ in range(k):
-            lc, hc = np.maximum(lo, 0), np.minimum(hi, n - 1)
-            ok_l, ok_h = lo >= 0, hi < n
-            if not self.flat:
-                ok_l &= self.stratum[lc] == own
-                ok_h &= self.stratum[hc] == own
-            dl = np.where(ok_l, here - self.key[lc], np.inf)
-            dh = np.where(ok_h, self.key[hc] - here, np.inf)
-            left = dl <= dh
-            found = ok_l | ok_h
-            sums += vs[np.where(left, lc, hc)] * found[:, None]
-            cnt += found
-            lo = np.where(found & left, lo - 1, lo)
-            hi = np.where(found & ~left, hi + 1, hi)
-        return sums, cnt
+        cs = np.zeros((n + 1, values.shape[1]))
+        np.cumsum(vs, axis=0, out=cs[1:])
+        sums = cs[lo + m + 1] - cs[lo] - vs[at]
+        return sums, m.astype(np.int64)
 
     def _composite(self, key: np.ndarray, stratum: np.ndarray) -> np.ndarray:
         # strata apart by more than the key's range: sorted order = (stratum, key) order
