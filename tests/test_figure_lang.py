@@ -188,3 +188,21 @@ def test_walker_reaches_every_kind_of_text():
             "ruw verschil", "na invoering", "vóór", "na weging"} <= shown
     assert [t.get_text() for t in ax.get_xticklabels()] == ["vóór", "na weging"]
     assert ax.get_legend().get_title().get_text() == "vóór"
+
+
+def test_longer_dutch_labels_are_wrapped_and_laid_out_again():
+    """A y label the Dutch makes longer than its axes is high goes onto two lines, and the
+    figure's one-off tight layout is redone so that nothing runs off the figure."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    ax.plot([0, 12], [0, 16])
+    ax.set_ylabel("found work (%, other exits competing)")
+    fig.tight_layout()
+    localise_figure(fig, "nl")
+    fig.draw_without_rendering()
+    label = ax.yaxis.label
+    assert "\n" in label.get_text() and "werk gevonden" in label.get_text()
+    box, page = label.get_window_extent(), fig.bbox
+    assert box.x0 >= 0 and box.y0 >= 0 and box.y1 <= page.y1

@@ -18,11 +18,13 @@ axis labels, legend texts, ``ax.texts``, tick formatters) is a few dozen lines.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
 from matplotlib import dates as mdates
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.text import Text
 from matplotlib.ticker import Formatter, NullFormatter
 
@@ -167,9 +169,27 @@ def localise_figure(fig: Any, lang: str, names: Mapping[str, str] | Iterable[str
                 f = get()
                 if not isinstance(f, (NullFormatter, LocalisedFormatter, *_DATES)):
                     put(LocalisedFormatter(f, say))
-    if fig.get_layout_engine() is None:
+    fit_labels(fig)
+    # drawn with a one-off tight_layout (a place-holder engine is left) or none: lay out again
+    if fig.get_layout_engine() is None or isinstance(fig.get_layout_engine(),
+                                                     PlaceHolderLayoutEngine):
         fig.tight_layout()
     return say
+
+
+def fit_labels(fig: Any, em: float = 0.62) -> None:
+    """Wrap a title or x label longer than the figure is wide, or a y label longer than its
+    axes are high, onto more lines, so the longer Dutch wording never runs past the plot
+    (``em``: the average character width as a share of the font size, DejaVu Sans)."""
+    w, h = fig.get_size_inches() * 72
+    for ax in fig.axes:
+        high = max(ax.get_position().height * h, 0.5 * h)
+        for t, room in ((ax.title, w), (ax._left_title, w / 2), (ax._right_title, w / 2),
+                        (ax.xaxis.label, w), (ax.yaxis.label, high)):
+            width = max(12, int(room / (em * t.get_fontsize())))
+            lines = t.get_text().split("\n")
+            if any(len(x) > width for x in lines):
+                t.set_text("\n".join(textwrap.fill(x, width) for x in lines))
 
 
 def study_names(study: Any) -> dict[str, str]:
@@ -201,5 +221,5 @@ def info_names(info: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-__all__ = ["Localiser", "LocalisedFormatter", "decimal_comma", "figure_texts",
+__all__ = ["Localiser", "LocalisedFormatter", "decimal_comma", "figure_texts", "fit_labels",
            "info_names", "localise_figure", "study_names"]
