@@ -80,9 +80,10 @@ NOTES = [
     "no exact saving exists outside rdrobust itself.",
     "propensity_matching at 1M (issue 18: < 5 s and >= 4x faster than dowhy's bare matching): "
     "not met. Measured 2026-11-26 at load 7-9 (the machine was never quiet that afternoon): the "
-    "same `causal run` before and after the fixed-cost work, back to back at load 7.8, took "
-    "23.4 CPU-s / 1.55 GiB (commit da2c221) and 14.8 CPU-s / 1.06 GiB; this table's row (one "
-    "run, load 8.9) 18.6 CPU-s against dowhy's bare matching at 14.8 CPU-s (12.8 quiet). What "
+    "same `causal run` before and after the fixed-cost work, back to back, took 23.4 -> 14.8 "
+    "CPU-s at load 7.8 and 20.3 -> 14.7 CPU-s at load 10 (commit da2c221 against 440854f; peak "
+    "1.55 -> 1.06 GiB); this table's row (load 9.8) 14.1 CPU-s against dowhy's bare matching "
+    "at 13.2 CPU-s in the same run (12.8 quiet). What "
     "was cut: text columns typed once per distinct value (a 1M-row `sex` column 1.4 -> 0.3 "
     "CPU-s), the Abadie-Imbens own-group variances by a merge from each unit's sorted position "
     "and computed once for ATT and ATE, the flexible score's information matrix by BLAS syrk "
