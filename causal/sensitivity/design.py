@@ -131,6 +131,7 @@ def _small_cells(study, k: int) -> list[str]:
     cols = [c for c in dict.fromkeys([*study.covariates, *([study.region] if study.region else [])])
             if c in df.columns and c != tc]
     out = []
+    arm, arms = pd.factorize(df[tc])
     for c in cols:
         s = df[c]
         if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
@@ -138,8 +139,12 @@ def _small_cells(study, k: int) -> list[str]:
                 continue
         if s.nunique() > 100:
             continue
-        tab = pd.crosstab(s, df[tc])
-        small = int(((tab > 0) & (tab < k)).to_numpy().sum())
+        # the persons per (level, arm) cell, as pd.crosstab counts them (rows with a missing
+        # level or arm left out), by one bincount: crosstab took 0.4 s a column at 1M rows
+        level, _ = pd.factorize(s)
+        ok = (level >= 0) & (arm >= 0)
+        tab = np.bincount(level[ok] * len(arms) + arm[ok])
+        small = int(((tab > 0) & (tab < k)).sum())
         out += [str(c)] * small  # neither the cell nor its count is named (disclosure)
     return out
 
