@@ -197,7 +197,8 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
             out.append(study.estimate(
                 NAME, "ATT", None, label=f"pooled by {group}", interval="95% credible interval",
                 reason=options.att_not_identified, method=method,
-                diagnostics={**diag, "contrast_not_an_effect": {
+                diagnostics={**diag, "reason_nl": options.att_not_identified_nl,
+                             "contrast_not_an_effect": {
                     "mean": float(nat.mean()), "ci": [lo, hi],
                     "note": "treated-vs-untreated contrast from the same model; not a net "
                             "effect in this design (see reason)"}},

@@ -69,6 +69,8 @@ class MultilevelOptions(Options):
         None, description="Why the treated-vs-untreated contrast is no net effect in this "
         "design (every region received the measure, say); the ATT is then reported without "
         "a number, with this reason.")
+    att_not_identified_nl: str | None = Field(
+        None, description="The att_not_identified reason in Dutch (Dutch reports).")
     draws: int = Field(500, ge=20, description="Draws per chain: 2 x 500 gave a bulk ESS of "
                        "the national effect well above 400 in every model tried here (the "
                        "benchmark prints it); raise them for tail quantities or when the "

@@ -73,11 +73,15 @@ def localise(summary: dict[str, Any] | None, lang: str) -> dict[str, Any] | None
 
 def spec_prose(summary: dict[str, Any], lang: str) -> dict[str, str]:
     """Spec prose that estimators quote, with what to show instead on a ``lang`` page."""
-    out = {}
-    for key in ("identification", "adjustment_reason"):
-        why = summary.get(key)
+    pairs = [(summary.get(key), summary.get(f"{key}_{lang}"))
+             for key in ("identification", "adjustment_reason")]
+    pairs += [(e.get("reason"), (e.get("diagnostics") or {}).get(f"reason_{lang}"))
+              for e in summary.get("estimates") or []  # an estimator option's reason
+              if (e.get("diagnostics") or {}).get(f"reason_{lang}")]
+    out: dict[str, str] = {}
+    for why, loc in pairs:
         if why:
-            loc = summary.get(f"{key}_{lang}") or why
-            out[why] = loc
-            out[why.strip().rstrip(".")] = loc.strip().rstrip(".")
+            loc = loc or why
+            out.setdefault(why, loc)
+            out.setdefault(why.strip().rstrip("."), loc.strip().rstrip("."))
     return out

@@ -147,13 +147,16 @@ def measure_summary(study_info: dict[str, Any], estimates: list[Estimate]) -> di
 
 def _dutch_reason(out: dict[str, Any]) -> None:
     """The Dutch sentence of an estimate the spec declares not identified gives the spec's
-    Dutch reason (identification.reason_nl) when there is one."""
+    Dutch reason (identification.reason_nl, or an estimator option's, which the estimate
+    carries as ``diagnostics.reason_nl``) when there is one."""
     from causal.messages import t
 
     why_en, why_nl = out.get("identification"), out.get("identification_nl")
     for e in out["estimates"]:
-        if why_nl and e.get("net") is None and e.get("reason") == why_en and e.get("sentences"):
-            e["sentences"]["nl"] = t("not_identified", "nl", reason=why_nl.rstrip(".")) + "."
+        own = (e.get("diagnostics") or {}).get("reason_nl")
+        nl = own or (why_nl if e.get("reason") == why_en else None)
+        if nl and e.get("net") is None and e.get("sentences"):
+            e["sentences"]["nl"] = t("not_identified", "nl", reason=nl.rstrip(".")) + "."
 
 
 def preferred_name(rows: list[dict], declared: str | None) -> str | None:
