@@ -255,3 +255,16 @@ def test_influence_interval_never_narrower_than_t_and_widens_with_a_dominant_clu
         assert r.ci[1] - r.ci[0] >= t_width - 1e-12
     assert skew.diagnostics["wild_bootstrap"]["critical_value"] < \
         even.diagnostics["wild_bootstrap"]["critical_value"]
+
+
+def test_no_pretrend_test_without_an_interval():
+    """Two sectors (one treated): the event-time errors are clustered at the sector too, so
+    they are near zero; no pre-trend t test is made and no pre-trend warning given, while
+    with sixteen sectors the test is made."""
+    few = _fit(_study(), "event_study")
+    assert few.ci_low is None
+    assert few.diagnostics["pretrend_tested"] is False
+    assert "pretrend_max_abs_t" not in few.diagnostics
+    assert not any("pre-treatment" in w for w in few.warnings)
+    many = _fit(_study(stress=[SHOCKS]), "event_study", cluster="sector_detail")
+    assert many.ci_low is not None and "pretrend_max_abs_t" in many.diagnostics

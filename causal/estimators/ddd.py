@@ -73,7 +73,8 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
         _need(study, o.period, "period", "triple_difference")
         ev = _ddd_by_period(study, o, A, G, T, y)
         diag["by_period"] = ev
-        diag.update(pretrend(ev.set_index("rel", drop=True), o.alpha))
+        diag.update(pretrend(ev.set_index("rel", drop=True), o.alpha,
+                             testable=inf.ci is not None))
         if diag.get("pretrend_flag"):
             warn.append(diag["pretrend_flag"])
         figures["event_study"] = _ddd_figure(ev, study)

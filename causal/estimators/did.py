@@ -146,7 +146,7 @@ def did(study, options: DiDOptions) -> list[Estimate]:
             warn.append(f"plain two-way fixed effects gives {b_tw:.2f}, far from this estimate: "
                         "with staggered adoption and effects that change over time it compares "
                         "later- with earlier-treated units and is biased; it is not used")
-        diag.update(_pretrend(ev, o.alpha))
+        diag.update(_pretrend(ev, o.alpha, testable=ci is not None))
         ev = _with_event_counts(ev, P)
         figures["event_study"] = _event_figure(ev, study, "Callaway-Sant'Anna event study")
         if diag.get("pretrend_flag"):
@@ -246,7 +246,8 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
     ev = _with_event_counts(ev, P)
     diag = {"event_time": ev[["ATT", "std_error", "n_treated"]].rename_axis("event_time"),
             "inference": cdiag, **_pretrend(ev[ev.index < -o.anticipation]
-                                            if o.anticipation else ev, o.alpha)}
+                                            if o.anticipation else ev, o.alpha,
+                                            testable=ci is not None)}
     if diag.get("pretrend_flag"):
         warn.append(diag["pretrend_flag"])
     fig = _event_figure(ev, study, "event study")

@@ -208,11 +208,18 @@ def _identified_cells(P: Panel, control: str) -> np.ndarray:
     return treated & ok_t[P.t]
 
 
-def pretrend(ev: pd.DataFrame, alpha: float) -> dict:
-    """Pre-adoption estimates: are any of them off zero (Bonferroni over the pre-periods)?"""
+def pretrend(ev: pd.DataFrame, alpha: float, testable: bool = True) -> dict:
+    """Pre-adoption estimates: are any of them off zero (Bonferroni over the pre-periods)?
+
+    ``testable=False`` where the headline has no interval because too few groups carry the
+    treatment (causal.inference): the event-time standard errors are clustered at that same
+    level, so with one or two treated clusters they are near zero and every t statistic is
+    meaningless (seen: max |t| = 6.6e12 with one treated sector); no test is made then."""
     pre = ev[(ev.index < 0) & (ev["std_error"] > 0)]
     if pre.empty:
         return {"pretrend_periods": 0}
+    if not testable:
+        return {"pretrend_periods": len(pre), "pretrend_tested": False}
     t = (pre["ATT"] / pre["std_error"]).to_numpy()
     k = len(t)
     crit = float(stats.norm.ppf(1 - alpha / (2 * k)))
