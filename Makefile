@@ -46,7 +46,7 @@ demo: $(STAMP)
 ## test: install with test extras, run the whole suite (notebooks included)
 test: $(STAMP)
 	$(UV) lock --check
-	$(VENV)/bin/pytest -n 2 --dist loadfile -q tests/ $(if $(wildcard notebooks/*.ipynb),--nbmake notebooks/,)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --no-loadscope-reorder -q tests/ $(if $(wildcard notebooks/*.ipynb),--nbmake notebooks/,)
 
 ## fuzz: the heavy spec fuzz (2,000 mutated specs through check, 60 through run)
 fuzz: $(STAMP)
