@@ -7,7 +7,12 @@ paid about 0.5 CPU-s for scipy.stats (half of the command). :func:`defer` puts a
 ``importlib.util.LazyLoader``), so importers bind it at no cost.
 
 Only for single-threaded commands: in Python 3.11 the first access to a lazy module from two
-threads at once can race (fixed in 3.12).
+threads at once can race (fixed in 3.12). It works for ``from scipy import stats`` (the
+attribute is looked up on the parent, not on the lazy module), not for ``import pandas as
+pd``: Python 3.11's import statement reads the module's ``__spec__``, which loads it; so
+``causal check`` defers scipy.stats, scipy.special and scipy.optimize (bound as modules by
+their importers), while pandas, imported by causal.design and the estimator modules at their
+top, stays in its cost (about 0.3 CPU-s of the command's 1.1).
 """
 from __future__ import annotations
 
