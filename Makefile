@@ -43,14 +43,17 @@ demo: $(STAMP)
 	$(VENV)/bin/causal run data_specs/ --out reports
 	$(PY) -m causal.context.demo
 
-## test: install with test extras, run the whole suite (notebooks included)
+## test: install with test extras, run the whole suite (notebooks included). loadgroup: a test
+##       shares a worker only with tests that share its fixtures (tests/conftest.py)
 test: $(STAMP)
 	$(UV) lock --check
 	$(VENV)/bin/pytest -n 2 --dist loadgroup --no-loadscope-reorder -q tests/ $(if $(wildcard notebooks/*.ipynb),--nbmake notebooks/,)
 
-## fuzz: the heavy spec fuzz (2,000 mutated specs through check, 60 through run)
+## fuzz: the heavy fuzz (2,000 mutated specs through check, 60 through run; 20x the file-format
+##       examples) and the same-seed determinism check on every bundled spec
 fuzz: $(STAMP)
-	NETTO_FUZZ=1 $(VENV)/bin/pytest -q tests/test_bad_specs.py
+	NETTO_FUZZ=1 $(VENV)/bin/pytest -n 2 -q tests/test_bad_specs.py tests/test_formats_property.py \
+	  tests/test_reports_atomic.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
