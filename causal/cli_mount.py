@@ -50,6 +50,13 @@ class LazyGroup(TyperGroup):
             self.commands[cmd_name] = cmd
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in LAZY:
+            # an unknown name: typer suggests among the loaded commands ("Did you mean
+            # 'context'?"), so load the rest first (only on this error path)
+            self.list_commands(ctx)
+        return super().resolve_command(ctx, args)
+
     def list_commands(self, ctx) -> list[str]:
         for name in LAZY:
             self.get_command(ctx, name)

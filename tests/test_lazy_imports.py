@@ -39,6 +39,8 @@ def test_lazily_mounted_commands_run_and_are_listed():
     assert r.exit_code == 0 and "74.38" in r.output, r.output
     listed = CliRunner().invoke(app, ["--help"]).output
     assert "context" in listed and "validate" in listed
+    typo = CliRunner().invoke(app, ["contex"])
+    assert typo.exit_code == 2 and "Did you mean 'context'?" in typo.output, typo.output
 
 
 def test_deferred_module_still_works():
