@@ -106,3 +106,25 @@ def test_refuters_do_not_depend_on_the_outcome_scale(tmp_path):
         if "shift_se" in a:
             assert np.isfinite(a["shift_se"])
             assert b["shift_se"] == pytest.approx(a["shift_se"], rel=1e-6, abs=1e-9)
+
+
+def test_a_benchmark_that_did_not_fit_gives_words_not_nan():
+    """A nonparametric benchmark whose models did not fit (bias nan, seen at n = 600) is left
+    out of the table; when none is left the reading says no bound was computed."""
+    from types import SimpleNamespace
+
+    from causal.sensitivity.bounds import bound_estimate
+
+    lin = SimpleNamespace(benchmarks={}, rv=0.1, rv_alpha=0.05)
+    est = SimpleNamespace(estimator="propensity_matching", net=2.0, ci_low=1.0, ci_high=3.0,
+                          unit="pp")
+    bad = {"bias": float("nan"), "r2_treatment": float("nan"), "r2_outcome": float("nan")}
+    sb = {"linear": lin, "nonparametric": {"age": bad}, "np_n": 600, "note": ""}
+    out = bound_estimate(est, sb)
+    assert out["benchmarks"] == [] and "nan" not in out["reading"]
+    assert out["reading"].startswith("No bound could be computed")
+    good = {"bias": 0.5, "r2_treatment": 0.1, "r2_outcome": 0.1}
+    sb["nonparametric"] = {"age": bad, "sex": good}
+    out = bound_estimate(est, sb)
+    assert [r["covariate"] for r in out["benchmarks"]] == ["sex"]
+    assert "nan" not in out["reading"] and "1.5" in out["reading"]

@@ -96,3 +96,9 @@ def test_rare_estimator_texts_in_dutch():
     assert translate.misses("nl", clear=True) == set(), out
     assert "1.200" in out[2] and "0,05" in out[2] and "HC1 robuust" in out[5]
     assert all(a != b for a, b in zip(out, RARE))
+
+
+def test_only_n_and_digits_are_number_placeholders():
+    """``{name}`` matches text (a name), not a number: only ``{n}``, ``{n2}``... do."""
+    assert translate._is_num("n") and translate._is_num("n12")
+    assert not translate._is_num("name") and not translate._is_num("net")

@@ -10,7 +10,7 @@ whose name ends in ``_phrases`` (``nl: fig_phrases: {"Standardised mean differen
 ``known`` section (the output gate's reasons, :func:`causal.messages.known`) is part of the
 table too.
 
-A phrase may hold placeholders. ``{n}``, ``{n2}``, ... (names starting with ``n``) match a
+A phrase may hold placeholders. ``{n}``, ``{n2}``, ... (``n`` and a number) match a
 number (``-1,234.5``, ``0.05``, ``12``), written back the Dutch way (decimal comma);
 ``{id}``, ``{id2}``, ... match names and lists of them (no clause or sentence end) and
 ``{q}``, ``{quote}``, ... any text (spec prose), both put back as they are; any other name
@@ -111,12 +111,17 @@ def _phrases(lang: str) -> _Table:
 _ID = r"(?:[^.;]|\.(?=\S))+?"
 
 
+def _is_num(name: str) -> bool:
+    """``{n}``, ``{n2}``, ... are numbers; ``{name}`` or ``{net}`` are not."""
+    return re.fullmatch(r"n\d*", name) is not None
+
+
 def _piece(p: str) -> str:
     m = re.fullmatch(r"\{(\w+)\}", p)
     if not m:
         return re.escape(p)
     name = m[1]
-    return f"(?P<{name}>{_NUM if name.startswith('n') else _ID if name.startswith('id') else '.+?'})"
+    return f"(?P<{name}>{_NUM if _is_num(name) else _ID if name.startswith('id') else '.+?'})"
 
 
 def _fill(m: re.Match[str], loc: str, lang: str, depth: int) -> tuple[str, bool]:
@@ -126,7 +131,7 @@ def _fill(m: re.Match[str], loc: str, lang: str, depth: int) -> tuple[str, bool]
     for k, v in m.groupdict().items():
         if k.startswith(("id", "q")):
             vals[k] = v
-        elif k.startswith("n"):
+        elif _is_num(k):
             vals[k] = _num(v, lang)
         else:
             vals[k], ok = _cached(v, lang, depth + 1)

@@ -236,8 +236,11 @@ def bound_estimate(est, sb: dict[str, Any]) -> dict[str, Any]:
     table = sb["nonparametric"] if use_np else lin.benchmarks
     sign = 1.0 if (est.net or 0) >= 0 else -1.0
     rows = []
+    unfit = [name for name, b in table.items() if not _finite(b.get("bias"))]
     for name, b in table.items():
         bias = b["bias"]
+        if name in unfit:  # a benchmark model that did not fit (small samples): no number
+            continue
         f = 1.0 if use_np else b.get("se_factor", 1.0)
         adj = est.net - sign * bias
         lo = hi = None
@@ -266,7 +269,14 @@ def bound_estimate(est, sb: dict[str, Any]) -> dict[str, Any]:
                           f"To bring the regression estimate to zero, a hidden trait would "
                           f"have to explain {100 * lin.rv:.1f}% of the residual variance of "
                           "both taking part and the outcome (robustness value).")
+    elif unfit:
+        out["reading"] = ("No bound could be computed: the benchmark models did not fit on "
+                          "this sample.")
     return out
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
 
 
 def unobserved_row(lin: LinearBounds, u: str) -> dict[str, Any]:
