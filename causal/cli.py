@@ -60,8 +60,9 @@ def check(spec: Path = typer.Argument(..., help="A spec file or a folder of spec
           data: Path | None = typer.Option(None, "--data", help="Check this data file too.")):
     """Validate spec(s) (and optionally a data file against them)."""
     if data is None:  # estimator modules are imported for their options, never their intervals
-        from causal.lazyimport import defer
+        from causal.lazyimport import defer, defer_package
 
+        defer_package("pandas")
         defer("scipy.stats")
         defer("scipy.special")
         defer("scipy.optimize")

@@ -16,13 +16,14 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 from pydantic import AfterValidator
 
 from causal.errors import DataError
+
+if TYPE_CHECKING:  # numpy and pandas load with the data, not with the spec (causal check)
+    import pandas as pd
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 #: transforms a term may call (formulaic's stateful transforms and a few numpy functions)
@@ -110,6 +111,8 @@ def build_design(df: pd.DataFrame, terms: list[str], source: str = "data", model
     (same levels, same spline knots). A term that cannot be evaluated is a :class:`DataError`
     naming it; a missing value in a column the terms read is one too (never a silent drop).
     """
+    import numpy as np
+    import pandas as pd
     from formulaic import model_matrix
 
     terms = list(terms)

@@ -36,11 +36,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import networkx as nx
-import pandas as pd
 
 from causal.errors import NotIdentified, SpecError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from causal.spec import Spec
 
 #: Above this many candidate adjustment variables, skip dowhy's subset search (2^k checks).
@@ -253,6 +254,7 @@ def identify(g: nx.DiGraph, treatment: str, outcome: str,
 def _dowhy_identify(g: nx.DiGraph, treatment: str, outcome: str, observed: frozenset[str]
                     ) -> tuple[tuple[str, ...] | None, tuple[str, ...], str]:
     """dowhy CausalModel.identify_effect with its default back-door search."""
+    import pandas as pd
     from dowhy import CausalModel
 
     graph = nx.DiGraph()

@@ -53,10 +53,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 from scipy import stats
 
@@ -75,6 +74,9 @@ from causal.inference_ols import (  # noqa: F401 - re-exported: the layer's sand
 )
 from causal.inference_wild import WildClusterBootstrap, wild_weights  # noqa: F401
 from causal.randomization import RandomizationTest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ClusterOptions(Options):
@@ -153,6 +155,8 @@ def cluster_codes(study, column: str, who: str, data: pd.DataFrame | None = None
     if df[column].isna().any():
         raise DataError(study.source, f"{int(df[column].isna().sum())} rows have no value of "
                         "the cluster column", column=column)
+    import pandas as pd
+
     return pd.factorize(df[column], sort=True)[0].astype(np.int64)
 
 

@@ -11,13 +11,18 @@ threads at once can race (fixed in 3.12). It works for ``from scipy import stats
 attribute is looked up on the parent, not on the lazy module), not for ``import pandas as
 pd``: Python 3.11's import statement reads the module's ``__spec__``, which loads it; so
 ``causal check`` defers scipy.stats, scipy.special and scipy.optimize (bound as modules by
-their importers), while pandas, imported by causal.design and the estimator modules at their
-top, stays in its cost (about 0.3 CPU-s of the command's 1.1).
+their importers). For a top-level package bound by ``import pandas as pd``,
+:func:`defer_package` puts a stand-in module in ``sys.modules`` instead: it carries the
+package's real ``__spec__`` (so the import statement binds it without loading) and loads the
+package on the first attribute it is asked for.
 """
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
+import types
+from typing import Any
 
 
 def defer(name: str) -> None:
@@ -35,3 +40,31 @@ def defer(name: str) -> None:
     parent, _, child = name.rpartition(".")
     if parent:  # ``from parent import child`` finds the attribute and binds it, unloaded
         setattr(sys.modules[parent], child, module)
+
+
+class _Deferred(types.ModuleType):
+    """A package not yet loaded; the first attribute asked for loads it and copies its
+    namespace here (later lookups are plain), so every importer holding this object sees
+    the real package's objects (``pd.DataFrame`` is pandas' own class)."""
+
+    def __getattr__(self, attr: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        real = importlib.import_module(name)
+        self.__dict__.update(real.__dict__)
+        return getattr(real, attr)
+
+
+def defer_package(name: str) -> None:
+    """Make ``import name`` (a top-level package, say pandas) cheap until it is first used
+    (no-op if imported). Single-threaded commands only, like :func:`defer`."""
+    if name in sys.modules or "." in name:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+    stub = _Deferred(name)
+    stub.__spec__ = spec
+    stub.__loader__ = spec.loader
+    sys.modules[name] = stub

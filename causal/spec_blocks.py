@@ -282,14 +282,12 @@ class SeriesSpec(Strict):
     @field_validator("intervention")
     @classmethod
     def _a_date(cls, v: str) -> str:
-        try:
-            import pandas as pd
+        from causal.spec_yaml import when
 
-            ok = not pd.isna(pd.Timestamp(v))
-        except (ValueError, TypeError):
-            ok = False
-        if not ok:
-            raise ValueError("a date such as 2016-10-01")
+        try:
+            when(v)
+        except ValueError:
+            raise ValueError("a date such as 2016-10-01") from None
         return v
 
 

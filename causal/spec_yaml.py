@@ -3,6 +3,7 @@ keys refused, alias expansion bounded (a "billion laughs" document is an error),
 from field path to line number for error messages."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,21 @@ def read_yaml(path: Path) -> tuple[Any, dict]:
         raise SpecError(str(path), "(yaml)", f"not valid YAML: {e}") from None
     return data, _line_index(node)
 
+
+
+def when(v: Any) -> datetime:
+    """A date written in a spec as a comparable value: ISO dates (2018-01-01, as YAML gives
+    them or as text) by the standard library, so checking a spec does not load pandas
+    (``causal check``); anything else as pandas reads it. Raises ValueError if neither can."""
+    try:
+        return datetime.fromisoformat(str(v))
+    except ValueError:
+        import pandas as pd
+
+        try:
+            ts = pd.Timestamp(v)
+        except (ValueError, TypeError):
+            ts = pd.NaT
+        if pd.isna(ts):
+            raise ValueError("expected a date such as 2018-01-01") from None
+        return ts.to_pydatetime()

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,9 +24,12 @@ from pydantic import (
 
 from causal.errors import SpecError
 from causal.registry import LazyRegistry, first_error
+from causal.spec_yaml import when as _when
 from causal.twins.stress import AnyStress, check_applies
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from causal.spec import Simulation, Spec
 
 #: generator name -> module that registers it.
@@ -44,17 +46,12 @@ MODULES: dict[str, str] = {
 
 
 def _date(v: str) -> str:
-    try:
-        ts = pd.Timestamp(v)
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if pd.isna(ts):
-        raise ValueError("expected a date such as 2018-01-01")
+    _when(v)
     return v
 
 
 def _ordered(v: tuple[str, str]) -> tuple[str, str]:
-    if pd.Timestamp(v[0]) > pd.Timestamp(v[1]):
+    if _when(v[0]) > _when(v[1]):
         raise ValueError(f"the first date ({v[0]}) is after the second ({v[1]})")
     return v
 
