@@ -69,15 +69,22 @@ NOTES = [
     "sessions as much as netto. A single-threaded case's wall time on a quiet machine is about "
     "its CPU time; dml at 1M uses 2 threads, so its quiet wall time is about half its CPU time "
     "or more.",
-    "10M rows (matching, multilevel, panels) is not in this table: twins of that size take "
-    "longer to make than the benchmark window allowed on the loaded machine (the duration twin "
-    "alone took 12 min wall for 1M persons). Run `benchmarks/scaling.py --ten-million --only "
-    "propensity_matching bayesian_multilevel did event_study triple_difference`.",
+    "10M rows (`--ten-million`, 2026-11-26): the twins were made beforehand (not timed). "
+    "propensity_matching 109 CPU-s, 5.6 GiB at load 9 (dowhy's bare matching 137 CPU-s, 5.1 "
+    "GiB, in the same run): the 30 s target is not met. Panels at 10M person-periods: did 49 "
+    "CPU-s, 6.1 GiB (load 5); event_study 119 CPU-s, 11.2 GiB and triple_difference 81 CPU-s, "
+    "9.6 GiB on the quiet machine (load 1.2-1.5, wall = CPU): within 120 s except the event "
+    "study at 122 s wall, but above 4 GiB peak memory in every case. Not profiled this "
+    "session; the peaks scale with the rows (1M: 0.9-1.4 GiB), so what remains is the number "
+    "of full-length copies (the frame, the design with a dummy per event time, the within "
+    "transformation) rather than a Python object per row. bayesian_multilevel at 10M was not "
+    "run this session.",
     "Peers run on the same parquet file in their own process with an 8 GiB address-space cap; "
     "a peer that fails with a MemoryError needed more than that.",
     "rdd: rdrobust and rddensity receive every row (all persons around the age threshold); "
     "restricting them to a window would change the bandwidth selection's pilot estimates, so "
-    "no exact saving exists outside rdrobust itself.",
+    "no exact saving exists outside rdrobust itself. At 1M persons (12.1M person-months) 90 "
+    "CPU-s and 5.2 GiB at load 5: within the time target, above 4 GiB.",
     "propensity_matching at 1M (issue 18: < 5 s and >= 4x faster than dowhy's bare matching): "
     "not met. Measured 2026-11-26 (the machine was never quiet that afternoon): this table's "
     "row (load 4.9) 16.5 s wall, 14.1 CPU-s against dowhy's bare matching at 13.6 s / 12.5 "
@@ -101,15 +108,15 @@ NOTES = [
     "dowhy's bare matching means about 3.1 CPU-s (12.5 / 4), about what the imports alone "
     "cost, and with the refuters and bounds switched off (NETTO_REFUTE=0) the rest is still "
     "about 11 CPU-s at that load.",
-    "`causal check data_specs/almere_focus_op_werk.yaml` (issue 18: < 1 s): not met on the "
-    "loaded machine: 8 runs at load 5 took 1.06-1.66 s wall (median 1.41) and 1.04-1.20 CPU-s "
-    "(median 1.10), against 1.92-2.47 s wall and 1.34-1.45 CPU-s for commit da2c221 in the "
-    "same loop (1.2 s wall quiet before). `context` and `validate` now load only when used "
-    "and scipy.special and scipy.optimize are deferred; what remains is pandas (causal.design "
-    "and the estimator modules, which check imports for their option models, import it at "
-    "the top: about 0.45 CPU-s), pydot's grammar and networkx for the graph check (about "
-    "0.35) and pydantic/typer/rich. Measured by `time python -m causal.cli check "
-    "data_specs/almere_focus_op_werk.yaml` and `python -X importtime ...`.",
+    "`causal check data_specs/almere_focus_op_werk.yaml` (issue 18: < 1 s): met on the quiet "
+    "machine (load 1.4, 2026-11-26): 0.76-0.78 s wall, 0.74-0.77 CPU-s in 3 runs (1.28-1.54 s "
+    "wall before, 5 runs). `context` and `validate` load only when used; scipy.stats, "
+    "scipy.special and scipy.optimize are deferred; pandas is deferred for the command "
+    "(causal.lazyimport.defer_package) and spec dates are read by the standard library, so a "
+    "spec without panel periods never loads it. What remains: pydot's grammar and networkx "
+    "for the graph check (about 0.25 s), typer/rich, pydantic, numpy. Specs with panel "
+    "periods load pandas to check them (pd.Period). Measured by `time python -m causal.cli "
+    "check data_specs/almere_focus_op_werk.yaml` and `python -X importtime ...`.",
     "bayesian_multilevel, 5,000 persons (werkgeversdienstverlening_regions: 2 chains x 1,000 draws, 500 "
     "tuning steps; issue 18: < 5 s end to end in a warm batch worker): not met. Three `run_batch(..., "
     "n=5000, workers=1, force=True, estimators=['bayesian_multilevel'])` calls in one process "
@@ -125,10 +132,19 @@ NOTES = [
     "timeout (two dimensions about 185 CPU-s, against netto's 131 for everything including the "
     "report). At 100k netto uses 5 folds (its default below 200,000) against econml's 2, so it "
     "does more learner work there.",
-    "bayesian_multilevel at 100k timed out at 400 s wall (90 CPU-s) at load 22-26; its nutpie "
-    "compilation alone took 116 s wall at that load in a separate check.",
-    "bayesian_multilevel's peers (plain pymc on rows, plain pymc on the same cells compiled by "
-    "nutpie) are in `benchmarks/multilevel.py` and `results/multilevel.txt`.",
+    "bayesian_multilevel (werkgeversdienstverlening_regions: one posterior gives the pooled "
+    "estimate, not identified by design, and the dose-response slope): 100k persons 139 CPU-s "
+    "/ 317 s wall at load 6-7, 1M persons 37 CPU-s / 106 s at load 7.5. The 100k case costs "
+    "more than the 1M one: an in-process run at 100k (load 8) spent 414 s wall / 131 CPU-s "
+    "sampling (R-hat 1.00, no divergences), so the sampler works harder on the flatter "
+    "posterior of 100k persons; not diagnosed further (the leapfrog steps per draw are in "
+    "diagnostics.convergence.mean_leapfrog_steps).",
+    "bayesian_multilevel's peers are in `benchmarks/multilevel.py` and "
+    "`results/multilevel.txt` (2026-11-26, load 6.5-10): at 1M rows (16,318 cells) netto 61.8 "
+    "s wall against plain pymc on the same cells compiled by nutpie 267.7 s (4.3x; same draws; "
+    "means 0.02 posterior sd apart) and R's lme4 glmer on the same cells 38.6 s (0.8x: lme4 is "
+    "faster, but gives a Laplace point estimate, no posterior; means 0.013 sd apart); plain "
+    "pymc on the rows did not finish 100k in 600 s.",
 ]
 #: issue 18's targets: (wall seconds, peak GiB) at 1M persons
 TARGETS = {"duration": (60, 2), "dml": (120, 4), "propensity_matching": (5, 4)}
