@@ -139,6 +139,7 @@ NOTES = [
     "sampling (R-hat 1.00, no divergences), so the sampler works harder on the flatter "
     "posterior of 100k persons; not diagnosed further (the leapfrog steps per draw are in "
     "diagnostics.convergence.mean_leapfrog_steps).",
+    "The test suite's timing (`make test` < 4 min) is in `results/suite.md`.",
     "bayesian_multilevel's peers are in `benchmarks/multilevel.py` and "
     "`results/multilevel.txt` (2026-11-26, load 6.5-10): at 1M rows (16,318 cells) netto 61.8 "
     "s wall against plain pymc on the same cells compiled by nutpie 267.7 s (4.3x; same draws; "
