@@ -281,6 +281,20 @@ def run(kind: str, path: Path, n: int, timeout: float) -> dict:
     return res
 
 
+def _versus(ours: dict[int, dict], kind: str, files: dict[int, Path], timeout: float,
+            describe) -> None:
+    """One line per size: netto's fit (``ours[n]``, a fresh process of stage 2 or 3)
+    against the peer ``kind`` on the same file, described by ``describe(ours, peer)``."""
+    for n, o in ours.items():
+        p = run(kind, files[n], n, timeout)
+        if "seconds" not in p:
+            print(f"    {n:>9,} rows: {kind} {'timed out' if p.get('timeout') else 'failed'} "
+                  f"after {p['wall']:.1f} s; ours {o['wall']:.1f} s")
+            continue
+        print(f"    {n:>9,} rows, {p['cells']} cells: ours {o['wall']:.1f} s wall; "
+              + describe(o, p))
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -331,7 +345,8 @@ def main() -> None:
               f"{'OK' if gap < 0.1 else 'NOT MET'}")
 
     # 2. speed ratio
-    o = run("ours", files[n_ratio], n_ratio, a.timeout)
+    ours = {n_ratio: run("ours", files[n_ratio], n_ratio, a.timeout)}
+    o = ours[n_ratio]
     p = run("plain", files[n_ratio], n_ratio, a.timeout)
     print(f"\n[2] speed at {n_ratio:,} rows (wall time of a fresh process, incl. compilation)")
     print(f"    ours : {o['wall']:.1f} s ({o['cells']} cells; estimator {o['seconds']:.1f} s)")
@@ -347,7 +362,7 @@ def main() -> None:
         print(f"    ratio plain/ours = {r:.1f}x (target >= 20x): {'OK' if r >= 20 else 'NOT MET'}")
 
     # 3. ours at the large size
-    o = run("ours", files[n_big], n_big, a.timeout)
+    o = ours[n_big] = run("ours", files[n_big], n_big, a.timeout)
     print(f"\n[3] ours at {n_big:,} rows, 35 regions")
     print(f"    wall {o['wall']:.1f} s in a fresh process (estimator {o['seconds']:.1f} s: "
           f"{o['breakdown']}; reading the data and adding context {o['seconds_prepare_data']:.1f}"
@@ -360,37 +375,24 @@ def main() -> None:
           f"model's quantities {o['rhat_max_all']:.4f}")
     print(f"    peak memory {o['peak_gib']:.2f} GiB (< 2 GiB: "
           f"{'OK' if o['peak_gib'] < 2 else 'NOT MET'})")
-    # 4. ours against the plain pymc model on the same cells, compiled by nutpie
+    # 4. ours (the fits of stages 2 and 3) against the plain pymc model on the same cells,
+    # compiled by nutpie
     print("\n[4] ours against a plain pymc model on the same cells, compiled by nutpie "
           "(same draws)")
-    for n in (n_ratio, n_big):
-        o = run("ours", files[n], n, a.timeout)
-        c = run("cells_nutpie", files[n], n, a.timeout)
-        if "seconds" not in c:
-            print(f"    {n:>9,} rows: plain-on-cells {'timed out' if c.get('timeout') else 'failed'}"
-                  f" after {c['wall']:.1f} s; ours {o['wall']:.1f} s")
-            continue
-        gap = abs(o["mean"] - c["mean"]) / c["sd"]
-        print(f"    {n:>9,} rows, {c['cells']} cells: ours {o['wall']:.1f} s wall; plain-on-cells "
-              f"{c['wall']:.1f} s wall (compile {c['compile']:.1f} s, sampling {c['sampling']:.1f}"
-              f" s, R-hat {c['rhat']:.3f}); ratio {c['wall'] / o['wall']:.2f}x; national means "
-              f"differ by {gap:.3f} sd")
+    _versus(ours, "cells_nutpie", files, a.timeout, lambda o, c: (
+        f"plain-on-cells {c['wall']:.1f} s wall (compile {c['compile']:.1f} s, sampling "
+        f"{c['sampling']:.1f} s, R-hat {c['rhat']:.3f}); ratio {c['wall'] / o['wall']:.2f}x; "
+        f"national means differ by {abs(o['mean'] - c['mean']) / c['sd']:.3f} sd"))
     # 5. ours against lme4's glmer on the same cells (a likelihood fit, no posterior)
     print("\n[5] ours against R's lme4 glmer on the same cells (Laplace, point estimate only)")
     if not shutil.which("Rscript"):
         print("    skipped: Rscript not found (Debian: apt-get install r-cran-lme4)")
-    for n in (n_ratio, n_big) if shutil.which("Rscript") else ():
-        o = run("ours", files[n], n, a.timeout)
-        m = run("lme4", files[n], n, a.timeout)
-        if "seconds" not in m:
-            print(f"    {n:>9,} rows: glmer {'timed out' if m.get('timeout') else 'failed'} "
-                  f"after {m['wall']:.1f} s; ours {o['wall']:.1f} s")
-            continue
-        print(f"    {n:>9,} rows, {m['cells']} cells: ours {o['wall']:.1f} s wall (mean "
-              f"{o['mean']:.2f} pp, sd {o['sd']:.2f}); glmer {m['wall']:.1f} s wall (fit "
-              f"{m['fit']:.1f} s; mean {m['mean']:.2f} pp; {m['warnings']} convergence "
-              f"warnings); ratio {m['wall'] / o['wall']:.2f}x; means differ by "
-              f"{abs(o['mean'] - m['mean']) / o['sd']:.3f} posterior sd")
+    else:
+        _versus(ours, "lme4", files, a.timeout, lambda o, m: (
+            f"(ours: mean {o['mean']:.2f} pp, sd {o['sd']:.2f}); glmer {m['wall']:.1f} s wall "
+            f"(fit {m['fit']:.1f} s; mean {m['mean']:.2f} pp; {m['warnings']} convergence "
+            f"warnings); ratio {m['wall'] / o['wall']:.2f}x; means differ by "
+            f"{abs(o['mean'] - m['mean']) / o['sd']:.3f} posterior sd"))
     print(f"\nuptime after: {uptime()}")
     for f in files.values():
         f.unlink(missing_ok=True)
