@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from causal.cli_mount import LazyGroup
+from causal.cli_print import print_estimator_options, print_sequential, print_table
 from causal.errors import NettoError
 
 # ``context`` and ``validate`` load when used (causal.cli_mount)
@@ -192,7 +193,7 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
                           workers=workers, scheduler=scheduler, force=force, seed=seed, n=n,
                           conjunctuur=str(conjunctuur) if conjunctuur else None,
                           estimators=estimator, lang=lang, on_start=on_start, on_done=on_done)
-    print_table(batch)
+    print_table(batch, console)
     for note in batch.notices:
         console.print(f"[yellow]note:[/] {note}")
     for _p, e in batch.spec_errors:
@@ -215,47 +216,6 @@ def _short(e: dict) -> str:
         return "not identified"
     ci = f" [{e['ci_low']:.1f}, {e['ci_high']:.1f}]" if e.get("ci_low") is not None else ""
     return f"{e['estimand']} {e['net']:.2f}{ci}"
-
-
-def _se_cell(r: dict) -> str:
-    """The standard-error flavour of a table row, with its number of clusters."""
-    se = r.get("se_type") or "-"
-    return se + (f" ({r['n_clusters']} clusters)" if r.get("n_clusters") else "")
-
-
-def print_table(batch) -> None:
-    """The bruto/netto table: one row per measure x estimator."""
-    from causal.messages import deadweight_text
-    from causal.report.portfolio import portfolio_rows
-
-    rows = portfolio_rows(batch.summaries)
-    t = Table(title="Bruto and netto per measure", show_lines=False, header_style="bold")
-    for col, j in [("measure", "left"), ("estimator", "left"), ("bruto reported", "right"),
-                   ("bruto data", "right"), ("netto [95% interval]", "right"),
-                   ("true effect", "right"), ("deadweight", "right"),
-                   ("standard error", "left")]:
-        t.add_column(col, justify=j)
-    last = None
-    for r in rows:
-        rep = "-" if r["reported_gross"] is None else (
-            f"{r['reported_gross']:g}%" + ("" if r["reported_comparable"] else "*"))
-        if r["net"] is None:
-            net = "[red]not identified[/]"
-        else:
-            ci = f" [{r['ci_low']:.1f}, {r['ci_high']:.1f}]" if r["ci_low"] is not None else ""
-            net = f"{r['net']:.2f}{ci}"
-        truth = "-" if r["truth"] is None else f"{r['truth']:.2f}" + (
-            " [green]✓[/]" if r["covers_truth"] else " [red]✗[/]" if r["covers_truth"] is False else "")
-        dw = deadweight_text(r, short=True)
-        show = r["measure"] != last
-        t.add_row(r["measure"] if show else "", r["estimator"], rep if show else "",
-                  "-" if r["gross"] is None else f"{r['gross']:.1f}",
-                  net, truth, dw, _se_cell(r), style="dim" if r["estimator"].startswith("naive") else None)
-        last = r["measure"]
-    console.print(t)
-    if any(r["reported_gross"] is not None and not r["reported_comparable"] for r in rows):
-        console.print("[dim]* published figure for a different outcome, horizon or group than "
-                      "the spec's outcome (see the measure's report for its citation)[/]")
 
 
 @app.command()
@@ -294,43 +254,14 @@ def power(p0: float = typer.Option(0.1167, help="Control-group rate (Almere: 11.
                           f"{size['design_effect']:.2f}, [bold]{size['persons_per_arm']} per arm[/], "
                           f"{size['clusters_per_arm']} clusters per arm")
     if looks is not None:
-        _sequential(looks, spending, alpha, sided, target_power,
-                    None if p1 is None else int(-(-need // 1)))
+        print_sequential(console, looks, spending, alpha, sided, target_power,
+                         None if p1 is None else int(-(-need // 1)))
     if n is not None:
         if p1 is not None:
             console.print(f"power with {n} per arm: {pw.power_at(p0, pw.with_compliance(p0, p1 - p0, compliance), n, alpha=alpha, sided=sided):.2f}")
         m = pw.mde(p0, n, alpha=alpha, power=target_power, sided=sided)
         console.print(f"minimum detectable ITT effect with {n} per arm: {100 * m:.2f} pp"
                       + (f" (effect on the treated {100 * m / compliance:.2f} pp at {compliance:.0%} compliance)" if compliance < 1 else ""))
-
-
-def _sequential(looks: str, spending: str, alpha: float, sided: int, target_power: float,
-                fixed_n: int | None) -> None:
-    """Print group-sequential boundaries (causal.sequential) and the maximum size."""
-    from causal.sequential import boundaries
-
-    try:
-        fr = [float(x) for x in looks.split(",")]
-    except ValueError:
-        raise NettoError(f"--looks: expected fractions such as 0.5,1; got '{looks}'") from None
-    if spending not in ("obrien_fleming", "pocock"):
-        raise NettoError(f"--spending: expected obrien_fleming or pocock; got '{spending}'")
-    try:
-        d = boundaries(fr, alpha=alpha, sided=sided, spending=spending, power=target_power)
-    except ValueError as e:
-        raise NettoError(f"--looks: {e}") from None
-    t = Table("look", "information", "z boundary", "nominal p", "alpha spent",
-              title=f"{spending.replace('_', '-')} alpha spending (Lan and DeMets 1983)")
-    for r in d.rows():
-        t.add_row(str(r["look"]), f"{r['information']:.2f}", f"{r['z']:.3f}",
-                  f"{r['nominal_p']:.4f}", f"{r['alpha_spent']:.4f}")
-    console.print(t)
-    msg = f"inflation factor {d.inflation:.3f}"
-    if fixed_n is not None:
-        mx = int(-(-fixed_n * d.inflation // 1))
-        msg += (f": at most [bold]{mx} per arm[/] for power {target_power} "
-                f"(looks at {', '.join(str(int(-(-mx * f // 1))) for f in d.looks)} per arm)")
-    console.print(msg)
 
 
 @app.command("estimators")
@@ -341,7 +272,7 @@ def list_estimators(name: str | None = typer.Argument(
     from causal import estimators as reg
 
     if name is not None:
-        _estimator_options(reg, name)
+        print_estimator_options(console, reg, name)
         return
     t = Table("name", "fits designs", "what it does")
     for est in reg.available():
@@ -349,31 +280,6 @@ def list_estimators(name: str | None = typer.Argument(
         t.add_row(est, ", ".join(info.assignments or ("any",)), info.doc.splitlines()[0] if info.doc else "")
     console.print(t)
     console.print("[dim]causal estimators NAME prints an estimator's options.[/]")
-
-
-def _estimator_options(reg, name: str) -> None:
-    """Every option of one estimator: type, default and meaning (its Field description)."""
-
-    try:
-        info = reg.get(name)
-    except KeyError:
-        raise NettoError(f"estimators: '{name}' is not a known estimator (known: "
-                         f"{', '.join(reg.available())})") from None
-    console.print(f"[bold]{name}[/] (designs: {', '.join(info.assignments or ('any',))})")
-    if info.doc:
-        console.print(escape(" ".join(info.doc.split())))
-    t = Table("option", "type", "default", "meaning", show_lines=True)
-    for opt, f in info.options.model_fields.items():
-        ann = getattr(f.annotation, "__name__", None) if isinstance(f.annotation, type) else None
-        typ = ann or str(f.annotation).replace("typing.", "")
-        if f.is_required():
-            default = "(required)"
-        elif f.default_factory is not None:
-            default = repr(f.default_factory())
-        else:
-            default = repr(f.default)
-        t.add_row(opt, escape(typ), escape(default), escape(f.description or "-"))
-    console.print(t)
 
 
 @app.command()
