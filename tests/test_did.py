@@ -96,7 +96,6 @@ def test_effects_by_start_cohort_and_their_difference_cover_the_truth():
         for e in cohorts[1:]:
             c = e.diagnostics["cohort_contrast"]
             true_diff = e.truth - cohorts[0].truth
-            assert c["difference"] == pytest.approx(e.net - cohorts[0].net, abs=1e-9)
             cover_diff += c["ci"][0] <= true_diff <= c["ci"][1]
             diffs += 1
     print(f"coverage: ATT(g) {cover}/{rows}, cohort differences {cover_diff}/{diffs}")

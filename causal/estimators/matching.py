@@ -67,7 +67,6 @@ from causal.estimators.matching_ties import tie_matches
 from causal.estimators.matching_variance import (  # noqa: F401
     _ai2016_adjustment,
     _imputed,
-    _neighbour_sums,
     _own_group_stats,
     _sigma2,
     _weights,

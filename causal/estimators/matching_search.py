@@ -78,10 +78,10 @@ class SortedPool:
         return stratum.astype(float) * (self.span + _STRATUM_GAP) + (key - self.lo)
 
     def query(self, key: np.ndarray, stratum: np.ndarray, k: int,
-              exclude: np.ndarray | None = None, avail: np.ndarray | None = None,
-              ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+              exclude: np.ndarray | None = None, avail: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
         """Indices (into the original pool) and distances of the k nearest pool units in the
-        same stratum, nearest first (any order if not ``ordered``); -1 / inf where fewer
+        same stratum, nearest first; -1 / inf where fewer
         exist. ``exclude``: for each query its own pool index (self-matches skipped);
         ``avail``: mask over the sorted pool."""
         comp, skey, sstr, order = self.comp, self.key, self.stratum, self.order
@@ -104,10 +104,8 @@ class SortedPool:
         dist = np.where(bad, np.inf, dist)
         if k == 1:
             sel = np.argmin(dist, axis=1)[:, None]
-        elif ordered:
-            sel = np.argsort(dist, axis=1, kind="stable")[:, :k]
         else:
-            sel = np.argpartition(dist, k - 1, axis=1)[:, :k]
+            sel = np.argsort(dist, axis=1, kind="stable")[:, :k]
         dist = np.take_along_axis(dist, sel, axis=1)
         idx = np.take_along_axis(idx, sel, axis=1)
         idx = np.where(np.isfinite(dist), idx, -1)
