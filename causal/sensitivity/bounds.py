@@ -236,10 +236,11 @@ def bound_estimate(est, sb: dict[str, Any]) -> dict[str, Any]:
     table = sb["nonparametric"] if use_np else lin.benchmarks
     sign = 1.0 if (est.net or 0) >= 0 else -1.0
     rows = []
-    unfit = [name for name, b in table.items() if not _finite(b.get("bias"))]
+    unfit = False
     for name, b in table.items():
-        bias = b["bias"]
-        if name in unfit:  # a benchmark model that did not fit (small samples): no number
+        bias = b.get("bias")
+        if not _finite(bias):  # a benchmark model that did not fit (small samples): no number
+            unfit = True
             continue
         f = 1.0 if use_np else b.get("se_factor", 1.0)
         adj = est.net - sign * bias
