@@ -66,7 +66,6 @@ class Localiser:
         swap = {k: v for k, v in self.names.items() if k and k != v}
         self._swap_rx = _words(sorted(swap, key=len, reverse=True))
         self._swap = swap
-        self.seen: list[tuple[str, str]] = []
         self._done: dict[str, str] = {}
 
     def plain(self, line: str) -> bool:
@@ -79,8 +78,11 @@ class Localiser:
             return text
         if text not in self._done:
             self._done[text] = "\n".join(self._line(x) for x in text.split("\n"))
-            self.seen.append((text, self._done[text]))
         return self._done[text]
+
+    @property
+    def seen(self) -> list[tuple[str, str]]:
+        return list(self._done.items())
 
     def _line(self, line: str) -> str:
         if not line.strip():
@@ -149,15 +151,17 @@ def figure_texts(fig: Any) -> Iterator[Text]:
         yield from leg.get_texts()
 
 
-def localise_figure(fig: Any, lang: str, names: Mapping[str, str] | Iterable[str] = ()
-                    ) -> Localiser:
+def localise_figure(fig: Any, lang: str,
+                    names: Localiser | Mapping[str, str] | Iterable[str] = ()) -> Localiser:
     """Translate ``fig``'s texts into ``lang`` in place and write its axes' numbers the way
     ``lang`` does; re-runs the layout (the Dutch labels are longer) unless the figure has a
     layout engine of its own. Returns the :class:`Localiser` (its ``seen``: what was
-    translated; tick labels join it when the figure is drawn). English: nothing changes."""
-    say = Localiser(lang, names)
+    translated; tick labels join it when the figure is drawn). ``names`` may be a Localiser
+    shared by the figures of one study (its names' patterns compiled once, its translations
+    reused). English: nothing changes."""
     if lang == DEFAULT_LANG:
-        return say
+        return Localiser(lang)
+    say = names if isinstance(names, Localiser) else Localiser(lang, names)
     for t in figure_texts(fig):
         s = t.get_text()
         if s and s.strip():

@@ -55,10 +55,12 @@ def render_figures(estimates: list[Estimate], outdir: Path, rules: Any = None,
     file names in ``diagnostics['files']`` and what was left out in the private
     ``diagnostics['_gate']['left_out']``. Clears the callables afterwards so the Estimate can
     cross process boundaries."""
+    from causal.report.figure_lang import Localiser
     from causal.report.gate import PRIVATE, Gate, Rules
     from causal.report.gate_figures import save_figure, save_file
 
     outdir.mkdir(parents=True, exist_ok=True)
+    say = Localiser(lang, kept_names) if lang != "en" else ()  # one per study's figures
     for e in estimates:
         gate = Gate(Rules.of(rules))
         names: list[str] = []
@@ -70,7 +72,7 @@ def render_figures(estimates: list[Estimate], outdir: Path, rules: Any = None,
             e.figures, e.files = {}, {}
         for name, item in sorted(e.figures.items()):
             stem = f"{e.estimator}_{e.label or e.estimand}_{name}".replace(" ", "_").replace("/", "-")
-            names += save_figure(gate, item, outdir, stem, lang=lang, names=kept_names)
+            names += save_figure(gate, item, outdir, stem, lang=lang, names=say)
         for fname, item in sorted(e.files.items()):
             names += save_file(gate, item, outdir, fname)
         if names:
