@@ -59,15 +59,17 @@ def _sheet_names(measures: list[str]) -> dict[str, str]:
     return out
 
 
-def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> bytes:
+def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en",
+                 rows: list[dict[str, Any]] | None = None) -> bytes:
     """The workbook: a portfolio sheet (one row per measure x estimator, the published bruto
     with its citation) and one sheet per measure (sentence, decomposition table, published
-    figures with citations, disclosure note)."""
+    figures with citations, disclosure note). ``summaries`` in ``lang`` already
+    (:func:`causal.report.localise.localise` of each), ``rows`` their portfolio rows if the
+    caller has them."""
     import xlsxwriter
 
     from causal.costs import portfolio_text
     from causal.report.context import fmt_reported, page_context
-    from causal.report.localise import localise
     from causal.report.portfolio import portfolio_rows
 
     buf = io.BytesIO()
@@ -93,8 +95,7 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
         else:
             ws.write_string(r, c, str(cell(str(v))), fmt or wrap)
 
-    summaries = {m: localise(s, lang) for m, s in summaries.items()}
-    rows = portfolio_rows(summaries)
+    rows = portfolio_rows(summaries) if rows is None else rows
     local = page_context(None, lang)["local"]
     ws = wb.add_worksheet("portfolio")
     cols = [(_t("measure", lang), "title", 34), (_t("estimator", lang), "estimator", 26),
@@ -175,7 +176,8 @@ def summary_xlsx(summaries: dict[str, dict[str, Any]], lang: str = "en") -> byte
     return buf.getvalue()
 
 
-def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> bytes:
+def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en",
+                ctx: dict[str, Any] | None = None) -> bytes:
     """A Word document of one measure: title, source, the sentences, the decomposition table,
     footnotes, the figures already written to ``outdir`` (gated PNGs), disclosure note."""
     import docx
@@ -185,7 +187,7 @@ def report_docx(summary: dict[str, Any], outdir: Path, lang: str = "en") -> byte
     from causal.power import settling_sentence
     from causal.report.context import fmt_reported, page_context, withheld_text
 
-    ctx = page_context(summary, lang)
+    ctx = page_context(summary, lang) if ctx is None else ctx  # the pages' context, if given
     summary, local = ctx["s"], ctx["local"]
     d = docx.Document()
     d.core_properties.title = summary["title"]

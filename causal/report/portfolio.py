@@ -94,8 +94,11 @@ def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
     rows = portfolio_rows(batch.summaries)
     write_summary_csv(rows, out / "summary.csv")
     from causal.report.exports import summary_xlsx
+    from causal.report.localise import localise
 
-    atomic_write(out / "summary.xlsx", summary_xlsx(batch.summaries, lang))
+    shown = {m: localise(s, lang) for m, s in batch.summaries.items()}  # in the page's language
+    shown_rows = portfolio_rows(shown)
+    atomic_write(out / "summary.xlsx", summary_xlsx(shown, lang, shown_rows))
     strictest = max((s.get("disclosure") or {} for s in batch.summaries.values()),
                     key=lambda d: d.get("min_cell", 0), default={})
     write_gated_figure({"disclosure": strictest}, "forest", rows,
@@ -105,9 +108,6 @@ def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
     from causal.report.gate import Gate, Rules
 
     gate = Gate(Rules.of({k: v for k, v in strictest.items() if k != "suppressed"}))
-    from causal.report.localise import localise
-
-    shown = {m: localise(s, lang) for m, s in batch.summaries.items()}  # in the page's language
     failed = [{"measure": r.task.measure, "estimator": r.task.estimator,  # counts in errors too
                "error": gate.text((r.error or "").splitlines()[0])} for r in batch.failed]
     failed += [{"measure": Path(p).stem, "estimator": "(spec)", "error": gate.text(e)}
@@ -118,7 +118,7 @@ def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
                         (e["reason"] for e in s["estimates"] if e.get("reason")), "")}
                    for m, s in sorted(shown.items()) if not s.get("preferred")]
     html = _ENV.get_template("portfolio.html.j2").render(
-        rows=portfolio_rows(shown), failed=failed, summaries=shown, not_plotted=not_plotted,
+        rows=shown_rows, failed=failed, summaries=shown, not_plotted=not_plotted,
         min_cell=min((s["disclosure"]["min_cell"] for s in batch.summaries.values()), default=10),
         seconds=batch.seconds_by_measure(), **{k: v for k, v in page_context(None, lang).items()
                                                if k != "s"})

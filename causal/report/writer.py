@@ -311,7 +311,7 @@ def write_pages(summary: dict[str, Any], outdir: Path, lang: str) -> None:
     ctx = page_context(summary, lang)
     atomic_write(outdir / "report.md", _MD_ENV.get_template("measure.md.j2").render(**ctx))
     atomic_write(outdir / "index.html", _ENV.get_template("measure.html.j2").render(**ctx))
-    atomic_write(outdir / "report.docx", report_docx(summary, outdir, lang))
+    atomic_write(outdir / "report.docx", report_docx(summary, outdir, lang, ctx))
 
 
 def write_gated_figure(summary: dict[str, Any], stem: str, rows: list[dict[str, Any]],
