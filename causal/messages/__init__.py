@@ -112,8 +112,16 @@ def num(x: float, nd: int = 1, lang: str = DEFAULT_LANG) -> str:
     if s.startswith("-") and float(s.replace(",", "")) == 0:
         s = s[1:]  # no "-0.0"
     if lang == "nl":
-        s = s.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        s = dutch_separators(s)
     return s
+
+
+_SWAP = str.maketrans(",.", ".,")
+
+
+def dutch_separators(s: str) -> str:
+    """A number written the English way (1,250.5) written the Dutch way (1.250,5)."""
+    return s.translate(_SWAP)
 
 
 def _nd(x: float) -> int:

@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from causal.messages import DEFAULT_LANG, catalogue
+from causal.messages import DEFAULT_LANG, catalogue, dutch_separators
 
 _NUM = r"(?:[-−+]?\d(?:[\d,]*\d)?(?:\.\d+)?|nan)"
 _MISSES: dict[str, set[str]] = {}
@@ -143,9 +143,7 @@ def _fill(m: re.Match[str], loc: str, lang: str, depth: int) -> tuple[str, bool]
 
 
 def _num(v: str, lang: str) -> str:
-    if lang != "nl":
-        return v
-    return v.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return dutch_separators(v) if lang == "nl" else v
 
 
 def _cached(s: str, lang: str, depth: int) -> tuple[str, bool]:

@@ -28,7 +28,7 @@ from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.text import Text
 from matplotlib.ticker import Formatter, NullFormatter
 
-from causal.messages import DEFAULT_LANG, catalogue
+from causal.messages import DEFAULT_LANG, catalogue, dutch_separators
 from causal.messages.translate import exact, tr
 
 #: a number as matplotlib and netto's f-strings write it in English (1,600; 0.25; −3.5)
@@ -39,7 +39,7 @@ _DUMMY = re.compile(r"^(\S+)\[T\.([^\]]+)\]$")
 
 def decimal_comma(s: str) -> str:
     """Every number in ``s`` written the Dutch way: 1,600.5 -> 1.600,5."""
-    return _NUMBER.sub(lambda m: m.group().translate(str.maketrans(",.", ".,")), s)
+    return _NUMBER.sub(lambda m: dutch_separators(m.group()), s)
 
 
 def _words(keys: list[str]) -> re.Pattern[str] | None:
