@@ -107,7 +107,10 @@ NOTES = [
     "Neither target is within reach of a run that imports dowhy and writes a report: 4x "
     "dowhy's bare matching means about 3.1 CPU-s (12.5 / 4), about what the imports alone "
     "cost, and with the refuters and bounds switched off (NETTO_REFUTE=0) the rest is still "
-    "about 11 CPU-s at that load.",
+    "about 11 CPU-s at that load. The before/after and phase figures are one-off runs of the "
+    "case's own command, `time python -m causal.cli run data_specs/ontwikkeladvies_matching.yaml"
+    " --data /tmp/netto-scaling/ontwikkeladvies_matching-1000000.parquet -e propensity_matching "
+    "-w 1 --force` (at da2c221 and after), the phases under `python -m cProfile -s cumtime`.",
     "`causal check data_specs/almere_focus_op_werk.yaml` (issue 18: < 1 s): met on the quiet "
     "machine (load 1.4, 2026-11-26): 0.76-0.78 s wall, 0.74-0.77 CPU-s in 3 runs (1.28-1.54 s "
     "wall before, 5 runs). `context` and `validate` load only when used; scipy.stats, "
@@ -135,8 +138,10 @@ NOTES = [
     "bayesian_multilevel (werkgeversdienstverlening_regions: one posterior gives the pooled "
     "estimate, not identified by design, and the dose-response slope): 100k persons 139 CPU-s "
     "/ 317 s wall at load 6-7, 1M persons 37 CPU-s / 106 s at load 7.5. The 100k case costs "
-    "more than the 1M one: an in-process run at 100k (load 8) spent 414 s wall / 131 CPU-s "
-    "sampling (R-hat 1.00, no divergences), so the sampler works harder on the flatter "
+    "more than the 1M one: an in-process run at 100k (load 8; `prepare(spec, data=pd.read_parquet("
+    "twin))` then `run_estimator(study, 'bayesian_multilevel', options)` from causal.pipeline, "
+    "timed around the second) spent 414 s wall / 131 CPU-s sampling (R-hat 1.00, no "
+    "divergences), so the sampler works harder on the flatter "
     "posterior of 100k persons; not diagnosed further (the leapfrog steps per draw are in "
     "diagnostics.convergence.mean_leapfrog_steps).",
     "The test suite's timing (`make test` < 4 min) is in `results/suite.md`.",
