@@ -36,7 +36,7 @@ from pydantic import Field
 
 from causal.errors import EstimationError
 from causal.estimators import Options, estimator
-from causal.estimators.matching import refuse_outcome_selected
+from causal.estimators.comparison import refuse_outcome_selected
 from causal.estimators.propensity import covariate_matrix
 from causal.result import Estimate
 from causal.study import age_group, subgroup_key

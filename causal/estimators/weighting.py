@@ -41,7 +41,7 @@ from causal.estimators.balance import (
     overlap_plot,
     overlap_summary,
 )
-from causal.estimators.matching import refuse_outcome_selected
+from causal.estimators.comparison import refuse_outcome_selected
 from causal.estimators.propensity import covariate_matrix, crossfit_predictions, fit_propensity
 from causal.estimators.score_terms import nonlinear_balance
 from causal.inference import (
