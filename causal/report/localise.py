@@ -51,6 +51,9 @@ def localise(summary: dict[str, Any] | None, lang: str) -> dict[str, Any] | None
         dis["suppressed"] = [{**x, "where": t(x.get("where")), "reason": t(x.get("reason"))}
                              if isinstance(x, dict) else t(x) for x in dis["suppressed"]]
     for e in s.get("estimates") or []:
+        if e.get("label"):  # "did (difference in differences)": the name stays, not its label
+            e["label"] = tr(e["label"], lang, keep=keep)
+            e["name"] = f"{e['estimator']} ({e['label']})"
         d = e.get("diagnostics") or {}
         for path in ESTIMATE_TEXT:
             *up, last = path.split(".")
