@@ -148,7 +148,7 @@ def bell_mccaffrey_dof(fit: OLSFit, clusters: np.ndarray, j: int) -> float:
     G = int(clusters.max()) + 1
     a = fit.bread[:, j]
     uu = np.empty(G)
-    S = np.empty((fit.k, G))
+    S = np.empty((fit.X.shape[1], G))  # fit.k also counts absorbed parameters
     for g, idx in enumerate(_groups(clusters, G)):
         Xg = fit.X[idx]
         u = _inv_sqrt_i_minus_h(Xg, fit.bread, Xg @ a)

@@ -24,7 +24,8 @@ period, first treated period, cluster) are estimator options, not spec fields.
   aggregation; one adoption date: two-way fixed effects with a dummy per event time
   (reference: the period before adoption). Its headline number is the average of the
   post-treatment event-time effects (truth key ``ATT_dynamic``), with the same interval rule
-  as ``did`` (the average is made one coefficient by reparametrisation).
+  as ``did`` (the average is made one coefficient by reparametrisation; the event-time
+  effects are a linear map of the same fit's coefficients).
 - ``triple_difference``: in :mod:`causal.estimators.ddd`.
 
 The parts by concern: the options and the panel (:mod:`~causal.estimators.did_panel`), two-way
@@ -51,12 +52,7 @@ from causal.estimators.did_panel import (  # noqa: F401  (re-exported: the DiD A
     without_anticipation,
 )
 from causal.estimators.did_panel import pretrend as _pretrend
-from causal.estimators.did_twfe import (
-    _event_average_design,
-    _twfe_event,
-    twfe,
-    twfe_inference,
-)
+from causal.estimators.did_twfe import event_study_twfe, twfe, twfe_inference
 from causal.result import Estimate
 
 
@@ -233,16 +229,16 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
         if not P.has_never:
             raise NotIdentified("all units adopt in the same period and none stays untreated: "
                                 "there is no comparison group for an event study")
-        ev = _twfe_event(P, o.anticipation)
-        inf = twfe_inference(P, o, _event_average_design(P, o.anticipation))
+        inf, ev = event_study_twfe(P, o)
         net, ci, se, se_type = inf.coef, inf.ci, inf.se, inf.se_type
         cdiag.update(inf.diagnostics)
         method = ("Two-way fixed effects event study with a dummy per event time, reference = "
                   "the period before adoption"
                   + (f" less {o.anticipation} anticipation period(s)" if o.anticipation else "")
                   + "; headline = average of the post-adoption coefficients (a coefficient of "
-                  f"its own by reparametrisation), standard error {se_type}; event-time "
-                  f"errors CR0 clustered by {P.cluster_name} (linearmodels).")
+                  f"its own by reparametrisation, the same fit), standard error {se_type}; "
+                  f"event-time errors CR0 clustered by {P.cluster_name} (as linearmodels "
+                  "gives them).")
     ev = _with_event_counts(ev, P)
     diag = {"event_time": ev[["ATT", "std_error", "n_treated"]].rename_axis("event_time"),
             "inference": cdiag, **_pretrend(ev[ev.index < -o.anticipation]
