@@ -193,18 +193,22 @@ def run(target: list[Path] = typer.Argument(..., help="Spec file(s) or folder(s)
                           workers=workers, scheduler=scheduler, force=force, seed=seed, n=n,
                           conjunctuur=str(conjunctuur) if conjunctuur else None,
                           estimators=estimator, lang=lang, on_start=on_start, on_done=on_done)
-    print_table(batch, console)
+    print_table(batch, console, lang)
     for note in batch.notices:
         console.print(f"[yellow]note:[/] {note}")
     for _p, e in batch.spec_errors:
         err.print(f"[bold red]spec error:[/] {escape(str(e))}")
     for r in batch.failed:
         err.print(f"[bold red]failed:[/] {r.task.measure} · {r.task.estimator}: {escape(r.error or '')}")
+    from causal.messages import num, t
+    from causal.report.portfolio import batch_lang
+
+    say = batch_lang(batch, lang)
     times = batch.seconds_by_measure()
     if times:
-        console.print("time per measure: " + ", ".join(f"{m} {t:.1f} s" for m, t in sorted(times.items()))
-                      + f"; batch {batch.seconds:.1f} s")
-    console.print(f"reports written to {out}/ (open {out}/index.html)")
+        console.print(t("console.times", say, s=num(batch.seconds, 1, say), list=", ".join(
+            f"{m} {num(x, 1, say)} s" for m, x in sorted(times.items()))))
+    console.print(t("console.written", say, out=out))
     if batch.spec_errors or any(r.user_error for r in batch.failed):
         raise typer.Exit(2)  # a spec, data or file problem the user can fix
     if not batch.ok:

@@ -10,45 +10,59 @@ from rich.table import Table
 from causal.errors import NettoError
 
 
-def _se_cell(r: dict) -> str:
+def _se_cell(r: dict, lang: str) -> str:
     """The standard-error flavour of a table row, with its number of clusters."""
+    from causal.messages import t
+
     se = r.get("se_type") or "-"
-    return se + (f" ({r['n_clusters']} clusters)" if r.get("n_clusters") else "")
+    return se + (f" ({t('console.clusters', lang, n=r['n_clusters'])})"
+                 if r.get("n_clusters") else "")
 
 
-def print_table(batch, console: Console) -> None:
-    """The bruto/netto table: one row per measure x estimator."""
-    from causal.messages import deadweight_text
-    from causal.report.portfolio import portfolio_rows
+def _g(x: float, lang: str) -> str:
+    """A published figure as the report gives it (54, 54.5), with a decimal comma in Dutch."""
+    from causal.messages import dutch_separators
 
-    rows = portfolio_rows(batch.summaries)
-    t = Table(title="Bruto and netto per measure", show_lines=False, header_style="bold")
-    for col, j in [("measure", "left"), ("estimator", "left"), ("bruto reported", "right"),
-                   ("bruto data", "right"), ("netto [95% interval]", "right"),
-                   ("true effect", "right"), ("deadweight", "right"),
-                   ("standard error", "left")]:
-        t.add_column(col, justify=j)
+    return dutch_separators(f"{x:g}") if lang == "nl" else f"{x:g}"
+
+
+def print_table(batch, console: Console, lang: str | None = None) -> None:
+    """The bruto/netto table: one row per measure x estimator, in the reports' language
+    (the portfolio's: ``lang``, else NETTO_LANG, else the specs')."""
+    from causal.messages import deadweight_text, num, t
+    from causal.report.localise import localise
+    from causal.report.portfolio import batch_lang, portfolio_rows
+
+    lang = batch_lang(batch, lang)
+    rows = portfolio_rows({m: localise(s, lang) for m, s in batch.summaries.items()})
+    tab = Table(title=t("console.title", lang), show_lines=False, header_style="bold")
+    for col, j in [("measure", "left"), ("estimator", "left"), ("bruto_reported", "right"),
+                   ("bruto_data", "right"), ("netto", "right"), ("truth", "right"),
+                   ("deadweight", "right"), ("se", "left")]:
+        tab.add_column(t(f"console.{col}", lang), justify=j)
     last = None
     for r in rows:
         rep = "-" if r["reported_gross"] is None else (
-            f"{r['reported_gross']:g}%" + ("" if r["reported_comparable"] else "*"))
+            _g(r["reported_gross"], lang) + "%" + ("" if r["reported_comparable"] else "*"))
         if r["net"] is None:
-            net = "[red]not identified[/]"
+            net = f"[red]{t('console.not_identified', lang)}[/]"
         else:
-            ci = f" [{r['ci_low']:.1f}, {r['ci_high']:.1f}]" if r["ci_low"] is not None else ""
-            net = f"{r['net']:.2f}{ci}"
-        truth = "-" if r["truth"] is None else f"{r['truth']:.2f}" + (
+            ci = (f" [{num(r['ci_low'], 1, lang)}; {num(r['ci_high'], 1, lang)}]"
+                  if lang != "en" else f" [{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+                  ) if r["ci_low"] is not None else ""
+            net = f"{num(r['net'], 2, lang)}{ci}"
+        truth = "-" if r["truth"] is None else num(r["truth"], 2, lang) + (
             " [green]✓[/]" if r["covers_truth"] else " [red]✗[/]" if r["covers_truth"] is False else "")
-        dw = deadweight_text(r, short=True)
+        dw = deadweight_text(r, lang, short=True)
         show = r["measure"] != last
-        t.add_row(r["measure"] if show else "", r["estimator"], rep if show else "",
-                  "-" if r["gross"] is None else f"{r['gross']:.1f}",
-                  net, truth, dw, _se_cell(r), style="dim" if r["estimator"].startswith("naive") else None)
+        tab.add_row(r["measure"] if show else "", r["estimator"], rep if show else "",
+                    "-" if r["gross"] is None else num(r["gross"], 1, lang),
+                    net, truth, dw, escape(_se_cell(r, lang)),
+                    style="dim" if r["estimator"].startswith("naive") else None)
         last = r["measure"]
-    console.print(t)
+    console.print(tab)
     if any(r["reported_gross"] is not None and not r["reported_comparable"] for r in rows):
-        console.print("[dim]* published figure for a different outcome, horizon or group than "
-                      "the spec's outcome (see the measure's report for its citation)[/]")
+        console.print(f"[dim]{escape(t('console.not_comparable', lang))}[/]")
 
 
 def print_sequential(console: Console, looks: str, spending: str, alpha: float, sided: int,

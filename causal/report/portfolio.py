@@ -86,11 +86,17 @@ def write_summary_csv(rows: list[dict[str, Any]], path: Path) -> None:
     atomic_write(path, buf.getvalue())
 
 
-def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
+def batch_lang(batch, lang: str | None = None) -> str:
+    """The language of a batch's portfolio and console table: ``lang`` (--lang), else
+    NETTO_LANG, else the specs' ``lang`` where they all agree, else English."""
     from causal.messages import resolve_lang
 
     langs = {s.get("lang") for s in batch.summaries.values()} - {None}
-    lang = resolve_lang(lang, langs.pop() if len(langs) == 1 else None)
+    return resolve_lang(lang, langs.pop() if len(langs) == 1 else None)
+
+
+def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
+    lang = batch_lang(batch, lang)
     rows = portfolio_rows(batch.summaries)
     write_summary_csv(rows, out / "summary.csv")
     from causal.report.exports import summary_xlsx
