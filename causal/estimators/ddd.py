@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from pydantic import Field
+from scipy import sparse
 
 from causal.errors import DataError, NotIdentified
 from causal.estimators import estimator
@@ -46,10 +47,10 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
         cols[opt] = v
     A, G, T = cols["band"], cols["group"], cols["post"]
     y, d = study.y(), study.d()
-    cells = pd.crosstab([A, G], T)
-    if cells.shape != (4, 2) or (cells.to_numpy() == 0).any():
+    cells = np.bincount((A + 2 * G + 4 * T).astype(np.int64), minlength=8)
+    if (cells == 0).any():
         raise NotIdentified("a triple difference needs data in all 8 cells of band x group x "
-                            f"after; found {int((cells.to_numpy() > 0).sum())} filled cells")
+                            f"after; found {int((cells > 0).sum())} filled cells")
     warn = []
     mism = int(((A * G * T) != d).sum())
     if mism:
@@ -90,38 +91,56 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
 
 
 def _ddd_by_period(study, o: DDDOptions, A, G, T, y):
-    import statsmodels.api as sm
-
+    """The triple difference per period against the last period before the change: the
+    saturated OLS of the outcome on band x group x period (statsmodels' design, HC1 or CR1
+    by the cluster column, statsmodels' small-sample factors), computed from the 4 x periods
+    cells. A saturated model's fitted values are the cell means, so X'X, X'y and both
+    sandwiches are sums over cells (the residuals' squares per cell; their sums per cluster
+    and cell): no n x 4P design (24 columns of the panel's length, and statsmodels' pinv
+    copies of it, at 6 periods). tests/test_ddd.py compares it to statsmodels."""
     per = study.data[o.period]
     order = sorted(pd.unique(per).tolist())
-    pre = [p for p in order if T[(per == p).to_numpy()].mean() < 0.5]
+    pidx = pd.Categorical(per, categories=order).codes.astype(np.int64)
+    P = len(order)
+    share_post = np.bincount(pidx, weights=T, minlength=P) / np.bincount(pidx, minlength=P)
+    pre = [p for p, s in zip(order, share_post) if s < 0.5]
     if not pre:
         raise NotIdentified("no period before the change; the triple difference needs one")
     ref = pre[-1]
-    others = [p for p in order if p != ref]
-    D = np.column_stack([(per == p).to_numpy(float) for p in others])
-    AG = A * G
-    X = np.column_stack([np.ones_like(y), A, G, AG, D, D * A[:, None], D * G[:, None],
-                         D * AG[:, None]])
-    kcols = slice(X.shape[1] - len(others), X.shape[1])
+    others = [i for i, p in enumerate(order) if p != ref]
+    C = 4 * P
+    cell = A.astype(np.int64) + 2 * G.astype(np.int64) + 4 * pidx
+    n_c = np.bincount(cell, minlength=C).astype(float)
+    c = np.arange(C)
+    a_c, g_c, p_c = (c % 2).astype(float), (c // 2 % 2).astype(float), c // 4
+    D = np.column_stack([(p_c == i).astype(float) for i in others])
+    ag = a_c * g_c
+    Xc = np.column_stack([np.ones(C), a_c, g_c, ag, D, D * a_c[:, None], D * g_c[:, None],
+                          D * ag[:, None]])
+    XtX = Xc.T @ (n_c[:, None] * Xc)
+    A_inv = np.linalg.pinv(XtX)
+    beta = A_inv @ (Xc.T @ np.bincount(cell, weights=y, minlength=C))
+    e = y - (Xc @ beta)[cell]
+    n, k = y.size, int(np.linalg.matrix_rank(XtX))
     col = cluster_column(study, o.cluster)
     if col:
         groups = _clusters(study, col, "triple_difference")
-        fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        n_g = int(groups.max()) + 1
+        S = sparse.csr_matrix((e, (groups, cell)), shape=(n_g, C)) @ Xc
+        V = A_inv @ (S.T @ S) @ A_inv * n_g / (n_g - 1) * (n - 1) / (n - k)
     else:
-        fit = sm.OLS(y, X).fit(cov_type="HC1")
-    b = np.asarray(fit.params)[kcols]
-    se = np.asarray(fit.bse)[kcols]
+        q_c = np.bincount(cell, weights=e ** 2, minlength=C)
+        V = A_inv @ (Xc.T @ (q_c[:, None] * Xc)) @ A_inv * n / (n - k)
+    kcols = slice(Xc.shape[1] - len(others), Xc.shape[1])
+    b, se = beta[kcols], np.sqrt(np.diag(V))[kcols]
     # event time: the last period before the change is -1, the first after it 0
     rel = {q: i - len(pre) for i, q in enumerate(order)}
-    pv = per.to_numpy()
-
-    def smallest(q) -> int:  # the smallest band x group cell of a period: what it rests on
-        return int(min(((A == a) & (G == g) & (pv == q)).sum() for a in (0, 1) for g in (0, 1)))
-
-    n_ref = smallest(ref)
-    rows = [{"period": str(q), "rel": rel[q], "ATT": float(bb), "std_error": float(s),
-             "n": min(smallest(q), n_ref)} for q, bb, s in zip(others, b, se)]
+    # the smallest band x group cell of a period: what its estimate rests on
+    smallest = n_c.reshape(P, 4).min(axis=1).astype(int)
+    n_ref = int(smallest[order.index(ref)])
+    rows = [{"period": str(order[i]), "rel": rel[order[i]], "ATT": float(bb),
+             "std_error": float(s), "n": min(int(smallest[i]), n_ref)}
+            for i, bb, s in zip(others, b, se)]
     rows.append({"period": str(ref), "rel": -1, "ATT": 0.0, "std_error": 0.0, "n": n_ref})
     ev = pd.DataFrame(rows).sort_values("rel").reset_index(drop=True)
     return ev

@@ -1,0 +1,63 @@
+"""The triple difference by period from cell sums equals statsmodels' saturated OLS (HC1,
+and CR1 by a cluster column), and the estimator refuses data with an empty cell."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from causal.errors import NotIdentified
+from causal.estimators import get
+from causal.spec import load_spec
+from causal.study import Study
+from causal.twins import make_twin
+
+NRP = "data_specs/no_riskpolis_ddd.yaml"
+
+
+@pytest.fixture(scope="module")
+def st() -> Study:
+    spec = load_spec(NRP)
+    tw = make_twin(spec, seed=5, n=3000)
+    return Study(spec=spec, data=tw.data, source="twin", truth=tw.truth)
+
+
+def _fit(study, **opts):
+    info = get("triple_difference")
+    return info.fit(study, info.options.model_validate(
+        {**study.spec.estimator_options("triple_difference"), **opts}))[0]
+
+
+@pytest.mark.parametrize("cluster", [None, "region"])
+def test_by_period_equals_statsmodels_saturated_ols(st, cluster):
+    import pandas as pd
+    import statsmodels.api as sm
+
+    o = st.spec.estimator_options("triple_difference")
+    A, G, T = (st.data[o[k]].to_numpy(float) for k in ("band", "group", "post"))
+    per = st.data[o["period"]]
+    order = sorted(pd.unique(per).tolist())
+    ref = [p for p in order if T[(per == p).to_numpy()].mean() < 0.5][-1]
+    others = [p for p in order if p != ref]
+    D = np.column_stack([(per == p).to_numpy(float) for p in others])
+    AG = A * G
+    y = st.y()
+    X = np.column_stack([np.ones_like(y), A, G, AG, D, D * A[:, None], D * G[:, None],
+                         D * AG[:, None]])
+    if cluster:
+        groups = pd.factorize(st.data[cluster], sort=True)[0]
+        r = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    else:
+        r = sm.OLS(y, X).fit(cov_type="HC1")
+    k = len(others)
+    ev = _fit(st, cluster=cluster).diagnostics["by_period"]
+    ev = ev[ev["period"] != str(ref)].sort_values("rel")
+    assert np.abs(ev["ATT"].to_numpy() - np.asarray(r.params)[-k:]).max() < 1e-9
+    assert np.abs(ev["std_error"].to_numpy() - np.asarray(r.bse)[-k:]).max() < 1e-9
+
+
+def test_an_empty_cell_is_not_identified(st):
+    o = st.spec.estimator_options("triple_difference")
+    data = st.data[~((st.data[o["band"]] == 1) & (st.data[o["group"]] == 0)
+                     & (st.data[o["post"]] == 1))].reset_index(drop=True)
+    with pytest.raises(NotIdentified, match="7 filled cells"):
+        _fit(Study(spec=st.spec, data=data, source="twin"))
