@@ -173,6 +173,44 @@ def test_likelihood_kernel_matches_numpy_and_finite_differences(kind):
             assert grad[j] == pytest.approx(num, rel=1e-5, abs=1e-5)
 
 
+@pytest.mark.parametrize("family,P,Q", [("binomial", 3, 1), ("binomial", 0, 0),
+                                         ("normal", 2, 2), ("normal", 0, 1)])
+def test_sampler_log_density_is_the_pymc_models(family, P, Q):
+    """The C callbacks nutpie samples (hand-written numba) give the pymc model's log density
+    (up to its constant), gradient and trace values, whichever groups are centred."""
+    from causal.estimators import multilevel_kernels as mk
+    from causal.estimators.multilevel_design import Priors
+
+    rng = np.random.default_rng(7)
+    G, C = 5, 40
+    pri = tuple(float(v) for v in rng.uniform(0.3, 2.0, len(Priors.model_fields)))
+    c = compiled(Structure(family, G, P, Q, pri))
+    g = rng.integers(0, G, C)
+    d = rng.integers(0, 2, C).astype(float)
+    X, n = rng.normal(size=(C, P)), rng.integers(1, 20, C).astype(float)
+    y = (rng.binomial(n.astype(int), 0.4).astype(float) if family == "binomial"
+         else rng.normal(size=C))
+    ss = np.zeros(C) if family == "binomial" else rng.uniform(0, 3, C)
+    W = rng.normal(size=(G, Q))
+    wi, we = np.array([0, 1, 0, 1, 1.0]), np.array([1, 0, 0, 1, 0.0])
+    buf = mk.pack(family, g, d, X, n, y, ss, W, wi, we, pri)
+    normal = family == "normal"
+    assert [nm for nm, _ in mk.layout(P, Q, normal, G)] == list(c.slices)
+    assert [nm for nm, _ in mk.expanded(P, Q, normal, G)] == c.names
+    consts = []
+    for _ in range(4):
+        x = rng.normal(size=c.ndim) * 0.7
+        lp, grad = c.logp(x, g, d, X, n, y, ss, W, wi, we)
+        ours = np.zeros(c.ndim)
+        consts.append(lp - mk.log_density(x, buf, ours))
+        np.testing.assert_allclose(ours, grad, rtol=1e-8, atol=1e-8)
+        out = np.zeros(sum(k for _, k in mk.expanded(P, Q, normal, G)))
+        mk.expand(x, buf, out)
+        ref = np.concatenate([np.ravel(v) for v in c.expand(x, g, d, X, n, y, ss, W, wi, we)])
+        np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-12)
+    assert np.ptp(consts) < 1e-8  # the same density, up to pymc's normalising constants
+
+
 def test_collapsed_and_row_level_posteriors_agree():
     st, _ = study_of(twin_spec(2, 700, true_effect_pp=5.0))
     opts = {"draws": 500, "tune": 250, "seed": 3, "group": "project"}

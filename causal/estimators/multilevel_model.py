@@ -221,52 +221,71 @@ def model_structure(design: Design, options: MultilevelOptions
     return s, wi, we
 
 
-def sample(design: Design, options: MultilevelOptions):
-    """Sample the posterior with nutpie; returns (InferenceData, structure)."""
-    import nutpie
-    from nutpie.compiled_pyfunc import from_pyfunc
+def _start(design: Design, wi: np.ndarray, x0: np.ndarray, slices: dict[str, slice]) -> None:
+    """Start the intercepts at the overall logit (binomial outcome), in place."""
+    if design.family == "binomial":
+        p = float(np.clip(design.y.sum() / design.n.sum(), 0.01, 0.99))
+        x0[slices["intercept"]] = math.log(p / (1 - p))
+        x0[slices["intercept_z"]] = wi * math.log(p / (1 - p))
+
+
+def sampler_model(design: Design, options: MultilevelOptions):
+    """nutpie's model for this design: the C callbacks of multilevel_cfuncs (the log density
+    and gradient of build_model's pymc model, hand-written in numba) over the packed data.
+    Returns (nutpie compiled model, structure, wi, we, data buffer)."""
+    from nutpie.compile_pymc import CompiledPyMCModel
+
+    from causal.estimators import multilevel_kernels as mk
+    from causal.estimators.multilevel_cfuncs import expand_cfunc, logp_cfunc
 
     s, wi, we = model_structure(design, options)
-    c = compiled(s)
-    data = [design.g, design.d, design.X, design.n, design.y, design.ss, design.W, wi, we]
-    x0 = c.x0.copy()
-    if design.family == "binomial":  # start the intercepts at the overall logit
-        p = float(np.clip(design.y.sum() / design.n.sum(), 0.01, 0.99))
-        x0[c.slices["intercept"]] = math.log(p / (1 - p))
-        x0[c.slices["intercept_z"]] = wi * math.log(p / (1 - p))
-
-    def make_logp():
-        f = c.logp.copy()  # own storage per chain: a pytensor Function is not re-entrant
-
-        def logp(x, **_):
-            lp, gr = f(x, *data)
-            return float(lp), gr
-        return logp
-
-    def make_expand(_s1, _s2, _chain):
-        f = c.expand.copy()
-
-        def expand(x, **_):
-            return {nm: np.asarray(v, dtype=float) for nm, v in zip(c.names, f(x, *data),
-                                                                    strict=True)}
-        return expand
+    G, P, Q = s.n_groups, s.n_coef, s.n_pred
+    normal = design.family != "binomial"
+    buf = mk.pack(design.family, design.g, design.d, design.X, design.n, design.y, design.ss,
+                  design.W, wi, we, s.priors)
+    lay, exp_ = mk.layout(P, Q, normal, G), mk.expanded(P, Q, normal, G)
+    slices, start = {}, 0
+    for nm, k in lay:
+        slices[nm] = slice(start, start + k)
+        start += k
+    x0 = np.zeros(start)
+    _start(design, wi, x0, slices)
 
     def init(seed):
         rng = np.random.default_rng(seed)
-        return x0 + rng.uniform(-0.5, 0.5, c.ndim)
+        return x0 + rng.uniform(-0.5, 0.5, start)
 
+    group = {"intercept_z", "effect_z", "group_intercept", "group_effect"}
+    shapes = [((k,) if nm in group or nm in ("dose", "beta") else ()) for nm, k in exp_]
+    names = [nm for nm, _ in exp_]
     dims = {"group_intercept": ("group",), "group_effect": ("group",), "beta": ("coef",),
             "dose": ("predictor",)}
+    dims = {k: v for k, v in dims.items() if k in names}
     coords = {"group": design.groups, "coef": design.columns, "predictor": design.predictors}
-    dims = {k: v for k, v in dims.items() if k in c.names}
-    model = from_pyfunc(c.ndim, make_logp, make_expand, [np.dtype("float64")] * len(c.names),
-                        c.shapes, c.names, coords=coords, dims=dims,
-                        make_initial_point_fn=init)
+    coords = {k: v for k, v in coords.items() if k in {d for ds in dims.values() for d in ds}}
+    import pandas as pd
+    coords = {k: pd.Index(v) for k, v in coords.items()}
+    exp_slices, o = [], 0
+    for _, k in exp_:
+        exp_slices.append(slice(o, o + k))
+        o += k
+    model = CompiledPyMCModel(
+        _n_dim=start, dims=dims, _coords=coords,
+        _shapes=dict(zip(names, shapes, strict=True)),
+        compiled_logp_func=logp_cfunc, compiled_expand_func=expand_cfunc,
+        initial_point_func=init, shared_data={}, user_data=buf, n_expanded=o,
+        shape_info=(names, exp_slices, shapes), logp_func=None, expand_func=None)
+    return model, s, wi, we, buf
+
+
+def sample(design: Design, options: MultilevelOptions):
+    """Sample the posterior with nutpie; returns (InferenceData, (wi, we))."""
+    import nutpie
+
+    model, _s, wi, we, _buf = sampler_model(design, options)
     idata = nutpie.sample(model, draws=options.draws, tune=options.tune, chains=options.chains,
                           cores=min(options.chains, os.cpu_count() or 1), seed=options.seed,
                           save_warmup=False, progress_bar=False,
                           target_accept=options.target_accept,
                           low_rank_modified_mass_matrix=options.mass_matrix == "low_rank")
     return idata, (wi, we)
-
-
