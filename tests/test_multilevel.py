@@ -211,6 +211,57 @@ def test_sampler_log_density_is_the_pymc_models(family, P, Q):
     assert np.ptp(consts) < 1e-8  # the same density, up to pymc's normalising constants
 
 
+def test_between_sd_recovers_the_spread_of_groups():
+    from causal.estimators.multilevel_model import between_sd
+
+    rng = np.random.default_rng(3)
+    k = 400
+    se = rng.uniform(0.1, 0.3, k)
+    z = rng.normal(size=(k, 1))
+    for sd in (0.0, 0.3):
+        est = 1.0 + 2.0 * z[:, 0] + rng.normal(0, np.sqrt(sd ** 2 + se ** 2))
+        assert between_sd(est, se, z) == pytest.approx(sd, abs=0.05)
+        assert between_sd(est, se) > 1.5  # without the predictor its spread is counted
+    assert between_sd(np.array([0.0, 1.0]), np.array([0.1, np.inf])) == 0.0
+
+
+@pytest.fixture(scope="module")
+def large_groups():
+    """12 groups of about 10,000 persons: effects that do not vary, and effects that do."""
+    return {sd: study_of(twin_spec(21, 120_000, effect_sd=sd, true_effect_pp=4.0))[0]
+            for sd in (0.0, 0.6)}
+
+
+def test_auto_parameterisation_centres_what_the_data_pin_down(large_groups):
+    """Centred exactly where a group's standard error is well below the groups' spread
+    (Papaspiliopoulos, Roberts and Skold 2007): not by the standard error alone."""
+    from causal.estimators.multilevel_model import _group_estimates
+
+    o = MultilevelOptions(group="project")
+    same, vary = (make_design(large_groups[sd], o) for sd in (0.0, 0.6))
+    # nearly every group's effect has a small standard error (below the 0.1 once used as
+    # the rule, which centred them)
+    assert (_group_estimates(same)[4] < 0.1).sum() >= 11
+    _, wi, we = model_structure(same, o)
+    assert we.sum() == 0 and wi.sum() == 12   # effects do not vary: non-centred
+    _, wi, we = model_structure(vary, o)
+    assert we.sum() >= 10 and wi.sum() == 12  # effects vary far more than their se
+    st, _ = study_of(twin_spec(21, 1200, effect_sd=0.6, true_effect_pp=4.0))
+    _, wi, we = model_structure(make_design(st, o), o)
+    assert we.sum() == 0                      # small groups: non-centred
+
+
+def test_auto_parameterisation_samples_better_than_the_other_form(large_groups):
+    """The form picked takes fewer leapfrog steps per draw than the opposite one, with no
+    divergences, on both twins (the wrong pick costs 2x or more, or diverges)."""
+    for sd, other in ((0.0, "centred"), (0.6, "noncentred")):
+        conv = {p: fit(large_groups[sd], group="project", parameterization=p,
+                       seed=5)[0].diagnostics["convergence"] for p in ("auto", other)}
+        assert conv["auto"]["divergences"] == 0, (sd, conv["auto"])
+        assert (conv["auto"]["mean_leapfrog_steps"] < conv[other]["mean_leapfrog_steps"]
+                or conv[other]["divergences"] > 0), (sd, conv)
+
+
 def test_collapsed_and_row_level_posteriors_agree():
     st, _ = study_of(twin_spec(2, 700, true_effect_pp=5.0))
     opts = {"draws": 500, "tune": 250, "seed": 3, "group": "project"}

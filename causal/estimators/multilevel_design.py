@@ -16,9 +16,6 @@ from causal.errors import DataError, EstimationError
 from causal.estimators import Options
 
 NAME = "bayesian_multilevel"
-#: a group's parameter is sampled centred when the data alone give it a standard error below
-#: this (logit scale; standardised scale for a continuous outcome).
-CENTRED_SE = 0.1
 
 
 # --------------------------------------------------------------------------------------
@@ -59,8 +56,9 @@ class MultilevelOptions(Options):
                            "(false: always the row-level model).")
     parameterization: Literal["auto", "centred", "noncentred"] = Field(
         "auto", description="Of each group's intercept and effect: auto samples them centred "
-        "where the group's data pin them down (standard error below 0.1 on the logit scale) "
-        "and non-centred elsewhere; centred or noncentred forces one form for all groups.")
+        "where the group's own data pin them down more tightly than the groups vary (raw "
+        "standard error below a moment estimate of the between-group sd) and non-centred "
+        "elsewhere; centred or noncentred forces one form for all groups.")
     priors: Priors = Field(Priors(), description="Prior scales of the model's parameters.")
     estimands: list[Literal["ATT", "dose_response"]] | None = Field(
         None, description="ATT and/or dose_response (per unit of the effect predictor); "
