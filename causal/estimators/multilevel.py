@@ -33,24 +33,23 @@ on the cells: exact, and the cost depends on the number of cells, not rows. A co
 outcome collapses exactly too (cell count, mean and within-cell sum of squares). Continuous
 covariates are binned where ``options.bin`` allows (the bins are then the covariate's levels);
 a numeric covariate with at most ``max_levels`` distinct values is used exactly; any other
-continuous covariate makes the model run on rows, with a warning. The likelihood enters the
-pymc model as a pm.Potential (the binomial kernel y eta - n log(1 + e^eta), without its
-constant: the same posterior as pm.Binomial) computed by a small PyTensor Op whose value and
-gradient come from one fused numba loop over the cells that releases the GIL
-(causal.estimators.multilevel_kernels, written by hand: PyTensor's own C code took several
-passes over the cells and held the GIL, so chains could not run side by side).
+continuous covariate makes the model run on rows, with a warning.
 
-Sampling: nutpie's NUTS (Hoffman and Gelman 2014; nutpie, Seyboldt et al.) with its low-rank
-mass-matrix adaptation, fed the log density and gradient that PyTensor compiles from the pymc
-model (C backend; PyTensor's numba backend where no C compiler is configured, as on Windows
-without a compiler: ``PYTENSOR_FLAGS=cxx=``; on the Experimenten Meer Werk spec 64 s against 52 s
-with C, and 18 s against 50 s with PyTensor's Python linker, each pair under the same load;
-tests/test_no_compiler.py). Why not ``nutpie.compile_pymc_model``: its numba compilation took 16-50 s per
-new process on this 2-core machine and its gradients were slower here, while PyTensor's C code
-and the numba kernels are cached on disk (a few seconds in a new process). The compiled
-functions are cached per model structure (family, number of groups, columns and predictors,
-priors) for the whole process; the data, including which groups are sampled centred, are
-inputs of the compiled function, so a new data set of the same structure reuses it.
+The model is written in pymc (multilevel_model.build_model; the likelihood a pm.Potential with
+the binomial kernel y eta - n log(1 + e^eta), without its constant: the same posterior as
+pm.Binomial). Sampling: nutpie's NUTS (Hoffman and Gelman 2014; nutpie, Seyboldt et al.) with
+its low-rank mass-matrix adaptation. nutpie does not evaluate that pymc model: it calls a C
+callback (causal.estimators.multilevel_cfuncs) whose log density and gradient are the same
+model written by hand in numba (multilevel_kernels.log_density: one fused pass over the cells
+plus the priors; tests/test_multilevel.py checks it against the pymc model's compiled log
+density, gradient and trace values). Why by hand: the pymc model compiled by PyTensor (C
+backend) and called back through Python cost about 0.3 ms per gradient on 2,800 cells, 4x the
+loop itself, and held the GIL, so the two chains hardly overlapped (5,000 persons: 8.8 CPU-s
+of sampling, now about 4); ``nutpie.compile_pymc_model`` (numba) does call a C function but
+took 16-50 s to compile in every new process on this 2-core machine, where the hand-written
+callback is compiled once per installation (cached on disk by numba) and needs no C
+compiler. The data, including which groups are sampled centred, are a buffer the callback
+reads, so nothing is compiled per data set.
 
 Reported on the outcome's scale: the national net effect is the average over the treated of
 P(y | treated) - P(y | untreated) computed from every posterior draw (pp for a binary

@@ -1,4 +1,7 @@
-"""The cell likelihood of bayesian_multilevel as one fused pass (numba), for a PyTensor Op.
+"""The log density of bayesian_multilevel in numba: the cell likelihood as one fused pass
+(``_cells``, also behind the PyTensor Op of the pymc reference model) and the whole model's
+log density and gradient (``log_density``, ``expand``) that nutpie samples through
+:mod:`causal.estimators.multilevel_cfuncs`.
 
 Written by hand because nothing available does it fast enough here: PyTensor's C backend
 evaluates the likelihood of the multilevel model in several passes over the cells and holds

@@ -1,7 +1,8 @@
-"""The compiled model of the Bayesian multilevel estimator (:mod:`causal.estimators.multilevel`
-has the model and why it is built this way): the pymc model with its cell likelihood as a
-PyTensor Op (numba kernels in :mod:`causal.estimators.multilevel_kernels`), its log density and
-gradient compiled once per structure in a process, and nutpie's sampler."""
+"""The model of the Bayesian multilevel estimator (:mod:`causal.estimators.multilevel` has the
+model and why it is built this way): the pymc model with its cell likelihood as a PyTensor Op
+(the reference: ``compiled`` compiles its log density and gradient once per structure), which
+group parameters are sampled centred, and nutpie's sampler on the hand-written C callback of
+:mod:`causal.estimators.multilevel_cfuncs` (the same log density)."""
 from __future__ import annotations
 
 import functools
