@@ -180,10 +180,12 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
     pools = {0: pool_c, 1: pool_t}
     # participants -> non-participants (Y(0) for the treated): the same for both estimands
     match = match_with_replacement if options.replace else match_without_replacement
+    # the queries in their own pool's sorted order: searches run forward through memory
+    kw_t = {"order": pool_t.order} if options.replace else {}
     idx_t, dist_t = match(key[ti], strata[ti], key[ci], strata[ci], options.k, caliper,
-                          pool=pool_c)
+                          pool=pool_c, **kw_t)
     ties = options.ties == "average" and options.replace
-    tie_t = tie_matches(pool_c, key[ti], strata[ti], dist_t) if ties else None
+    tie_t = tie_matches(pool_c, key[ti], strata[ti], dist_t, pool_t.order) if ties else None
     y0_t = tie_t.imputed(y[ci]) if tie_t else _imputed(idx_t, y[ci])
     # own-group variances: with the ATE among the estimands every unit's is needed, and the
     # ATT's (re-used non-participants) are among them: computed once for both
@@ -192,8 +194,10 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
     for estimand in options.estimands:
         if estimand == "ATE":
             idx_c, dist_c = match_with_replacement(key[ci], strata[ci], key[ti], strata[ti],
-                                                   options.k, caliper, pool=pool_t)
-            tie_c = tie_matches(pool_t, key[ci], strata[ci], dist_c) if ties else None
+                                                   options.k, caliper, pool=pool_t,
+                                                   order=pool_c.order)
+            tie_c = tie_matches(pool_t, key[ci], strata[ci], dist_c, pool_c.order) \
+                if ties else None
             y1_c = tie_c.imputed(y[ti]) if tie_c else _imputed(idx_c, y[ti])
         # who stays, and why others went
         no_stratum_t = _no_partner_in_stratum(strata[ti], strata[ci])

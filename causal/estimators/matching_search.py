@@ -8,6 +8,25 @@ import numpy as np
 
 #: window offset between strata in the composite search key (> range of any key).
 _STRATUM_GAP = 1e3
+#: from this many queries on, searches and gathers run in the queries' sorted order
+_SORT_QUERIES = 50_000
+
+
+def search_sorted(a: np.ndarray, v: np.ndarray, side: str = "left",
+                  order: np.ndarray | None = None) -> np.ndarray:
+    """``np.searchsorted(a, v, side)``, with the queries taken in sorted order (``order``
+    sorts ``v``; computed here when not given). The positions are the same; a binary search
+    per query in random order misses the cache at every step, and in sorted order it does
+    not: 2,000,000 queries into 8,000,000 sorted keys 3.0 -> 0.12 CPU-s on the 2-core
+    machine (numpy 2). Any ``order`` gives the right answer; only its speed needs it to sort
+    ``v`` (nearly)."""
+    if len(v) < _SORT_QUERIES:
+        return np.searchsorted(a, v, side=side)
+    if order is None:
+        order = np.argsort(v, kind="stable")
+    pos = np.empty(len(v), dtype=np.intp)
+    pos[order] = np.searchsorted(a, v[order], side=side)
+    return pos
 
 
 
@@ -49,6 +68,19 @@ class SortedPool:
             self._rank = np.empty(n, dtype=np.int64)
             self._rank[self.order] = np.arange(n)
         at = self._rank[members]
+        if len(at) >= _SORT_QUERIES:  # in sorted order every gather below runs forward
+            slot = np.full(n, -1, dtype=np.int64)  # distinct positions: sorted in O(n)
+            slot[at] = np.arange(len(at))
+            perm = slot[slot >= 0]
+            sums_s, m_s = self._own_neighbour_sums(at[perm], k, values)
+            sums, m = np.empty_like(sums_s), np.empty_like(m_s)
+            sums[perm], m[perm] = sums_s, m_s
+            return sums, m
+        return self._own_neighbour_sums(at, k, values)
+
+    def _own_neighbour_sums(self, at: np.ndarray, k: int, values: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.comp)
         if self.flat:
             first, end = np.zeros_like(at), np.full_like(at, n)
         else:  # the unit's stratum is the run [first, end) of the sorted pool
@@ -78,12 +110,28 @@ class SortedPool:
         return stratum.astype(float) * (self.span + _STRATUM_GAP) + (key - self.lo)
 
     def query(self, key: np.ndarray, stratum: np.ndarray, k: int,
-              exclude: np.ndarray | None = None, avail: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+              exclude: np.ndarray | None = None, avail: np.ndarray | None = None,
+              order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Indices (into the original pool) and distances of the k nearest pool units in the
         same stratum, nearest first; -1 / inf where fewer
         exist. ``exclude``: for each query its own pool index (self-matches skipped);
-        ``avail``: mask over the sorted pool."""
+        ``avail``: mask over the sorted pool. From ``_SORT_QUERIES`` queries on they are
+        answered in (stratum, key) order (``order``, e.g. the ``order`` of the queries' own
+        SortedPool; else sorted here) and put back: the same answers, with the search and
+        the gathers running forward through memory (see :func:`search_sorted`)."""
+        if len(key) >= _SORT_QUERIES:
+            if order is None:
+                order = np.argsort(self._composite(key, stratum), kind="stable")
+            idx_s, dist_s = self._query(key[order], stratum[order], k,
+                                        None if exclude is None else exclude[order], avail)
+            idx, dist = np.empty_like(idx_s), np.empty_like(dist_s)
+            idx[order], dist[order] = idx_s, dist_s
+            return idx, dist
+        return self._query(key, stratum, k, exclude, avail)
+
+    def _query(self, key: np.ndarray, stratum: np.ndarray, k: int,
+               exclude: np.ndarray | None, avail: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray]:
         comp, skey, sstr, order = self.comp, self.key, self.stratum, self.order
         if avail is not None:
             comp, skey, sstr, order = comp[avail], skey[avail], sstr[avail], order[avail]
@@ -113,9 +161,12 @@ class SortedPool:
 
 
 def match_with_replacement(q_key, q_str, p_key, p_str, k: int, caliper: float,
-                           pool: SortedPool | None = None) -> tuple[np.ndarray, np.ndarray]:
+                           pool: SortedPool | None = None, order: np.ndarray | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest within the caliper; ``order``: a sort order of the queries (their own
+    SortedPool's), which saves sorting them (:meth:`SortedPool.query`)."""
     pool = SortedPool(p_key, p_str) if pool is None else pool
-    idx, dist = pool.query(q_key, q_str, k)
+    idx, dist = pool.query(q_key, q_str, k, order=order)
     far = dist > caliper
     idx[far] = -1
     dist[far] = np.inf

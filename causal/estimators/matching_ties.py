@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from causal.estimators.matching_search import _SORT_QUERIES, search_sorted
+
 #: distances closer than this (relative to the key's scale) are ties
 TIE_EPS = 1e-12
 
@@ -59,15 +61,20 @@ class TieMatches:
         return self._spread(np.ones(len(self.lo)), use)
 
 
-def tie_matches(pool, q_key: np.ndarray, q_str: np.ndarray, dist: np.ndarray) -> TieMatches:
+def tie_matches(pool, q_key: np.ndarray, q_str: np.ndarray, dist: np.ndarray,
+                order: np.ndarray | None = None) -> TieMatches:
     """Match sets with ties from a k-nearest query's distances ``dist`` (inf = none within
-    the caliper): all pool units of the same stratum within the largest matched distance."""
+    the caliper): all pool units of the same stratum within the largest matched distance.
+    ``order``: a sort order of the queries (:func:`matching_search.search_sorted`)."""
+
     finite = np.where(np.isfinite(dist), dist, -np.inf)
     dmax = finite.max(axis=1)
     ok = np.isfinite(dmax) & (dmax >= 0)
     q = pool._composite(q_key, q_str)
     eps = TIE_EPS * max(1.0, float(np.abs(pool.comp).max()) if len(pool.comp) else 1.0)
     r = np.where(ok, dmax, 0.0) + eps
-    lo = np.searchsorted(pool.comp, q - r, side="left")
-    hi = np.searchsorted(pool.comp, q + r, side="right")
+    if order is None and len(q) >= _SORT_QUERIES:
+        order = np.argsort(q, kind="stable")
+    lo = search_sorted(pool.comp, q - r, "left", order)
+    hi = search_sorted(pool.comp, q + r, "right", order)
     return TieMatches(lo, np.where(ok, hi, lo), ok, pool.order)

@@ -1,0 +1,51 @@
+"""The sorted-query paths of the 1-D nearest-neighbour search (used from 50,000 queries on)
+give the same answers as the plain paths, with strata, exclusions and ties."""
+import numpy as np
+import pytest
+
+from causal.estimators import matching_search as ms
+from causal.estimators import matching_ties as mt
+
+
+def _data(seed: int, n_pool: int = 700, n_q: int = 500):
+    r = np.random.default_rng(seed)
+    # rounded keys: many exact ties, as on a score of categorical covariates
+    pk, qk = np.round(r.normal(size=n_pool), 1), np.round(r.normal(size=n_q), 1)
+    return pk, r.integers(0, 3, n_pool), qk, r.integers(0, 3, n_q)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sorted_queries_same_answers(monkeypatch, seed):
+    pk, ps, qk, qs = _data(seed)
+    pool = ms.SortedPool(pk, ps)
+    plain = pool.query(qk, qs, 3)
+    tie_plain = mt.tie_matches(pool, qk, qs, plain[1])
+    sums_plain = pool.own_neighbour_sums(np.arange(len(pk))[::2], 4, pk[:, None])
+    monkeypatch.setattr(ms, "_SORT_QUERIES", 1)
+    monkeypatch.setattr(mt, "_SORT_QUERIES", 1)
+    qpool = ms.SortedPool(qk, qs)
+    for order in (None, qpool.order):
+        idx, dist = pool.query(qk, qs, 3, order=order)
+        np.testing.assert_array_equal(idx, plain[0])
+        np.testing.assert_array_equal(dist, plain[1])
+        tie = mt.tie_matches(pool, qk, qs, dist, order)
+        np.testing.assert_array_equal(tie.lo, tie_plain.lo)
+        np.testing.assert_array_equal(tie.hi, tie_plain.hi)
+    sums, cnt = ms.SortedPool(pk, ps).own_neighbour_sums(np.arange(len(pk))[::2], 4,
+                                                         pk[:, None])
+    np.testing.assert_array_equal(sums, sums_plain[0])
+    np.testing.assert_array_equal(cnt, sums_plain[1])
+    # exclusion of each query's own pool unit
+    ex = np.arange(len(pk))
+    np.testing.assert_array_equal(pool.query(pk, ps, 2, exclude=ex)[0],
+                                  pool._query(pk, ps, 2, ex, None)[0])
+
+
+def test_search_sorted_any_order():
+    r = np.random.default_rng(3)
+    a = np.sort(r.normal(size=1000))
+    v = r.normal(size=60_000)
+    want = np.searchsorted(a, v, side="right")
+    np.testing.assert_array_equal(ms.search_sorted(a, v, "right"), want)
+    # a wrong order is slower, never wrong
+    np.testing.assert_array_equal(ms.search_sorted(a, v, "right", np.arange(len(v))), want)
