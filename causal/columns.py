@@ -71,6 +71,32 @@ class ColumnInfo:
                 str(self.missing), self.levels]
 
 
+def n_distinct(s: pd.Series) -> int:
+    """``s.nunique()`` (missing values not counted); for integers whose range is at most
+    four times the rows, by one bincount instead of a hash table (ids and codes of
+    registry extracts: 10,000,000 person ids about 1.0 -> 0.1 CPU-s)."""
+    v = s.to_numpy()
+    if v.dtype.kind in "iu" and len(v) > 100_000:
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 4 * len(v):
+            return int(np.count_nonzero(np.bincount((v - lo).astype(np.intp))))
+    return int(s.nunique())
+
+
+def _few_distinct(arr: np.ndarray, limit: int = 10) -> int:
+    """The number of distinct non-missing values of ``arr``, or ``limit + 1`` as soon as
+    the first rows alone hold more than ``limit`` (no hash table over every row then)."""
+    head = arr[:5000]
+    if len(np.unique(head[~np.isnan(head)])) > limit:
+        return limit + 1
+    return int(pd.Series(arr).nunique())
+
+
+def _zero_one(a: np.ndarray) -> bool:
+    """Every value 0 or 1 (no set of the distinct values over millions of rows)."""
+    return bool(((a == 0) | (a == 1)).all())
+
+
 def _fmt_levels(values, k: int = 6) -> str:
     vals = [str(v) for v in values]
     return ", ".join(vals[:k]) + (f", ... ({len(vals)} levels)" if len(vals) > k else "")
@@ -156,13 +182,15 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
             if n_num:
                 how.append(f"{n_num} missing code(s) set to missing")
         arr = v.to_numpy(dtype=float)
-        n_inf = int(np.isinf(arr).sum())
-        n_huge = int((np.abs(np.nan_to_num(arr, posinf=0, neginf=0)) > HUGE).sum())
+        # numpy integers: no missing, infinite or fractional values (nullable Int64 may miss)
+        ints = isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu"
+        n_inf = 0 if ints else int(np.isinf(arr).sum())
+        n_huge = int(np.count_nonzero(np.abs(arr) > HUGE)) - n_inf  # NaN compares false
         if n_inf or n_huge:
             problem = (f"{n_inf + n_huge} values are infinite or larger than {HUGE:.0e} in size "
                        f"(first: {_sample(s[np.isinf(arr) | (np.abs(np.nan_to_num(arr)) > HUGE)])}"
                        "); no estimator can use them: fix or remove them")
-        if kind == "binary":
+        if kind == "binary" and not _zero_one(arr[~np.isnan(arr)] if not ints else arr):
             vals = set(np.unique(arr[~np.isnan(arr)]))
             if not vals <= {0.0, 1.0}:
                 msg = f"a binary column holds 0/1, found values {sorted(vals)[:6]}"
@@ -177,15 +205,15 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
                        + (" with a decimal comma" if comma else ""))
         elif labels and kind == "numeric":
             how.append("value labels ignored (numbers)")
-        whole = not v.isna().any() and bool(np.all(np.mod(arr, 1) == 0)) and not n_inf \
-            and not n_huge
+        whole = ints and not n_huge or (not v.isna().any() and bool(np.all(arr == np.floor(
+            arr))) and not n_inf and not n_huge)
         if whole and not pd.api.types.is_float_dtype(s):
             s = v.astype(np.int64)  # integers stay integers, as the file holds them
         else:
             s = v.astype(int) if kind == "binary" and whole else v
         levels = ""
         if kind == "numeric":
-            k = pd.Series(arr).nunique()
+            k = _few_distinct(arr)
             if 2 < k <= 10 and np.all(np.mod(arr[~np.isnan(arr)], 1) == 0):
                 how.append(f"integer codes with {k} values used as one number; declare "
                            f"categorical in data.types or write C({col}) if they are categories")
@@ -218,7 +246,8 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
         num, bad = to_numbers(s)
         if not bad.any() and num.notna().all() and bool((num % 1 == 0).all()):
             s = num.astype(np.int64)  # numeric ids in a text file: numbers, as written
-    dup = int(s[s.notna()].duplicated().sum())
+    nonmiss = s[s.notna()] if s.hasnans else s
+    dup = len(nonmiss) - n_distinct(nonmiss)
     how.append(f"{dup} duplicated value(s)" if dup else "each value once")
     info = ColumnInfo(col, "id", "; ".join(how), int(s.isna().sum()), "", file_col, None,
                       decl is not None)
@@ -229,7 +258,7 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
 def _looks_like_id(nonmiss: pd.Series, col: str) -> bool:
     """A person id by its name (id, bsn, client, ...) and values (nearly all distinct)."""
     return bool(_ID_NAME.search(col)) and len(nonmiss) > 20 \
-        and nonmiss.nunique() >= 0.9 * len(nonmiss)
+        and n_distinct(nonmiss) >= 0.9 * len(nonmiss)
 
 
 def _infer(s: pd.Series, col: str, labels: dict, decimal: str) -> str:
@@ -240,15 +269,14 @@ def _infer(s: pd.Series, col: str, labels: dict, decimal: str) -> str:
         return "binary"
     if pd.api.types.is_datetime64_any_dtype(s):
         return "date"
-    nonmiss = s.dropna()
+    nonmiss = s.dropna() if s.hasnans else s
     if pd.api.types.is_numeric_dtype(s):
         if labels and len(nonmiss) and nonmiss.isin(list(labels)).all() \
                 and nonmiss.nunique() >= 2:
             return "categorical"  # every value carries a label: labelled categories
-        vals = set(pd.unique(nonmiss)) if nonmiss.nunique() <= 2 else {2}
         if _looks_like_id(nonmiss, col) and (nonmiss % 1 == 0).all():
             return "id"
-        return "binary" if vals and vals <= {0, 1} else "numeric"
+        return "binary" if len(nonmiss) and _zero_one(nonmiss.to_numpy()) else "numeric"
     if len(nonmiss) == 0:
         return "numeric"
     if _looks_like_id(nonmiss, col):

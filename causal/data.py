@@ -84,8 +84,8 @@ def as_binary(s: pd.Series, source: str, column: str, field: str) -> pd.Series:
         vals = ", ".join(map(repr, _plain(pd.unique(s)[:5])))
         raise DataError(source, f"{field} must be 0/1 or true/false, found values {vals}",
                         column=column)
-    vals = set(np.unique(s.to_numpy()))
-    if not vals <= {0, 1}:
+    a = s.to_numpy()
+    if not ((a == 0) | (a == 1)).all() and not (vals := set(np.unique(a))) <= {0, 1}:
         raise DataError(source, f"{field} must be 0/1 or true/false, found values "
                         f"{_plain(sorted(vals)[:6])}", column=column)
     return s.astype(int)

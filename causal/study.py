@@ -49,6 +49,9 @@ class Study:
     dialect: str = ""
     #: design matrices by tuple of terms: (matrix on the study's data, formulaic ModelSpec)
     _designs: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: fitted propensity scores by (model, design columns), shared between estimators and
+    #: the design warnings (a linear logit on 10,000,000 rows is fitted once)
+    scores: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- columns -----------------------------------------------------------------------
     @property

@@ -261,3 +261,28 @@ def test_add_context_names_bad_dates():
                        "inflow_date": ["2016-12-01", "2017-01-01"], "d": [1, 0], "y": [0, 1]})
     with pytest.raises(DataError, match="birth_date"):
         add_context(df, spec, "file.csv")
+
+
+def test_aow_date_by_birth_day_table_as_per_person():
+    """From 20,000 rows on the AOW date is computed once per birth day of the range and
+    gathered: the same dates as the per-person arithmetic (chunks under 20,000 rows)."""
+    import numpy as np
+    import pandas as pd
+
+    from causal.context.aow import aow_date, months_to_aow
+
+    r = np.random.default_rng(7)
+    days = r.integers(-7000, -2000, 30_000)  # birth days 1950-1964
+    birth = pd.Series(pd.to_datetime(days, unit="D")).astype("datetime64[us]")
+    birth[5] = pd.NaT
+    ref = pd.Series(pd.to_datetime(r.integers(17500, 18300, 30_000), unit="D"))
+    for month_end in ("last_day", "next_day"):
+        whole = aow_date(birth, month_end=month_end)
+        parts = pd.concat([aow_date(birth.iloc[i:i + 10_000], month_end=month_end)
+                           for i in range(0, 30_000, 10_000)])
+        pd.testing.assert_series_equal(whole, parts)
+    assert pd.isna(whole[5])
+    m = months_to_aow(birth, ref)
+    pd.testing.assert_series_equal(m, pd.concat([months_to_aow(birth.iloc[i:i + 10_000],
+                                                                ref.iloc[i:i + 10_000])
+                                                  for i in range(0, 30_000, 10_000)]))

@@ -49,3 +49,33 @@ def test_search_sorted_any_order():
     np.testing.assert_array_equal(ms.search_sorted(a, v, "right"), want)
     # a wrong order is slower, never wrong
     np.testing.assert_array_equal(ms.search_sorted(a, v, "right", np.arange(len(v))), want)
+
+
+def test_plain_design_as_formulaic(monkeypatch):
+    """The direct encoding of plain numeric and categorical terms equals formulaic's, on
+    the full data and on a subset encoded with its ModelSpec."""
+    import pandas as pd
+
+    from causal import design
+
+    r = np.random.default_rng(5)
+    n = 3000
+    df = pd.DataFrame({
+        "age": r.integers(45, 67, n), "motivation": r.normal(size=n),
+        "education": pd.Categorical(r.choice(["vmbo", "mbo", "wo", "hbo"], n),
+                                    categories=["vmbo", "mbo", "hbo", "wo", "phd"],
+                                    ordered=True),
+        "sex": pd.Categorical(r.choice(["man", "vrouw"], n))})
+    terms = ["age", "sex", "education", "motivation"]
+    want, spec = design.build_design(df, terms)
+    monkeypatch.setattr(design, "PLAIN_MIN_ROWS", 10)
+    got, spec2 = design.build_design(df, terms)
+    pd.testing.assert_frame_equal(got, want)
+    sub = df.iloc[::7]
+    pd.testing.assert_frame_equal(design.build_design(sub, terms, model_spec=spec2)[0],
+                                  design.build_design(sub, terms, model_spec=spec)[0])
+    # a formula term, or a missing value, goes the formulaic way / is the same error
+    assert design._plain_design(df, ["C(age)"], "x") is None
+    bad = df.assign(motivation=df["motivation"].where(df.index != 2000))
+    with pytest.raises(design.DataError, match="missing"):
+        design.build_design(bad, terms)

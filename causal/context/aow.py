@@ -241,8 +241,8 @@ def _days_in_month(y: np.ndarray, m: np.ndarray) -> np.ndarray:
     return dim + ((m == 2) & leap)
 
 
-def _split(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(months since 1970-01, day of month 1-31, NaT mask) of a datetime Series."""
+def _day_numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1970-01-01, 0 where NaT; NaT mask) of a datetime Series."""
     a = s.to_numpy()
     if a.dtype.kind != "M":
         a = a.astype("datetime64[ns]")
@@ -253,8 +253,19 @@ def _split(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         days = np.floor_divide(np.where(nat, 0, raw), _UNIT_PER_DAY[unit])
     else:  # unusual units (weeks, months): let numpy convert
         days = np.where(nat, 0, a.astype("datetime64[D]").view(np.int64))
+    return days, nat
+
+
+def _split_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(months since 1970-01, day of month 1-31) of day numbers."""
     y, m, d = _civil(days)
-    bm = (y - _EPOCH) * 12 + (m - 1)
+    return (y - _EPOCH) * 12 + (m - 1), d
+
+
+def _split(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(months since 1970-01, day of month 1-31, NaT mask) of a datetime Series."""
+    days, nat = _day_numbers(s)
+    bm, d = _split_days(days)
     return bm, d, nat
 
 
@@ -304,9 +315,22 @@ def aow_date(birth, *, schedule: Mapping[int, int | str] | None = None,
              month_end: MonthEnd = "last_day") -> pd.Series:
     """The date each person reaches the AOW age (NaT where the birth date is NaT)."""
     s = _as_datetime(birth)
-    bm, day, nat = _split(s)
-    age = _ages(bm, nat, active_schedule(schedule))
-    out = _add_months(bm, day, age, month_end).astype("datetime64[us]")
+    days, nat = _day_numbers(s)
+    ok = days[~nat]
+    lo, hi = (int(ok.min()), int(ok.max())) if len(ok) else (0, 0)
+    if len(days) > 20_000 and hi - lo < len(days) // 4:
+        # a date per birth day of the range, then a gather: the same dates (each depends on
+        # the birth day alone) without the calendar arithmetic per person (registry data
+        # hold a few thousand birth days in millions of rows)
+        span = np.arange(lo, hi + 1, dtype=np.int64)
+        bm, day = _split_days(span)
+        table = _add_months(bm, day, _ages(bm, np.zeros(len(span), bool),
+                                           active_schedule(schedule)), month_end)
+        out = table[np.clip(days - lo, 0, hi - lo)].astype("datetime64[us]")
+    else:
+        bm, day = _split_days(days)
+        age = _ages(bm, nat, active_schedule(schedule))
+        out = _add_months(bm, day, age, month_end).astype("datetime64[us]")
     out[nat] = np.datetime64("NaT")
     return pd.Series(out, index=s.index, name="aow_date")
 

@@ -160,6 +160,9 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
         raise EstimationError("the treatment does not vary: nobody to compare with")
     Xdf = covariate_matrix(study)
     ps = fit_propensity(Xdf, d, options.propensity, seed=options.seed)
+    if options.propensity != "gbm" and ps.terms in (None, [str(c) for c in Xdf.columns]) \
+            and ps.info is not None and options.seed == 0:  # the plain logit MLE: share it
+        study.scores[("logistic", tuple(map(str, Xdf.columns)))] = ps.p
     key = ps.logit if options.match_on == "logit" else ps.p
     t_mask = d == 1
     sd_pooled = float(np.sqrt((key[t_mask].var() + key[~t_mask].var()) / 2))

@@ -160,9 +160,11 @@ def overlap(study) -> dict[str, Any] | None:
         return None
     from causal.estimators.propensity import fit_propensity
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        e = fit_propensity(X, d, "logistic").p
+    e = getattr(study, "scores", {}).get(("logistic", tuple(map(str, X.columns))))
+    if e is None:  # not fitted by an estimator of this run (same MLE, seed 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            e = fit_propensity(X, d, "logistic").p
     outside = (e < 0.1) | (e > 0.9)
     return {"share_outside": float(outside.mean()),
             "score_range_treated": [float(e[d == 1].min()), float(e[d == 1].max())],
