@@ -79,3 +79,22 @@ def test_plain_design_as_formulaic(monkeypatch):
     bad = df.assign(motivation=df["motivation"].where(df.index != 2000))
     with pytest.raises(design.DataError, match="missing"):
         design.build_design(bad, terms)
+
+
+def test_overlap_reuses_the_matching_logit():
+    """The design warnings' overlap reads the linear logit the matching fitted (Study.scores)
+    and gets what its own fit gives."""
+    from causal.pipeline import prepare, run_estimator
+    from causal.sensitivity.design import overlap
+
+    st = prepare("data_specs/ontwikkeladvies_matching.yaml", n=3000)
+    fresh = overlap(st)
+    run_estimator(st, "propensity_matching", {"estimands": ["ATT"], "propensity": "logistic"},
+                  refute=False)
+    key = ("logistic", tuple(map(str, st.design_matrix().columns)))
+    assert key in st.scores
+    again = overlap(st)
+    assert again["share_outside"] == pytest.approx(fresh["share_outside"], abs=1e-12)
+    assert again["score_range_treated"] == pytest.approx(fresh["score_range_treated"], rel=1e-9)
+    st.scores[key] = np.full(len(st.data), 0.5)  # it is read, not refitted
+    assert overlap(st)["share_outside"] == 0.0
