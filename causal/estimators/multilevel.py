@@ -99,6 +99,7 @@ from causal.estimators.multilevel_output import (  # noqa: F401 - re-exported
     dose_figure,
     effects,
     forest_figure,
+    model_convergence,
     posterior_figure,
 )
 from causal.result import Estimate
@@ -128,7 +129,8 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
     idata, (wi, we) = sample(design, options)
     t2 = time.perf_counter()
     eff = effects(idata, design, study.scale)
-    conv = convergence(idata, eff.national)
+    model_conv = model_convergence(idata)
+    conv = convergence(idata, eff.national, model_conv)
     from causal.report.gate_figures import GatedFigure
     warns = list(design.warnings) + convergence_warnings(conv)
     group = options.group or study.spec.region
@@ -226,7 +228,7 @@ def bayesian_multilevel(study, options: MultilevelOptions) -> list[Estimate]:
     if "dose_response" in want:
         for q, pname in enumerate(design.predictors):
             draws = eff.dose[:, q].reshape(nat.shape)
-            c = convergence(idata, draws)
+            c = convergence(idata, draws, model_conv)
             dlo, dhi = _interval(draws)
             per = options.predictor_units.get(pname, f"unit of {pname}")
             key = "dose_response" if len(design.predictors) == 1 else f"dose_response[{pname}]"

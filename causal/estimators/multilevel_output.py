@@ -18,7 +18,9 @@ RHAT_MAX, ESS_MIN = 1.01, 400
 # Effects on the outcome's scale, from the posterior draws
 # --------------------------------------------------------------------------------------
 def _expit(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    from scipy.special import expit
+
+    return expit(x)
 
 
 @dataclass
@@ -62,7 +64,8 @@ def effects(idata, design: Design, scale: float, budget: int = 5_000_000) -> Eff
             eta0 = mu[a:b][:, gt] + beta[a:b] @ Xt.T
             eta1 = eta0 + tau[a:b][:, gt]
             p1 = _expit(eta1)
-            e = (p1 - _expit(eta0)) * nt
+            e = p1 - _expit(eta0)
+            e *= nt
             for q in range(Q):
                 step = gamma[a:b, q] / design.w_sd[q]
                 dose[a:b, q] = ((_expit(eta1 + step[:, None]) - p1) @ nt) / nt.sum()
@@ -107,15 +110,12 @@ def _group_var(design: Design, mask: np.ndarray, means: np.ndarray) -> np.ndarra
 # --------------------------------------------------------------------------------------
 # Diagnostics and figures
 # --------------------------------------------------------------------------------------
-def convergence(idata, national: np.ndarray) -> dict[str, Any]:
+def model_convergence(idata) -> dict[str, Any]:
+    """The worst R-hat and bulk ESS over the model's quantities (not the sampler's raw z and
+    log-sd coordinates), divergences and leapfrog steps: the same for every estimate of one
+    posterior, so computed once (``convergence(..., model=)``)."""
     import arviz as az
-    import xarray as xr
 
-    da = xr.Dataset({"national_effect": xr.DataArray(national, dims=("chain", "draw"))})
-    rhat = float(az.rhat(da)["national_effect"])
-    ess_b = float(az.ess(da, method="bulk")["national_effect"])
-    ess_t = float(az.ess(da, method="tail")["national_effect"])
-    # the model's quantities (not the sampler's raw z and log-sd coordinates)
     params = [v for v in idata.posterior.data_vars
               if not v.endswith(("_z", "_log__"))]
     with warnings.catch_warnings():
@@ -124,15 +124,27 @@ def convergence(idata, national: np.ndarray) -> dict[str, Any]:
         e_all = az.ess(idata.posterior[params], method="bulk")
     r_by = {v: float(np.nanmax(r_all[v].values)) for v in params if r_all[v].size}
     e_by = {v: float(np.nanmin(e_all[v].values)) for v in params if e_all[v].size}
-    worst_r, worst_e = max(r_by.values()), min(e_by.values())
-    div = int(idata.sample_stats["diverging"].values.sum())
     steps = float(idata.sample_stats["n_steps"].values.mean()) \
         if "n_steps" in idata.sample_stats else float("nan")
-    return {"rhat": rhat, "ess_bulk": ess_b, "ess_tail": ess_t, "rhat_max_all": worst_r,
-            "rhat_max_parameter": max(r_by, key=r_by.get), "ess_bulk_min_all": worst_e,
-            "ess_bulk_min_parameter": min(e_by, key=e_by.get), "divergences": div, "mean_leapfrog_steps": steps,
-            "chains": int(idata.posterior.sizes["chain"]),
+    return {"rhat_max_all": max(r_by.values()), "rhat_max_parameter": max(r_by, key=r_by.get),
+            "ess_bulk_min_all": min(e_by.values()),
+            "ess_bulk_min_parameter": min(e_by, key=e_by.get),
+            "divergences": int(idata.sample_stats["diverging"].values.sum()),
+            "mean_leapfrog_steps": steps, "chains": int(idata.posterior.sizes["chain"]),
             "draws": int(idata.posterior.sizes["draw"])}
+
+
+def convergence(idata, national: np.ndarray, model: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """R-hat, bulk and tail ESS of the quantity ``national`` (chains x draws), beside the
+    model's (``model_convergence``; pass it when several quantities share one posterior)."""
+    import arviz as az
+
+    rhat = float(az.rhat(national))
+    ess_b = float(az.ess(national, method="bulk"))
+    ess_t = float(az.ess(national, method="tail"))
+    return {"rhat": rhat, "ess_bulk": ess_b, "ess_tail": ess_t,
+            **(model if model is not None else model_convergence(idata))}
 
 
 def convergence_warnings(c: dict[str, Any]) -> list[str]:
@@ -163,12 +175,16 @@ def forest_figure(rows: list[dict[str, Any]], national: float, unit: str, group:
     fig = Figure(figsize=(7.5, max(2.5, 0.28 * k + 1.2)))
     ax = fig.add_subplot(1, 1, 1)
     yy = np.arange(k)
-    for i, r in enumerate(rows):
-        if r["raw"] is not None:
-            ax.plot([r["raw_low"], r["raw_high"]], [i + 0.18] * 2, color="0.65", lw=1)
-            ax.plot(r["raw"], i + 0.18, "o", mfc="white", mec="0.4", ms=4)
-        ax.plot([r["pooled_low"], r["pooled_high"]], [i - 0.12] * 2, color="C0", lw=1.6)
-        ax.plot(r["pooled"], i - 0.12, "o", color="C0", ms=4.5)
+    # one collection per kind of mark (not one line per group: drawing costs per artist)
+    raw = [(i, r) for i, r in enumerate(rows) if r["raw"] is not None]
+    if raw:
+        ry = np.array([i for i, _ in raw]) + 0.18
+        ax.hlines(ry, [r["raw_low"] for _, r in raw], [r["raw_high"] for _, r in raw],
+                  color="0.65", lw=1)
+        ax.plot([r["raw"] for _, r in raw], ry, "o", mfc="white", mec="0.4", ms=4, ls="none")
+    ax.hlines(yy - 0.12, [r["pooled_low"] for r in rows], [r["pooled_high"] for r in rows],
+              color="C0", lw=1.6)
+    ax.plot([r["pooled"] for r in rows], yy - 0.12, "o", color="C0", ms=4.5, ls="none")
     ax.axvline(national, color="C0", ls="--", lw=1, label=f"national {national:.1f}")
     ax.axvline(0, color="0.3", lw=0.6)
     if truth is not None:
@@ -208,9 +224,8 @@ def dose_figure(rows: list[dict[str, Any]], predictor: str, unit: str, group: st
 
     fig = Figure(figsize=(6.5, 3.6))
     ax = fig.add_subplot(1, 1, 1)
-    for r in rows:
-        ax.plot([r[predictor]] * 2, [r["pooled_low"], r["pooled_high"]], color="C0", lw=0.8,
-                alpha=0.6)
+    ax.vlines([r[predictor] for r in rows], [r["pooled_low"] for r in rows],
+              [r["pooled_high"] for r in rows], color="C0", lw=0.8, alpha=0.6)
     ax.plot([r[predictor] for r in rows], [r["pooled"] for r in rows], "o", color="C0", ms=4,
             label="pooled contrast (95%)")
     raw = [r for r in rows if r["raw"] is not None]
