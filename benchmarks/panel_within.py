@@ -9,8 +9,9 @@ in /tmp/netto-scaling). Each child reads the same columns of the parquet file, b
 library needs and fits:
 
 - ``netto``: :func:`causal.estimators.did_twfe.event_study_twfe` (the within
-  transformation by group sums, :mod:`causal.estimators.did_within`, one fit for the table
-  and the post-adoption average through :mod:`causal.inference`);
+  transformation by group sums, :mod:`causal.estimators.did_within`, the event dummies
+  streamed one at a time into the Gram matrix and the cluster scores, the post-adoption
+  average through :mod:`causal.inference` as one regressor);
 - ``linearmodels``: ``PanelOLS`` with entity and time effects, clustered (what netto used
   for the event-time table before);
 - ``pyfixest``: ``feols("y ~ e... | unit + t", vcov={"CRV1": cluster})``.

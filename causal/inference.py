@@ -144,8 +144,7 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
                 alpha: float = 0.05, wild_draws: int = 999, seed: int = 0,
                 comparison: np.ndarray | None = None, k_absorbed: int = 0,
                 inference: str = "auto",
-                design_of: Callable[[np.ndarray], np.ndarray] | None = None,
-                on_fit: Callable[[OLSFit, int], None] | None = None) -> Inference:
+                design_of: Callable[[np.ndarray], np.ndarray] | None = None) -> Inference:
     """Coefficient ``j`` of the OLS of y on X (X has its constant), with the asked standard
     error and interval, and the few-cluster rules of the module docstring.
 
@@ -155,14 +154,11 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
     ``inference="randomization"``: the headline interval and p-value by randomisation
     inference over which clusters are treated (:mod:`causal.randomization`);
     ``design_of(treated_clusters)`` builds X for any such assignment (column j is the
-    treatment). ``on_fit(fit, n_dropped)``: called with the fit, for a caller that reads
-    other coefficients or covariances from the same fit (the event study's table).
+    treatment).
     """
     X_in, j_in = X, j
     X, j, n_dropped = full_rank(X, j)
     fit = ols(y, X, k_absorbed)
-    if on_fit is not None:
-        on_fit(fit, n_dropped)
     b = float(fit.beta[j])
     n, k = X.shape[0], fit.k
     kind: str = se if se != "auto" else ("CR1" if clusters is not None else default)

@@ -72,6 +72,15 @@ def sniff_kind(p: Path) -> str | None:
     return None
 
 
+def _release_arrow_memory() -> None:
+    """Hand the memory of the Arrow table just converted to pandas back to the system:
+    Arrow's allocator keeps freed blocks for reuse by Arrow, which netto does not do after
+    reading (0.8 GiB of a 10M-row panel's resident memory for the rest of the run)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def read_file(path: str | Path, *, sep: str | None = None, decimal: str | None = None,
               encoding: str | None = None) -> Table:
     """Read a data file by its extension; a file that is not what it says is a clear error.
@@ -104,6 +113,7 @@ def read_file(path: str | Path, *, sep: str | None = None, decimal: str | None =
             t = _read_csv(p, sep, decimal, encoding)
         elif kind == "parquet":
             t = Table(pd.read_parquet(p), src, kind, "Parquet")
+            _release_arrow_memory()
         elif kind == "excel":
             t = _read_excel(p)
         elif kind == "spss":

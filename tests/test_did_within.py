@@ -1,7 +1,8 @@
 """The two-way within transformation by group sums (causal.estimators.did_within) and the
-one-fit event study: equal to the regression with every dummy, to linearmodels' event-time
+streamed event study: equal to the regression with every dummy, to linearmodels' event-time
 table and to the layer's fit with the period dummies as regressors (the implementation before
-the within transformation), for every flavour, the wild cluster bootstrap included."""
+the within transformation), for every flavour, the wild cluster bootstrap included; the
+event study's average as one regressor equals the reparametrised design's coefficient."""
 from __future__ import annotations
 
 import numpy as np
@@ -101,18 +102,22 @@ def test_event_table_equals_linearmodels_and_the_average_its_own_fit(st):
         assert np.abs(ev["ATT"].to_numpy() - r.params[names].to_numpy()).max() < 1e-9
         assert np.abs(ev["std_error"].to_numpy() - r.std_errors[names].to_numpy()).max() < 1e-9
     # the headline: the reparametrised design through the layer, period dummies as
-    # regressors (the implementation before), equals the one-fit figure, bootstrap included
+    # regressors (the implementation before), equals the streamed figure (one regressor,
+    # CR1) and, with 16 sectors, the wild cluster bootstrap
     post = [k for k in ks if k >= 0]
     D1 = (e == post[0]).astype(float)
     lead = ([len(post) * D1] + [(e == k) - D1 for k in post[1:]]
             + [(e == k).astype(float) for k in ks if k < 0])
     y, Xo = _old_design(P, lead)
     comp = ((P.d == 0) & (P.t >= P.t[P.d == 1].min())).astype(float)
-    old = coefficient(y, Xo, 0, se="CR1", clusters=P.cluster, cluster_name="sector_detail",
-                      treated=(P.g > 0).astype(float), comparison=comp, seed=o.seed,
-                      k_absorbed=1)
-    new = _fit(st, "event_study", cluster="sector_detail")
-    assert "wild cluster bootstrap" in new.se_type
-    assert new.net == pytest.approx(old.coef, abs=1e-9)
-    assert new.se == pytest.approx(old.se, rel=1e-8)
-    assert (new.ci_low, new.ci_high) == pytest.approx(old.ci, rel=1e-6)
+    for se, wild in (("CR1", 999), ("CR1", 0), ("HC1", 0), ("classical", 0)):
+        person = se != "CR1"
+        old = coefficient(y, Xo, 0, se=se, clusters=None if person else P.cluster,
+                          cluster_name="sector_detail", treated=(P.g > 0).astype(float),
+                          comparison=comp, seed=o.seed, wild_draws=wild,
+                          k_absorbed=P.n_units if person else 1)
+        new = _fit(st, "event_study", cluster="sector_detail", se=se, wild_draws=wild)
+        assert ("wild cluster bootstrap" in new.se_type) == bool(wild)
+        assert new.net == pytest.approx(old.coef, abs=1e-9)
+        assert new.se == pytest.approx(old.se, rel=1e-8)
+        assert (new.ci_low, new.ci_high) == pytest.approx(old.ci, rel=1e-6)

@@ -235,10 +235,10 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
         method = ("Two-way fixed effects event study with a dummy per event time, reference = "
                   "the period before adoption"
                   + (f" less {o.anticipation} anticipation period(s)" if o.anticipation else "")
-                  + "; headline = average of the post-adoption coefficients (a coefficient of "
-                  f"its own by reparametrisation, the same fit), standard error {se_type}; "
-                  f"event-time errors CR0 clustered by {P.cluster_name} (as linearmodels "
-                  "gives them).")
+                  + "; headline = average of the post-adoption coefficients of the same fit, "
+                  f"standard error {se_type}; event-time errors clustered by "
+                  f"{P.cluster_name} as linearmodels gives them (CR0 with every fixed effect "
+                  "counted).")
     ev = _with_event_counts(ev, P)
     diag = {"event_time": ev[["ATT", "std_error", "n_treated"]].rename_axis("event_time"),
             "inference": cdiag, **_pretrend(ev[ev.index < -o.anticipation]

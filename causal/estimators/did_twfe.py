@@ -7,7 +7,7 @@ Callaway-Sant'Anna. Split from :mod:`causal.estimators.did`."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -15,12 +15,11 @@ import pandas as pd
 from causal.errors import EstimationError
 from causal.estimators.did_panel import DiDOptions, Panel
 from causal.estimators.did_within import TwoWayWithin
-from causal.inference import FEW_CLUSTERS, MIN_TREATED_CLUSTERS, OLSFit, coefficient, vcov
+from causal.inference import FEW_CLUSTERS, MIN_TREATED_CLUSTERS, coefficient
 
 
 def twfe_inference(P: Panel, o: DiDOptions,
                    design: tuple[int, Iterator[np.ndarray]] | None = None,
-                   on_fit: Callable[[OLSFit, int], None] | None = None,
                    within: TwoWayWithin | None = None):
     """The two-way fixed-effects coefficient through :mod:`causal.inference`: unit and
     period effects projected out (Frisch-Waugh-Lovell, :mod:`~causal.estimators.did_within`;
@@ -33,18 +32,9 @@ def twfe_inference(P: Panel, o: DiDOptions,
     which then spans the same space as before. ``design``: the number of columns and the
     columns replacing the treatment indicator (the first one is the coefficient reported;
     the event study's reparametrised event dummies), residualised one at a time into one
-    array. ``on_fit``: passed to :func:`causal.inference.coefficient`."""
-    if o.se in ("HC2", "HC3"):
-        raise EstimationError(f"se: {o.se} needs the full model's leverages, which fixed "
-                              "effects absorb; use CR1, CR2, HC1 or classical")
+    array."""
     W = within or TwoWayWithin(P.unit, P.t)
-    person = o.se in ("classical", "HC0", "HC1")
-    cl = None if person else P.cluster
-    T = int(P.t.max())
-    first = P.t[P.d == 1].min() if (P.d == 1).any() else T + 1
-    comp = (P.g == 0) if o.control_group == "never_treated" else (P.d == 0) & (P.t >= first)
-    treated = (P.g > 0).astype(float)
-    full = o.se == "CR2" or (cl is not None and _bootstrapped(P.cluster, treated, comp, o))
+    full = _needs_full_design(P, o)
     m, lead = (1, iter([P.d])) if design is None else design
     X = np.empty((P.y.size, m + (len(W.periods) if full else 0)))
     for i, c in enumerate(lead):
@@ -60,12 +50,47 @@ def twfe_inference(P: Panel, o: DiDOptions,
             Xp = X.copy()
             Xp[:, 0] = W(pi[P.cluster] * post)
             return Xp
-    return coefficient(W(P.y), X, 0, se=o.se, default="CR1", clusters=cl,
+    return _coefficient(P, o, W(P.y), X, (0 if full else W.rank) + W_units(W, o),
+                        design_of)
+
+
+def W_units(W: TwoWayWithin, o: DiDOptions) -> int:
+    """Absorbed parameters of the unit effects in the small-sample factors: all of them for
+    person-level flavours, the intercept only where units are nested in the clusters."""
+    return W.n_units if o.se in ("classical", "HC0", "HC1") else 1
+
+
+def _comparison(P: Panel, o: DiDOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Treated units' rows and comparison rows (to count treated and untreated clusters)."""
+    T = int(P.t.max())
+    first = P.t[P.d == 1].min() if (P.d == 1).any() else T + 1
+    comp = (P.g == 0) if o.control_group == "never_treated" else (P.d == 0) & (P.t >= first)
+    return (P.g > 0).astype(float), comp.astype(float)
+
+
+def _coefficient(P: Panel, o: DiDOptions, y: np.ndarray, X: np.ndarray, k_absorbed: int,
+                 design_of=None):
+    """Coefficient 0 of the within-transformed regression through the inference layer."""
+    if o.se in ("HC2", "HC3"):
+        raise EstimationError(f"se: {o.se} needs the full model's leverages, which fixed "
+                              "effects absorb; use CR1, CR2, HC1 or classical")
+    person = o.se in ("classical", "HC0", "HC1")
+    treated, comp = _comparison(P, o)
+    return coefficient(y, X, 0, se=o.se, default="CR1", clusters=None if person else P.cluster,
                        cluster_name=None if person else P.cluster_name,
-                       treated=treated, comparison=comp.astype(float),
-                       alpha=o.alpha, wild_draws=o.wild_draws, seed=o.seed,
-                       k_absorbed=(W.n_units if person else 1) + (0 if full else W.rank),
-                       inference=o.inference, design_of=design_of, on_fit=on_fit)
+                       treated=treated, comparison=comp, alpha=o.alpha,
+                       wild_draws=o.wild_draws, seed=o.seed, k_absorbed=k_absorbed,
+                       inference=o.inference, design_of=design_of)
+
+
+def _needs_full_design(P: Panel, o: DiDOptions) -> bool:
+    """CR2 and the resampling intervals need the period dummies in the design."""
+    if o.se == "CR2":
+        return True
+    if o.se in ("classical", "HC0", "HC1"):
+        return False
+    treated, comp = _comparison(P, o)
+    return _bootstrapped(P.cluster, treated, comp, o)
 
 
 def _bootstrapped(cluster: np.ndarray, treated: np.ndarray, comp: np.ndarray,
@@ -111,52 +136,85 @@ def _event_times(P: Panel, anticipation: int) -> tuple[np.ndarray, list[int], in
 
 def event_study_twfe(P: Panel, o: DiDOptions):
     """One adoption date: the event-time coefficients (reference: the period before
-    adoption, less anticipation) and their post-adoption average, from ONE two-way
-    fixed-effects fit through :mod:`causal.inference`.
+    adoption, less anticipation) and their post-adoption average theta, from one two-way
+    fixed-effects fit.
 
-    The design is reparametrised so that its first coefficient is the average theta of the
-    m post-adoption coefficients: with b_p1 = m theta - sum_{j>1} b_pj the post columns
-    become m D_p1 (theta) and D_pj - D_p1, the pre-adoption dummies unchanged; every
-    flavour, the wild cluster bootstrap and the few-cluster rules apply to theta as to any
-    coefficient. The event-time coefficients are the linear map b = M c of the same fit's
-    coefficients c, their covariance M V M' (a sandwich is equivariant under a
-    reparametrisation), reported as linearmodels' ``PanelOLS`` gives them (clustered by the
-    panel's clusters, CR0 scaled by n / (n - k) with k counting every unit and period
-    effect; tests/test_did_inference.py compares both to the packages). Returns the
-    headline's Inference and the event table."""
+    The fit streams the event dummies: each is residualised on unit and period effects
+    (:class:`~causal.estimators.did_within.TwoWayWithin`) when needed and dropped, so only
+    a few vectors of the panel's length are alive, whatever the number of event times. Its
+    Gram matrix is a bincount of each residualised dummy by event time (X''X = X''X for
+    residualised X''), the residuals are the within transformation of y - X b, and the
+    cluster scores bincounts of residualised dummy times residual. The table: b with its
+    covariance as linearmodels' ``PanelOLS`` gives it (clustered by the panel's clusters,
+    CR0 scaled by n / (n - k) with k counting every unit and period effect).
+
+    The headline theta = w'b (w: 1/m on the m post-adoption event times) goes through
+    :mod:`causal.inference` as the coefficient of one regressor: by Frisch-Waugh-Lovell,
+    u = X'' A w / (w'A w) (A the inverse Gram matrix) with outcome e + theta u (e the full
+    model's residuals) has coefficient theta, the same residuals and the same classical,
+    HC0/HC1 and cluster sandwiches (w'V w; the small-sample factors count the other event
+    dummies). CR2 and the resampling intervals depend on the whole design: there the
+    design reparametrised so that theta is its first coefficient (post columns m D_p1 and
+    D_pj - D_p1, pre-adoption dummies unchanged) goes through the layer instead.
+    tests/test_did_within.py compares both with linearmodels and the design with every
+    dummy. Returns the headline's Inference and the event table."""
     e, ks, ref = _event_times(P, o.anticipation)
-    post, pre = [k for k in ks if k >= 0], [k for k in ks if k < 0]
-    m = len(post)
-
-    def columns() -> Iterator[np.ndarray]:
-        D1 = (e == post[0])
-        yield m * D1.astype(float)
-        for k in post[1:]:
-            yield (e == k).astype(float) - D1
-        for k in pre:
-            yield (e == k).astype(float)
-
-    M = np.eye(len(ks))
-    M[0, :m] = -1.0
-    M[0, 0] = m
-    table: dict = {}
-
-    def read(fit: OLSFit, n_dropped: int) -> None:
-        if n_dropped:
-            raise EstimationError("some event-time dummies are collinear with the unit and "
-                                  "period effects (an event time observed only where no "
-                                  "comparison unit is): the event study cannot separate them")
-        G, n, k = int(P.cluster.max()) + 1, fit.n, len(ks)
-        cr1 = G / (G - 1) * (n - 1) / (n - fit.k)
-        lm = n / (n - (W.n_units + W.rank + k))
-        V = vcov(fit, "CR1", P.cluster)[:k, :k] / cr1 * lm
-        table["b"], table["V"] = M @ fit.beta[:k], M @ V @ M.T
-
+    k, n = len(ks), P.y.size
+    post = [i for i, kk in enumerate(ks) if kk >= 0]
+    arr = np.asarray(ks)
+    pos = np.minimum(np.searchsorted(arr, e), k - 1)
+    code = np.where(arr[pos] == e, pos, k)      # event-dummy index per row (k: none)
     W = TwoWayWithin(P.unit, P.t)
-    inf = twfe_inference(P, o, (len(ks), columns()), on_fit=read, within=W)
-    order = post + pre
-    ev = pd.DataFrame({"ATT": table["b"], "std_error": np.sqrt(np.diag(table["V"]))},
-                      index=pd.Index(order, name="relative_period"))
+
+    def resid_dummy(j: int) -> np.ndarray:
+        return W((code == j).astype(float))
+
+    gram, xty = np.empty((k, k)), np.empty(k)
+    for j in range(k):
+        r = resid_dummy(j)
+        gram[j] = np.bincount(code, weights=r, minlength=k + 1)[:k]
+        xty[j] = r @ P.y
+    gram = (gram + gram.T) / 2
+    if np.linalg.matrix_rank(gram) < k:
+        raise EstimationError("some event-time dummies are collinear with the unit and "
+                              "period effects (an event time observed only where no "
+                              "comparison unit is): the event study cannot separate them")
+    A = np.linalg.inv(gram)
+    b = A @ xty
+    resid = W(P.y - np.append(b, 0.0)[code])
+    w = np.zeros(k)
+    w[post] = 1.0 / len(post)
+    a = A @ w
+    G = int(P.cluster.max()) + 1
+    S = np.empty((G, k))
+    u = np.zeros(n)
+    for j in range(k):
+        r = resid_dummy(j)
+        S[:, j] = np.bincount(P.cluster, weights=r * resid, minlength=G)
+        u += (a[j] / (w @ a)) * r
+    V = A @ (S.T @ S) @ A * n / (n - (W.n_units + W.rank + k))
+    ev = pd.DataFrame({"ATT": b, "std_error": np.sqrt(np.diag(V))},
+                      index=pd.Index(ks, name="relative_period"))
     ev.loc[ref] = [0.0, 0.0]
+    if _needs_full_design(P, o):
+        del u, resid
+        inf = twfe_inference(P, o, (k, _reparametrised(code, ks)), within=W)
+    else:
+        theta = float(w @ b)
+        inf = _coefficient(P, o, resid + theta * u, u[:, None],
+                           W.rank + W_units(W, o) + k - 1)
     return inf, ev.sort_index()
+
+
+def _reparametrised(code: np.ndarray, ks: list[int]) -> Iterator[np.ndarray]:
+    """The event dummies reparametrised so that the first coefficient is the average theta
+    of the m post-adoption ones: with b_p1 = m theta - sum_{j>1} b_pj the post columns
+    become m D_p1 (theta) and D_pj - D_p1, the pre-adoption dummies unchanged."""
+    post = [i for i, kk in enumerate(ks) if kk >= 0]
+    D1 = code == post[0]
+    yield len(post) * D1.astype(float)
+    for j in post[1:]:
+        yield (code == j).astype(float) - D1
+    for j in (i for i, kk in enumerate(ks) if kk < 0):
+        yield (code == j).astype(float)
 

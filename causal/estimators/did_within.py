@@ -12,12 +12,15 @@ unit mean. Memory: a few vectors of the panel's length, whatever the number of p
 the period dummies as regressors cost one column of the panel's length per period in every
 copy the solver makes).
 
-Why written here and not taken from linearmodels or pyfixest: both give the coefficient
+Why written here and not taken from linearmodels or pyfixest: both give the coefficients
 but neither the layer's flavours (CR2 with Bell-McCaffrey dof, the wild cluster bootstrap
 inverted into an interval, randomisation inference; :mod:`causal.inference`), which need the
-residualised regressors themselves; this gives them in a few vectors of the panel's length.
-``benchmarks/panel_within.py`` measures it against both in one run
-(``benchmarks/results/panel_within.txt``).
+residualised regressors themselves; this gives them in a few vectors of the panel's length,
+and the event study streams its dummies through it (:mod:`~causal.estimators.did_twfe`).
+``benchmarks/panel_within.py`` measures the event study against both in one run
+(``benchmarks/results/panel_within.txt``: at 1M person-years the whole process 3.3x less
+CPU and 2.4x less peak memory than linearmodels, 1.7x and 2.1x less than pyfixest; the fit
+alone 0.5 CPU-s against 5.4 and 2.0; same coefficients to 1e-11).
 
 By FWL the coefficients, residuals and every sandwich that does not use leverages
 (classical, HC0, HC1, CR1) equal those of the regression with the period dummies as
