@@ -274,6 +274,7 @@ def test_callaway_santanna_fast_influence_columns_equal_the_package_s(monkeypatc
     """netto's CSR builder for the package's influence-function columns gives the same
     columns as the package's LIL-based one, and the same fit: every aggregate and every
     influence function agree to the last bit of floating point."""
+    import collections
     import contextlib
 
     from differences.models.attgt import attgt_cal, utility_ntl
@@ -289,12 +290,18 @@ def test_callaway_santanna_fast_influence_columns_equal_the_package_s(monkeypatc
     ours = C._csr_column(50, vals, idx).toarray()
     theirs = utility_ntl.get_sparse_array(50, vals, idx, lil_array).toarray()
     assert np.array_equal(ours, theirs)
+    Row = collections.namedtuple("Row", "influence_func")
+    ntl = [Row(C._csr_column(50, rng.normal(size=5), np.sort(rng.choice(50, 5, False)))),
+           Row(None), Row(C._csr_column(50, vals, idx))]
+    for a, b in zip(C._dense_stack(ntl, True), utility_ntl.stack_influence_funcs(ntl, True)):
+        assert np.array_equal(a, b)
     st = _leerwerk()
     o = D.DiDOptions(unit="programme_id", period="cohort", first_treated="first_cohort",
                      cluster="sector_detail", wild_draws=0)
     P = D.build_panel(st, o, "did")
     fast = C.callaway_santanna(P, o)
     assert attgt_cal.get_sparse_array is utility_ntl.get_sparse_array  # put back
+    assert attgt_cal.stack_influence_funcs is utility_ntl.stack_influence_funcs
     monkeypatch.setattr(C, "_fast_influence_columns", contextlib.nullcontext)
     slow = C.callaway_santanna(P, o)
     assert float(fast.simple["ATT"]) == float(slow.simple["ATT"])
