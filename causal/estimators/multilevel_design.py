@@ -5,8 +5,9 @@ the options allow, rows collapsed to cells (group x treatment x covariate levels
 likelihood has sufficient statistics."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,14 @@ def _binned(s: pd.Series, spec: float | list[float], name: str, source: str) -> 
     return pd.Series(pd.Categorical.from_codes(k, labels), index=s.index)
 
 
+def _onehot(k: np.ndarray, col: np.ndarray, ref: int, L: int) -> np.ndarray:
+    """Reference-coded indicator columns of the level codes ``k`` (``col``: level -> column)."""
+    out = np.zeros((len(k), L - 1))
+    rows = np.flatnonzero(k != ref)
+    out[rows, col[k[rows]]] = 1.0
+    return out
+
+
 def make_design(study, options: MultilevelOptions) -> Design:
     """Check the data, code covariates, collapse to cells where exact."""
     df, source, spec = study.data, study.source, study.spec
@@ -220,7 +229,9 @@ def make_design(study, options: MultilevelOptions) -> Design:
             warns.append(f"options.bin names '{c}', which is not a covariate of this model; "
                          "ignored")
     codes: list[np.ndarray] = []      # per covariate: integer level codes (for collapsing)
-    blocks: list[np.ndarray] = []     # per covariate: row-level design columns
+    # per covariate: its design columns for the rows ``idx`` (all rows, or one per cell:
+    # at 10M persons the row-level matrix alone took 1 GiB)
+    blocks: list[Callable[[Any], np.ndarray]] = []
     colnames: list[str] = []
     continuous: list[str] = []
     for c in covs:
@@ -231,7 +242,8 @@ def make_design(study, options: MultilevelOptions) -> Design:
                 notes.append(f"'{c}' has one value only; left out")
                 continue
             B = B[:, sd > 0]
-            blocks.append((B - B.mean(axis=0)) / B.std(axis=0))
+            B = (B - B.mean(axis=0)) / B.std(axis=0)
+            blocks.append(lambda idx, B=B: B[idx])
             colnames += [f"{c}[{j}]" for j in range(B.shape[1])] if B.shape[1] > 1 else [c]
             k = pd.factorize(pd.Series(map(tuple, B.round(12))), sort=True)[0]
             if k.max() + 1 <= max(options.max_levels, B.shape[1] + 1):
@@ -262,10 +274,7 @@ def make_design(study, options: MultilevelOptions) -> Design:
             others = [j for j in range(L) if j != ref]
             col = np.full(L, -1)
             col[others] = np.arange(L - 1)
-            onehot = np.zeros((len(k), L - 1))
-            rows = np.flatnonzero(k != ref)
-            onehot[rows, col[k[rows]]] = 1.0
-            blocks.append(onehot)
+            blocks.append(lambda idx, k=k, col=col, ref=ref, L=L: _onehot(k[idx], col, ref, L))
             colnames += [f"{c}[{cat.categories[j]}]" for j in others]
             codes.append(k)
         else:
@@ -274,13 +283,16 @@ def make_design(study, options: MultilevelOptions) -> Design:
             if sd <= 0:
                 notes.append(f"'{c}' has one value only; left out")
                 continue
-            blocks.append(((v - v.mean()) / sd)[:, None])
+            blocks.append(lambda idx, v=v, m=v.mean(), sd=sd: ((v[idx] - m) / sd)[:, None])
             colnames.append(c)
             if kind == "exact":
                 codes.append(pd.factorize(v, sort=True)[0].astype(np.int64))
             else:
                 continuous.append(c)
-    Xrow = np.hstack(blocks) if blocks else np.zeros((len(df), 0))
+
+    def design_rows(idx) -> np.ndarray:
+        n_idx = len(df) if isinstance(idx, slice) else len(idx)
+        return np.hstack([b(idx) for b in blocks]) if blocks else np.zeros((n_idx, 0))
 
     row_level = not options.collapse or bool(continuous)
     if continuous and options.collapse:
@@ -291,7 +303,7 @@ def make_design(study, options: MultilevelOptions) -> Design:
     ys = y if binary else (y - y_mean) / y_sd
 
     if row_level:
-        g, dd, X, n = gcode, d.astype(float), Xrow, np.ones(len(df))
+        g, dd, X, n = gcode, d.astype(float), design_rows(slice(None)), np.ones(len(df))
         yc, ss = ys.astype(float), np.zeros(len(df))
     else:
         # one integer key per row (mixed radix over group, treatment and covariate codes),
@@ -307,7 +319,7 @@ def make_design(study, options: MultilevelOptions) -> Design:
         s1 = np.bincount(inv, weights=ys, minlength=C)
         g = gcode[first]
         dd = d[first].astype(float)
-        X = Xrow[first]
+        X = design_rows(first)
         if binary:
             yc, ss = s1, np.zeros(C)
         else:
