@@ -61,3 +61,30 @@ def test_an_empty_cell_is_not_identified(st):
                      & (st.data[o["post"]] == 1))].reset_index(drop=True)
     with pytest.raises(NotIdentified, match="7 filled cells"):
         _fit(Study(spec=st.spec, data=data, source="twin"))
+
+
+@pytest.mark.parametrize("se,cluster", [("HC1", None), ("classical", None), ("HC3", None),
+                                        ("CR1", "region"), ("CR2", "region")])
+def test_triple_coefficient_equals_the_saturated_ols(st, se, cluster):
+    """One FWL regressor (classical, HC1, CR1) or the full design (HC3, CR2): the same
+    coefficient and standard error as statsmodels' (CR2: the layer on the full design)."""
+    import pandas as pd
+    import statsmodels.api as sm
+
+    from causal.inference import coefficient
+
+    o = st.spec.estimator_options("triple_difference")
+    A, G, T = (st.data[o[k]].to_numpy(float) for k in ("band", "group", "post"))
+    y = st.y()
+    X = np.column_stack([np.ones_like(y), A, G, T, A * G, A * T, G * T, A * G * T])
+    groups = pd.factorize(st.data["region"], sort=True)[0]
+    e = _fit(st, se=se, cluster=cluster, period=None, wild_draws=0)
+    if se == "CR2":
+        ref = coefficient(y, X, 7, se="CR2", clusters=groups, wild_draws=0)
+        b, s = ref.coef, ref.se
+    else:
+        r = (sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups}) if cluster
+             else sm.OLS(y, X).fit() if se == "classical" else sm.OLS(y, X).fit(cov_type=se))
+        b, s = float(r.params[7]), float(r.bse[7])
+    assert e.net == pytest.approx(b, abs=1e-9)
+    assert e.se == pytest.approx(s, rel=1e-8)

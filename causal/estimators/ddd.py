@@ -13,7 +13,14 @@ from scipy import sparse
 from causal.errors import DataError, NotIdentified
 from causal.estimators import estimator
 from causal.estimators.did_panel import _clusters, _need, pretrend
-from causal.inference import InferenceOptions, cluster_column, for_study
+from causal.inference import (
+    FEW_CLUSTERS,
+    Inference,
+    InferenceOptions,
+    cluster_codes,
+    cluster_column,
+    coefficient,
+)
 from causal.result import Estimate
 
 
@@ -56,10 +63,8 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
     if mism:
         warn.append(f"{mism} rows have a treatment value that differs from band x group x "
                     "after; the estimate is for the band x group x after cell")
-    X = np.column_stack([np.ones_like(y), A, G, T, A * G, A * T, G * T, A * G * T])
     tr = (A * G * T) == 1
-    inf = for_study(study, o, "triple_difference", y, X, 7, default="HC1",
-                    treated=tr.astype(float), alpha=o.alpha)
+    inf = _triple(study, o, A, G, T, y, tr)
     b, how = inf.coef, inf.se_type
     # one record per band x group x after cell, with its persons (the gate hides small ones)
     cell_recs = [{"cell": f"band{a}_group{g}_post{t}", "n": int(m.sum()),
@@ -88,6 +93,43 @@ def triple_difference(study, options: DDDOptions) -> list[Estimate]:
             "same gap in the ineligible group."),
         gross=float(y[tr].mean()), n_treated=int(tr.sum()), n_control=int((~tr).sum()),
         diagnostics=diag, warnings=warn, figures=figures))]
+
+
+def _triple(study, o: DDDOptions, A, G, T, y, tr) -> Inference:
+    """The band x group x after coefficient of the saturated OLS through the inference
+    layer. With the flavours whose sandwich is invariant to partialling out (classical,
+    HC0/HC1, CR1 with enough clusters for the analytic interval) it is passed as one
+    regressor (Frisch-Waugh-Lovell): u, the triple interaction residualised on the other
+    seven saturated columns, is constant within each of the 8 cells (a weighted regression
+    of 8 cell values), and the outcome e + theta u (e: residuals from the cell means) gives
+    the same coefficient, residuals and sandwich; the small-sample factors count the seven.
+    Leverage-based flavours (HC2, HC3, CR2) and the resampling intervals (few clusters)
+    use the full n x 8 design."""
+    col = cluster_column(study, o.cluster)
+    if o.se in ("classical", "HC0", "HC1", "HC2", "HC3") and not o.cluster:
+        col = None
+    cl = cluster_codes(study, col, "triple_difference") if col else None
+    kind = o.se if o.se != "auto" else ("CR1" if cl is not None else "HC1")
+    few = cl is not None and kind in ("CR1", "CR2") and int(cl.max()) + 1 < FEW_CLUSTERS
+    if kind in ("HC2", "HC3", "CR2") or few or o.inference == "randomization":
+        X = np.column_stack([np.ones_like(y), A, G, T, A * G, A * T, G * T, A * G * T])
+        yy, j, k_abs = y, 7, 0
+    else:
+        cell = (A + 2 * G + 4 * T).astype(np.int64)
+        n_c = np.bincount(cell, minlength=8).astype(float)
+        ybar = np.bincount(cell, weights=y, minlength=8) / n_c
+        c = np.arange(8)
+        a, g, t = (c % 2).astype(float), (c // 2 % 2).astype(float), (c // 4).astype(float)
+        Z = np.column_stack([np.ones(8), a, g, t, a * g, a * t, g * t])
+        agt = a * g * t
+        u_c = agt - Z @ np.linalg.solve((Z.T * n_c) @ Z, (Z.T * n_c) @ agt)
+        theta = (n_c * u_c) @ ybar / ((n_c * u_c) @ u_c)
+        u = u_c[cell]
+        yy = y - ybar[cell] + theta * u
+        X, j, k_abs = u[:, None], 0, 7
+    return coefficient(yy, X, j, se=o.se, default="HC1", clusters=cl, cluster_name=col,
+                       treated=tr.astype(float), alpha=o.alpha, wild_draws=o.wild_draws,
+                       seed=o.seed, k_absorbed=k_abs, inference=o.inference)
 
 
 def _ddd_by_period(study, o: DDDOptions, A, G, T, y):
