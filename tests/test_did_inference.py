@@ -309,3 +309,33 @@ def test_callaway_santanna_fast_influence_columns_equal_the_package_s(monkeypatc
     assert fast.phi.keys() == slow.phi.keys()
     for k in fast.phi:
         assert np.allclose(fast.phi[k], slow.phi[k], rtol=0, atol=1e-14)
+
+
+def test_staggered_twfe_diagnostic_equals_linearmodels():
+    """The plain two-way fixed-effects diagnostic beside Callaway-Sant'Anna (coefficient and
+    its clustered CR0 error) equals linearmodels' PanelOLS with unit and time effects."""
+    import warnings
+
+    from linearmodels.panel import PanelOLS
+
+    from causal.estimators import did as D
+    from causal.estimators.did_twfe import twfe
+
+    st = _leerwerk()
+    o = D.DiDOptions(unit="programme_id", period="cohort", first_treated="first_cohort",
+                     cluster="sector_detail")
+    P = D.build_panel(st, o, "did")
+    keep = np.ones(P.t.size, dtype=bool)
+    keep[::7] = False  # unbalanced
+    P = P.subset(keep)
+    b, se = twfe(P)
+    idx = pd.MultiIndex.from_arrays([P.unit, P.t], names=["unit", "t"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = PanelOLS(pd.Series(P.y, index=idx, name="y"),
+                     pd.DataFrame({"treated": P.d.astype(float)}, index=idx),
+                     entity_effects=True, time_effects=True, drop_absorbed=True,
+                     check_rank=False).fit(cov_type="clustered",
+                                           clusters=pd.DataFrame({"c": P.cluster}, index=idx))
+    assert b == pytest.approx(float(r.params["treated"]), rel=1e-9)
+    assert se == pytest.approx(float(r.std_errors["treated"]), rel=1e-9)

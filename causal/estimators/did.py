@@ -125,9 +125,8 @@ def did(study, options: DiDOptions) -> list[Estimate]:
              f"no anticipation earlier than {o.anticipation} period(s) before adoption "
              "(those periods left out)")
     if _staggered(P, o):
-        tw = twfe(Pa)
-        b_tw = float(tw.params["treated"])
-        diag["twfe"] = {"estimate": b_tw, "se": float(tw.std_errors["treated"])}
+        b_tw, se_tw = twfe(Pa)
+        diag["twfe"] = {"estimate": b_tw, "se": se_tw}
         ok, cw, cdiag = few_cluster_rule(P, o)
         fit = callaway_santanna(P, o)
         net, ci, se, se_type = _cs_headline(fit, "simple", P, o, ok, cdiag)

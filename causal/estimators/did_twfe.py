@@ -6,7 +6,6 @@ their average from one fit; linearmodels ``PanelOLS`` for the TWFE diagnostic be
 Callaway-Sant'Anna. Split from :mod:`causal.estimators.did`."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -111,19 +110,23 @@ def _bootstrapped(cluster: np.ndarray, treated: np.ndarray, comp: np.ndarray,
 # --------------------------------------------------------------------------------------
 # Two-way fixed effects (PanelOLS)
 # --------------------------------------------------------------------------------------
-def twfe(P: Panel):
-    """Unit and period fixed effects, clustered SEs; returns the linearmodels result (the
-    diagnostic beside Callaway-Sant'Anna)."""
-    from linearmodels.panel import PanelOLS
-
-    idx = pd.MultiIndex.from_arrays([P.unit, P.t], names=["unit", "t"])
-    X = pd.DataFrame({"treated": P.d}, index=idx)
-    y = pd.Series(P.y, index=idx, name="y")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        mod = PanelOLS(y, X, entity_effects=True, time_effects=True, drop_absorbed=True,
-                       check_rank=False)
-        return mod.fit(cov_type="clustered", clusters=pd.DataFrame({"c": P.cluster}, index=idx))
+def twfe(P: Panel) -> tuple[float, float]:
+    """Plain two-way fixed effects (the diagnostic beside Callaway-Sant'Anna): the
+    coefficient of the treatment dummy with unit and period effects and its standard error
+    clustered by ``P.cluster`` without small-sample factors (the CR0 that linearmodels'
+    ``PanelOLS(..., entity_effects=True, time_effects=True).fit(cov_type="clustered")``
+    gives, from the within transformation of :class:`TwoWayWithin` instead of its demeaned
+    copies of the frame)."""
+    W = TwoWayWithin(P.unit, P.t)
+    d = W(P.d.astype(float))
+    e = W(P.y.astype(float))
+    dd = float(d @ d)
+    b = float(d @ e) / dd
+    e -= b * d
+    score = np.bincount(pd.factorize(P.cluster)[0], weights=d * e)
+    n = P.y.size
+    k = np.unique(P.unit).size + np.unique(P.t).size  # effects (one absorbed) + the slope
+    return b, float(np.sqrt(score @ score * n / (n - k)) / dd)
 
 
 def _event_times(P: Panel, anticipation: int) -> tuple[np.ndarray, list[int], int]:
