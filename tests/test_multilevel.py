@@ -188,6 +188,8 @@ def test_sampler_log_density_is_the_pymc_models(family, P, Q):
     g = rng.integers(0, G, C)
     d = rng.integers(0, 2, C).astype(float)
     X, n = rng.normal(size=(C, P)), rng.integers(1, 20, C).astype(float)
+    X[:, 1:] = (rng.random((C, max(P - 1, 0))) < 0.3) - 0.3  # centred 0/1 columns
+    X[: C // 2] = X[C // 2:]  # cells share covariate patterns (pack stores each once)
     y = (rng.binomial(n.astype(int), 0.4).astype(float) if family == "binomial"
          else rng.normal(size=C))
     ss = np.zeros(C) if family == "binomial" else rng.uniform(0, 3, C)

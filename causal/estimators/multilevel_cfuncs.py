@@ -20,6 +20,7 @@ from causal.estimators.multilevel_kernels import (
     H_NEXP,
     H_P,
     H_Q,
+    H_U,
     HEADER,
     expand,
     log_density,
@@ -36,7 +37,8 @@ EXPAND_SIGNATURE = types.int64(types.uint64, types.uint64, types.CPointer(types.
 def _buffer(ud):  # pragma: no cover - compiled
     head = numba.carray(ud, (HEADER,))
     C, P, G, Q = int(head[H_C]), int(head[H_P]), int(head[H_G]), int(head[H_Q])
-    return numba.carray(ud, (HEADER + C * (4 + P) + G * (Q + 2),))
+    U = int(head[H_U])  # the length of multilevel_kernels.buffer_size
+    return numba.carray(ud, (HEADER + 5 * C + U * P + G * (Q + 2),))
 
 
 @numba.cfunc(LOGP_SIGNATURE, cache=True, nogil=True)
