@@ -25,7 +25,8 @@ def add_context(df: pd.DataFrame, spec, source: str) -> pd.DataFrame:
         if col not in df.columns:
             raise DataError(source, f"is needed to derive {', '.join(wanted)} "
                             f"(spec field context) but is not in the data", column=col)
-    out = df.copy()
+    out = df.copy(deep=False)  # new columns only: no copy of the data (a deep copy
+    # consolidates every block, twice the frame at its peak)
     for col in need:
         refuse_years(out[col], source, col)
     ref = as_dates(out[ctx.reference_date], source, ctx.reference_date)
