@@ -191,3 +191,24 @@ def test_specs_run_end_to_end_with_figures(path):
         assert e.figures or e.estimator == "did"
         for f in e.figures.values():
             assert f().axes
+
+
+def test_event_figure_draws_no_bars_without_an_interval():
+    """Two sectors: the headline has no interval, so the event-time figure draws the
+    effects without error bars (errors from two clusters would draw intervals the estimate
+    refuses) and says why; with intervals it draws the bars."""
+    from matplotlib.collections import LineCollection
+
+    st = study_of(SP, 1, 1200)
+    e = fit(st, "event_study")
+    assert e.ci_low is None
+    fig = e.figures["event_study"]()
+    ax = fig.axes[0]
+    assert not any(isinstance(c, LineCollection) for c in ax.collections)
+    assert "no interval: too few clusters" in [t.get_text() for t in ax.texts]
+    nl = e.figures["event_study"](lang="nl")
+    assert "geen interval: te weinig clusters" in [t.get_text() for t in nl.axes[0].texts]
+    with_ci = fit(study_of(OA, 3, 400, **GROWING), "event_study")
+    assert with_ci.ci_low is not None
+    ax = with_ci.figures["event_study"]().axes[0]
+    assert any(isinstance(c, LineCollection) for c in ax.collections) and not ax.texts

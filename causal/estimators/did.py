@@ -143,7 +143,8 @@ def did(study, options: DiDOptions) -> list[Estimate]:
                         "later- with earlier-treated units and is biased; it is not used")
         diag.update(_pretrend(ev, o.alpha, testable=ci is not None))
         ev = _with_event_counts(ev, P)
-        figures["event_study"] = _event_figure(ev, study, "Callaway-Sant'Anna event study")
+        figures["event_study"] = _event_figure(ev, study, "Callaway-Sant'Anna event study",
+                                               intervals=ci is not None)
         if diag.get("pretrend_flag"):
             warn.append(diag["pretrend_flag"])
         n_cl = cdiag["n_clusters"]
@@ -245,7 +246,7 @@ def event_study(study, options: DiDOptions) -> list[Estimate]:
                                             testable=ci is not None)}
     if diag.get("pretrend_flag"):
         warn.append(diag["pretrend_flag"])
-    fig = _event_figure(ev, study, "event study")
+    fig = _event_figure(ev, study, "event study", intervals=ci is not None)
     est = study.estimate("event_study", "ATT", net, ci, se,
                          label="event-time average", truth_key="ATT_dynamic", method=method,
                          diagnostics=diag, warnings=warn, figures={"event_study": fig},
@@ -264,7 +265,10 @@ def _with_event_counts(ev: pd.DataFrame, P: Panel) -> pd.DataFrame:
     return out
 
 
-def _event_figure(ev: pd.DataFrame, study, title: str):
+def _event_figure(ev: pd.DataFrame, study, title: str, intervals: bool = True):
+    """The event-time effects with their 95% intervals; without bars where the headline has
+    no interval (too few clusters): errors from two or three clusters would draw intervals
+    the estimate refuses to give."""
     recs = [{"event_time": int(k), "ATT": float(r["ATT"]), "std_error": float(r["std_error"]),
              "n_treated": int(r["n_treated"])} for k, r in ev.iterrows()]
     truth = {int(key[5:]): v for key, v in study.truth.items() if key.startswith("ATT_e")}
@@ -283,8 +287,11 @@ def _event_figure(ev: pd.DataFrame, study, title: str):
         pre = k < 0
         for mask, colour, lab in ((pre, "tab:grey", "before adoption (pre-trend)"),
                                   (~pre, "tab:blue", "after adoption")):
-            ax.errorbar(k[mask], b[mask], yerr=1.96 * se[mask], fmt="o", color=colour,
-                        capsize=3, label=lab)
+            ax.errorbar(k[mask], b[mask], yerr=1.96 * se[mask] if intervals else None,
+                        fmt="o", color=colour, capsize=3, label=lab)
+        if not intervals:
+            ax.text(0.01, 0.02, "no interval: too few clusters", transform=ax.transAxes,
+                    fontsize=8, color="dimgrey")
         if truth:
             tk = np.array(sorted(truth))
             ax.plot(tk, [truth[i] for i in tk], "x", color="tab:red", label="true effect (twin)")
@@ -299,5 +306,7 @@ def _event_figure(ev: pd.DataFrame, study, title: str):
 
     from causal.report.gate_figures import GatedFigure
 
-    return GatedFigure(recs, draw, what="effect per event time with its 95% interval; event "
-                       "times reached by fewer than min_cell treated units are left out")
+    return GatedFigure(recs, draw, what=("effect per event time with its 95% interval"
+                                         if intervals else "effect per event time (no "
+                                         "interval: too few clusters)") + "; event times "
+                       "reached by fewer than min_cell treated units are left out")
