@@ -169,25 +169,62 @@ def gate_records(gate: Gate, records: list[dict[str, Any]], where: str, *,
 PNG_DPI = 200
 
 
-def _save(fig: Any, path: Path) -> None:
-    """Save atomically and byte-stable: no date or software metadata, fixed SVG ids; the
-    saved area fitted to the drawn texts (``bbox_inches="tight"``)."""
-    import matplotlib
+#: white margin around the drawn texts (``savefig(pad_inches=...)``)
+PAD_INCHES = 0.08
 
+
+def _saved_area(fig: Any) -> Any:
+    """The area every format of ``fig`` is saved with: fitted to the drawn texts (what
+    ``bbox_inches="tight"`` computes), so a long (Dutch) tick or title is never cut.
+
+    Laid out and measured once, at the PNG's resolution, and handed to each ``savefig`` as
+    a box: with ``"tight"`` matplotlib lays the figure out and measures every text again for
+    each format (a draw without rendering plus ``Figure.get_tightbbox``), about a third of
+    the time a figure's two files took."""
+    dpi = fig.dpi
+    fig.set_dpi(PNG_DPI)
+    try:
+        fig.draw_without_rendering()  # runs the figure's layout engine, places the ticks
+        return fig.get_tightbbox().padded(PAD_INCHES)
+    finally:
+        fig.set_dpi(dpi)
+
+
+def _save(fig: Any, path: Path, area: Any) -> None:
+    """Save atomically and byte-stable: no date or software metadata, fixed SVG ids; the
+    saved area ``area`` (inches, :func:`_saved_area`)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
     os.close(fd)
     ext = path.suffix.lstrip(".").lower()
     kw = ({"metadata": {"Date": None, "Creator": None}} if ext == "svg" else
           {"dpi": PNG_DPI, "metadata": {"Software": None}})
-    # the saved area grows to every label: a long (Dutch) tick or title is never cut
-    kw.update(bbox_inches="tight", pad_inches=0.08)
     try:
-        with matplotlib.rc_context({"svg.hashsalt": "netto", "svg.fonttype": "none"}):
-            fig.savefig(tmp, format=ext, **kw)
+        fig.savefig(tmp, format=ext, bbox_inches=area, **kw)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def save_formats(fig: Any, outdir: Path, stem: str, formats: tuple[str, ...]) -> list[str]:
+    """Save ``fig`` as ``<stem>.<ext>`` for each format, laid out and measured once
+    (:func:`_saved_area`); the layout is then held for every format (no layout engine runs
+    during the saves) and restored afterwards. Returns the file names."""
+    import matplotlib
+
+    rc = {"svg.hashsalt": "netto", "svg.fonttype": "none",
+          # with the engine set to None below, these decide that none runs in savefig
+          "figure.autolayout": False, "figure.constrained_layout.use": False}
+    with matplotlib.rc_context(rc):
+        area = _saved_area(fig)
+        engine = fig.get_layout_engine()
+        fig.set_layout_engine(None)
+        try:
+            for ext in formats:
+                _save(fig, outdir / f"{stem}.{ext}", area)
+        finally:
+            fig.set_layout_engine(engine)
+    return [f"{stem}.{ext}" for ext in formats]
 
 
 def write_manifest(outdir: Path, stem: str, files: list[str], gate: Gate, what: str,
@@ -225,10 +262,7 @@ def save_figure(gate: Gate, item: Any, outdir: Path, stem: str,
         return []
     fig = item.draw(shown)
     localise_figure(fig, lang, names)
-    files = []
-    for ext in formats:
-        _save(fig, outdir / f"{stem}.{ext}")
-        files.append(f"{stem}.{ext}")
+    files = save_formats(fig, outdir, stem, formats)
     files.append(write_manifest(outdir, stem, files[:], gate, item.what, shown,
                                 gate.suppressed[before:]))
     return files
