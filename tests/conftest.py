@@ -11,6 +11,19 @@ SPECS = ROOT / "data_specs"
 ALMERE = SPECS / "almere_aanpak45plus.yaml"
 
 
+def fit_estimates(study, name: str, options: dict | None = None) -> list:
+    """One estimator's estimates on a study, its options validated as the pipeline does, but
+    without the pipeline's annotations (E-values, sensitivity bounds, assumptions, costs: they
+    leave the estimate and its interval unchanged and are tested in test_sensitivity and
+    test_costs). For coverage studies over many twins, where those annotations were about
+    half the time and nothing the test reads."""
+    from causal import estimators as registry
+
+    info = registry.get(name)
+    return info.fit(study, info.options.model_validate(
+        {**study.spec.estimator_options(name), **(options or {})}))
+
+
 @pytest.fixture
 def spec_copy(tmp_path: Path):
     """Copy a bundled spec (and the models folder) into tmp_path, so tests can edit it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from causal.pipeline import prepare, run_estimator
+from tests.conftest import fit_estimates
 from tests.test_matching import twin_spec
 
 
@@ -17,8 +18,8 @@ def test_dml_covers_the_ate_and_att():
     groups = {"covered": 0, "shown": 0}
     for s in range(100):
         st = prepare(spec, seed=500 + s)
-        for e in run_estimator(st, "dml", {"estimands": ["ATE", "ATT"], "nuisance": "linear",
-                                           "folds": 3}, refute=False):
+        for e in fit_estimates(st, "dml", {"estimands": ["ATE", "ATT"], "nuisance": "linear",
+                                           "folds": 3}):
             cov[e.estimand] += bool(e.covers_truth)
         # the age-group effects (shared by both estimands) against each group's own truth
         for r in e.diagnostics["subgroups"]["age_group"]:

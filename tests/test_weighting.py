@@ -2,34 +2,41 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from causal.pipeline import prepare, run_estimator
+from tests.conftest import fit_estimates
 from tests.test_matching import twin_spec
 
 
-def _coverage(name: str, options: dict, seeds: int, n: int) -> dict[str, list]:
-    spec = twin_spec(n=n, true_effect_pp=6.0, effect_age_gradient=0.8)
+@pytest.fixture(scope="module")
+def twins():
+    """The 100 twins of 1,200 persons both coverage studies use (made once)."""
+    spec = twin_spec(n=1200, true_effect_pp=6.0, effect_age_gradient=0.8)
+    return [prepare(spec, seed=300 + s) for s in range(100)]
+
+
+def _coverage(twins: list, name: str, options: dict) -> dict[str, list]:
     out: dict[str, list] = {}
-    for s in range(seeds):
-        st = prepare(spec, seed=300 + s)
-        for e in run_estimator(st, name, options, refute=False):
+    for st in twins:
+        for e in fit_estimates(st, name, options):
             out.setdefault(e.estimand, []).append((e.net, e.truth, e.covers_truth))
     return out
 
 
-def test_ipw_covers_att_and_ate():
+def test_ipw_covers_att_and_ate(twins):
     """100 twins of 1,200 persons: Hajek IPW with influence-function intervals (accounting
     for the estimated logit) should cover each truth about 95 times; require >= 88."""
-    res = _coverage("ipw", {"estimands": ["ATT", "ATE"]}, 100, 1200)
+    res = _coverage(twins, "ipw", {"estimands": ["ATT", "ATE"]})
     for estimand in ("ATT", "ATE"):
         a = np.array(res[estimand], dtype=float)
         assert a[:, 2].sum() >= 88, (estimand, a[:, 2].sum())
         assert abs((a[:, 0] - a[:, 1]).mean()) < 3 * (a[:, 0] - a[:, 1]).std() / 10
 
 
-def test_aipw_covers_att_and_ate():
-    """Cross-fitted AIPW (5 folds, logistic models): 100 twins of 1,200; require >= 88."""
-    res = _coverage("aipw", {"estimands": ["ATT", "ATE"]}, 100, 1200)
+def test_aipw_covers_att_and_ate(twins):
+    """Cross-fitted AIPW (5 folds, logistic models): the same 100 twins; require >= 88."""
+    res = _coverage(twins, "aipw", {"estimands": ["ATT", "ATE"]})
     for estimand in ("ATT", "ATE"):
         a = np.array(res[estimand], dtype=float)
         assert a[:, 2].sum() >= 88, (estimand, a[:, 2].sum())
