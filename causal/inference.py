@@ -265,6 +265,18 @@ def _randomization(y: np.ndarray, X: np.ndarray, j: int, clusters: np.ndarray,
     return Inference(test.coef, None, ci, what, G, None, warns, diag)
 
 
+def treated_groups(treated: np.ndarray, clusters: np.ndarray, column: str
+                   ) -> tuple[dict[str, int], tuple[str, str] | None]:
+    """The groups with and without the treatment, and :func:`too_few_groups`' warning and
+    label when fewer than :data:`MIN_TREATED_CLUSTERS` of either (None otherwise)."""
+    G = int(clusters.max()) + 1
+    n_t = int((np.bincount(clusters, weights=treated, minlength=G) > 0).sum())
+    n_u = int((np.bincount(clusters, weights=1 - treated, minlength=G) > 0).sum())
+    counts = {"treated_clusters": n_t, "untreated_clusters": n_u}
+    return counts, (too_few_groups(n_t, n_u, column)
+                    if min(n_t, n_u) < MIN_TREATED_CLUSTERS else None)
+
+
 def too_few_groups(n_treated: int, n_comparison: int, column: str) -> tuple[str, str]:
     """The warning and the standard-error label when too few groups are treated (or
     untreated) to give any interval."""

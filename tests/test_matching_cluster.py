@@ -117,3 +117,15 @@ def test_weighting_clustered_influence_interval_goes_through_the_layer(study, na
     e = info.fit(study, info.options.model_validate({"cluster": "g12"}))[0]
     assert e.n_clusters == 12 and "clustered by g12" in e.se_type
     assert e.ci_high - e.ci_low >= 2 * stats.t.ppf(0.975, 11) * e.se - 1e-9
+
+
+@pytest.mark.parametrize("name", ["ipw", "aipw"])
+def test_weighting_with_three_groups_gives_no_interval(study, name):
+    """Clustered by a column of three groups (fewer than five with and without the
+    treatment): IPW and AIPW give the point estimate only, with the reason, as matching
+    and the regression layer do (MacKinnon and Webb 2017)."""
+    info = get(name)
+    e = info.fit(study, info.options.model_validate({"cluster": "few"}))[0]
+    assert e.ci_low is None and e.se is None and e.n_clusters == 3 and e.net is not None
+    assert any("too few groups of 'few'" in w for w in e.warnings)
+    assert e.se_type.startswith("no interval: too few groups")

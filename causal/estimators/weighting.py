@@ -52,6 +52,7 @@ from causal.inference import (
     coefficient,
     influence_inference,
     influence_se,
+    treated_groups,
 )
 from causal.result import Estimate
 
@@ -310,6 +311,13 @@ def aipw(study, options: AIPWOptions) -> list[Estimate]:
             kw.update(gross=float(yy[dd == 1].mean()), n_treated=int(dd.sum()),
                       n_control=int((dd == 0).sum()), truth_key=f"{estimand}_trimmed")
         ci = clustered_if_interval(tau, phi, cl, col, options) or (tau - q * se, tau + q * se)
+        if cl is not None:  # too few treated (or untreated) groups: no interval at all
+            counts, few = treated_groups(dd.astype(float), cl, col)
+            diag["inference"] = counts
+            if few is not None:
+                kw["warnings"] = kw["warnings"] + [few[0]]
+                diag["inference"].update({"analytic_ci": list(ci), "analytic_se": se})
+                ci, se, se_type = None, None, few[1]
         out.append(study.estimate("aipw", estimand, tau, ci, se,
                                   se_type=se_type,
                                   n_clusters=None if cl is None else int(cl.max()) + 1, **kw))
