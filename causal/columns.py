@@ -379,7 +379,9 @@ def type_columns(df: pd.DataFrame, spec, source: str, table=None,
                               file_col=mapping.get(col))
         out[col] = s
         infos.append(info)
-    return pd.DataFrame(out, index=df.index), infos
+    # copy=False: the typed columns as they are, one block each (no consolidated copy of the
+    # frame beside the file's; a later write to one column copies that column only)
+    return pd.DataFrame(out, index=df.index, copy=False), infos
 
 
 def check_used(infos: list[ColumnInfo], used: dict[str, str], source: str) -> None:

@@ -98,12 +98,18 @@ def validate(df: pd.DataFrame, spec: Spec, source: str,
     notes = [] if notes is None else notes
     out = df.copy()
     t = spec.treatment
-    out[t.column] = as_binary(out[t.column], source, t.column, "treatment.column")
+
+    def binary(col: str, field: str) -> None:  # written only when the type changes
+        b = as_binary(out[col], source, col, field)
+        if b.dtype != out[col].dtype:
+            out[col] = b
+
+    binary(t.column, "treatment.column")
     if t.received:
-        out[t.received] = as_binary(out[t.received], source, t.received, "treatment.received")
+        binary(t.received, "treatment.received")
     oc = spec.outcome.column
     if spec.outcome.kind == "binary":
-        out[oc] = as_binary(out[oc], source, oc, "outcome.column")
+        binary(oc, "outcome.column")
     else:
         if not pd.api.types.is_numeric_dtype(out[oc]):
             raise DataError(source, f"the outcome (kind {spec.outcome.kind}) must be numeric, "
@@ -202,7 +208,7 @@ def apply_population(df: pd.DataFrame, spec: Spec, source: str) -> tuple[pd.Data
             notes.append(f"population condition on '{cond.column}' excluded "
                          f"{fmt_count(dropped, spec.disclosure)} of "
                          f"{fmt_count(len(df), spec.disclosure)} rows")
-        df = df[keep]
+            df = df[keep]  # (no copy of every column when the condition keeps them all)
     if len(df) == 0:
         raise DataError(source, "no rows are left after the spec's population conditions")
     return df.reset_index(drop=True), notes
@@ -234,6 +240,7 @@ def load_table(path: str | Path, spec: Spec, *, typed: bool = True
     mapping = dict(spec.data.columns) if spec.data else {}
     try:
         df = map_columns(table.df, spec, source)
+        table.df = None  # the file's frame lives on only as far as ``df`` shares it
         infos: list[ColumnInfo] = []
         if typed:
             df, infos = type_columns(df, spec, source, table, mapping)

@@ -98,3 +98,24 @@ def test_overlap_reuses_the_matching_logit():
     assert again["score_range_treated"] == pytest.approx(fresh["score_range_treated"], rel=1e-9)
     st.scores[key] = np.full(len(st.data), 0.5)  # it is read, not refitted
     assert overlap(st)["share_outside"] == 0.0
+
+
+def test_read_parquet_as_pandas(tmp_path):
+    """netto's Parquet reader gives what pd.read_parquet gives (dtypes, index, missing)."""
+    import pandas as pd
+
+    from causal.readers import read_parquet
+
+    n = 500
+    r = np.random.default_rng(2)
+    df = pd.DataFrame({"id": np.arange(n), "x": r.normal(size=n),
+                       "sex": r.choice(["man", "vrouw", None], n),
+                       "edu": pd.Categorical(r.choice(["a", "b"], n), ordered=True),
+                       "d": pd.to_datetime("2019-01-01") + pd.to_timedelta(r.integers(0, 300, n),
+                                                                         unit="D"),
+                       "flag": r.integers(0, 2, n)})
+    df.loc[3, "x"] = np.nan
+    for frame in (df, df.set_index("id")):
+        p = tmp_path / "t.parquet"
+        frame.to_parquet(p)
+        pd.testing.assert_frame_equal(read_parquet(p), pd.read_parquet(p))

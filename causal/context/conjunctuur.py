@@ -170,23 +170,31 @@ def conjunctuur_at(dates: pd.Series, series: pd.Series, regions: pd.Series | Non
         if reg.isna().any():
             raise DataError(source, f"{int(reg.isna().sum())} rows have no region; the "
                             f"conjunctuur series {name} is regional, so every row needs one")
-        rnorm = reg.astype(str).map(_norm_region)
+        # each distinct region once (a registry extract: dozens of regions, millions of rows)
+        codes0, uniq0 = pd.factorize(reg)
+        unorm = pd.Series(np.asarray(uniq0, dtype=object)).astype(str).map(_norm_region)
         known = {k[0] for k in lookup if k[0]}
-        unknown = sorted(set(rnorm) - known)
+        unknown = sorted(set(unorm) - known)
         if unknown:
-            shown = sorted({str(x) for x, n in zip(reg, rnorm, strict=True) if n in unknown})
+            shown = sorted({str(x) for x, n in zip(uniq0, unorm, strict=True) if n in unknown})
             raise DataError(source, f"{len(unknown)} region(s) are not in the conjunctuur series "
                             f"{name} (first: {', '.join(map(repr, shown[:5]))}); it has "
                             f"{len(known)} regions; expected the same region names",
                             column=getattr(regions, "name", None))
-        rcodes, rlevels = pd.factorize(rnorm)
+        ncodes, rlevels = pd.factorize(unorm)
+        rcodes = ncodes[codes0]
     else:
         rcodes, rlevels = np.zeros(len(d), dtype=np.int64), np.array([""])
 
     lo = int(mi.min()) if len(mi) else 0
     span = int(mi.max()) - lo + 1 if len(mi) else 1
     key = rcodes.astype(np.int64) * span + (mi - lo)
-    uniq, inv = np.unique(key, return_inverse=True)
+    # np.unique(key, return_inverse=True) by a dense table over (region, month): no sort
+    seen = np.bincount(key, minlength=len(rlevels) * span) > 0
+    uniq = np.flatnonzero(seen)
+    slot = np.full(len(seen), -1, dtype=np.int64)
+    slot[uniq] = np.arange(len(uniq))
+    inv = slot[key]
     vals = np.full(len(uniq), np.nan)
     for j, k in enumerate(uniq):
         r = str(rlevels[k // span])

@@ -44,9 +44,11 @@ class SortedPool:
         comp = self._composite(key, stratum)
         self.order = np.argsort(comp, kind="stable")
         self.comp = comp[self.order]
-        self.key = key[self.order]
-        self.stratum = stratum[self.order]
         self.flat = not stratum.any()  # one stratum: no stratum checks needed
+        # one stratum: the composite is the key, and the strata all zero (a view, no array)
+        self.key = self.comp if comp is key else key[self.order]
+        self.stratum = np.broadcast_to(stratum[:1], stratum.shape) if self.flat \
+            else stratum[self.order]
         self._rank: np.ndarray | None = None  # sorted position of each unit (on demand)
 
     def own_neighbour_sums(self, members: np.ndarray, k: int, values: np.ndarray
@@ -81,13 +83,13 @@ class SortedPool:
     def _own_neighbour_sums(self, at: np.ndarray, k: int, values: np.ndarray
                             ) -> tuple[np.ndarray, np.ndarray]:
         n = len(self.comp)
-        if self.flat:
-            first, end = np.zeros_like(at), np.full_like(at, n)
+        if self.flat:  # one stratum: its bounds are numbers, not arrays over the units
+            first, end = 0, n
         else:  # the unit's stratum is the run [first, end) of the sorted pool
             own = self.stratum[at]
             first = np.searchsorted(self.stratum, own, side="left")
             end = np.searchsorted(self.stratum, own, side="right")
-        m = np.minimum(k, end - first - 1)
+        m = np.minimum(k, end - first - 1)  # a number when flat
         lo, hi = np.maximum(first, at - m), np.minimum(at, end - 1 - m)
         here = self.key[at]
         key = np.append(self.key, np.inf)
@@ -101,7 +103,7 @@ class SortedPool:
         cs = np.zeros((n + 1, values.shape[1]))
         np.cumsum(vs, axis=0, out=cs[1:])
         sums = cs[lo + m + 1] - cs[lo] - vs[at]
-        return sums, m.astype(np.int64)
+        return sums, np.broadcast_to(m, at.shape).astype(np.int64)
 
     def _composite(self, key: np.ndarray, stratum: np.ndarray) -> np.ndarray:
         # strata apart by more than the key's range: sorted order = (stratum, key) order
