@@ -96,7 +96,7 @@ def validate(df: pd.DataFrame, spec: Spec, source: str,
     """Check types and values the estimators rely on; return a cleaned copy. Notes on rows
     dropped by the spec's leave (``data.missing_confounders: drop``) go to ``notes``."""
     notes = [] if notes is None else notes
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write (pandas >= 3): columns are copied when written
     t = spec.treatment
 
     def binary(col: str, field: str) -> None:  # written only when the type changes

@@ -71,7 +71,7 @@ from causal.estimators.matching_variance import (  # noqa: F401
     _sigma2,
     _weights,
 )
-from causal.estimators.propensity import covariate_matrix, fit_propensity
+from causal.estimators.propensity import StandardRows, covariate_matrix, fit_propensity
 from causal.estimators.score_terms import balance_terms, nonlinear_balance
 from causal.inference import (
     FEW_CLUSTERS,
@@ -163,6 +163,13 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
     if options.propensity != "gbm" and ps.terms in (None, [str(c) for c in Xdf.columns]) \
             and ps.info is not None and options.seed == 0:  # the plain logit MLE: share it
         study.scores[("logistic", tuple(map(str, Xdf.columns)))] = ps.p
+    Zrows = Zbal = ps.Z
+    if ps.Z is not None and ps.Z.shape[1] == Xdf.shape[1] + 1 and len(d) >= _THREAD_MIN_ROWS:
+        # a linear score: its standardised design is the covariates' (read by rows below)
+        X = Xdf.to_numpy(dtype=float)
+        Zrows = StandardRows(X, ps.loc, ps.scale)
+        Zbal = StandardRows(X, ps.loc, ps.scale, intercept=False)
+        ps.Z = None
     key = ps.logit if options.match_on == "logit" else ps.p
     t_mask = d == 1
     sd_pooled = float(np.sqrt((key[t_mask].var() + key[~t_mask].var()) / 2))
@@ -237,7 +244,7 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
                       and not exact_cols)
         fut_adj = None
         if can_adjust:  # no exact strata: pools unstratified
-            args = (key, ps.Z, y, d, ps.p, tau, estimand, ps.info, options.k, options.seed,
+            args = (key, Zrows, y, d, ps.p, tau, estimand, ps.info, options.k, options.seed,
                     pools)
             fut_adj = side.submit(_ai2016_adjustment, *args) if side else None
         sig2 = np.zeros(len(y))
@@ -275,7 +282,11 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
         else:
             w_after[use] = 1.0  # each unit in its own arm, plus as a match in the other
             w_after += Kall
-        if ps.Z is not None:  # the standardised design: no second copy of the data
+        if Zbal is not ps.Z:  # rows of the standardised design, computed block by block
+            nb = Xdf.shape[1]
+            tab = balance_table(Zbal, d, w_after, names=list(Xdf.columns),
+                                loc=ps.loc[:nb], scale=ps.scale[:nb])
+        elif ps.Z is not None:  # the standardised design: no second copy of the data
             nb = Xdf.shape[1]  # a flexible score's Z has more terms after the covariates
             tab = balance_table(ps.Z[:, 1:nb + 1], d, w_after, names=list(Xdf.columns),
                                 loc=ps.loc[:nb], scale=ps.scale[:nb])

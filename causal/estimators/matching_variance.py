@@ -91,6 +91,43 @@ def _sigma2(key, stratum, y, J, binary_scale: float | None = None,
 AI2016_MAX_UNITS = 100_000
 
 
+def _ai2016_parts(key, Z, y, d, k, seed, pools: dict | None = None) -> tuple:
+    """The parts of :func:`_ai2016_adjustment` that do not depend on the estimand (the
+    subsample, the within-group covariances and the imputed outcomes): computed once for
+    the ATT and the ATE of a run (cached on the ``pools`` dict under ``"ai2016"``). Arrays
+    over the subsample only: a unit's place in its group is found by ``searchsorted``."""
+    cache_key = ("ai2016", k, seed)
+    if pools is not None and cache_key in pools:
+        return pools[cache_key]
+    n, kz = Z.shape
+    S = np.arange(n) if n <= AI2016_MAX_UNITS else np.sort(
+        np.random.default_rng(seed).choice(n, AI2016_MAX_UNITS, replace=False))
+    scale = n / len(S)
+    zero = np.zeros(len(S), dtype=np.int64)
+    cov = {}
+    imputed = {}
+    for w in (0, 1):
+        g = np.flatnonzero(d == w)
+        pool = SortedPool(key[g], np.zeros(len(g), dtype=np.int64)) if pools is None \
+            else pools[w]
+        inw = d[S] == w
+        excl = np.where(inw, np.searchsorted(g, S), -1)  # place in g of the units of S in w
+        idx, _ = pool.query(key[S], zero, max(2, k), exclude=excl)
+        ok = (idx[:, :2] >= 0).all(1)
+        a, b = g[idx[ok, 0]], g[idx[ok, 1]]
+        cw = np.zeros((len(S), kz))
+        cw[ok] = (Z[a] - Z[b]) * ((y[a] - y[b]) / 2.0)[:, None]
+        cov[w] = cw
+        # the other group's k nearest give this group's counterfactual for units not in w
+        kk = idx[:, :k]
+        s_, c_ = _neighbour_sums(kk, y[g][:, None])
+        imputed[w] = np.where(inw, y[S], s_[:, 0] / np.maximum(c_, 1))
+    out = (S, scale, cov, imputed)
+    if pools is not None:
+        pools[cache_key] = out
+    return out
+
+
 def _ai2016_adjustment(key, Z, y, d, p, tau, estimand, info, k, seed,
                        pools: dict | None = None) -> float:
     """The Abadie-Imbens (2016) adjustment to subtract from the AI (2006) variance.
@@ -104,28 +141,7 @@ def _ai2016_adjustment(key, Z, y, d, p, tau, estimand, info, k, seed,
     caliper.
     """
     n, kz = Z.shape
-    S = np.arange(n) if n <= AI2016_MAX_UNITS else np.sort(
-        np.random.default_rng(seed).choice(n, AI2016_MAX_UNITS, replace=False))
-    scale = n / len(S)
-    zero = np.zeros(n, dtype=np.int64)
-    pos = np.empty(n, dtype=np.int64)
-    cov = {}
-    imputed = {}
-    for w in (0, 1):
-        g = np.flatnonzero(d == w)
-        pos[g] = np.arange(len(g))
-        pool = SortedPool(key[g], zero[g]) if pools is None else pools[w]
-        excl = np.where(d[S] == w, pos[S], -1)
-        idx, _ = pool.query(key[S], zero[S], max(2, k), exclude=excl)
-        ok = (idx[:, :2] >= 0).all(1)
-        a, b = g[idx[ok, 0]], g[idx[ok, 1]]
-        cw = np.zeros((len(S), kz))
-        cw[ok] = (Z[a] - Z[b]) * ((y[a] - y[b]) / 2.0)[:, None]
-        cov[w] = cw
-        # the other group's k nearest give this group's counterfactual for units not in w
-        kk = idx[:, :k]
-        s_, c_ = _neighbour_sums(kk, y[g][:, None])
-        imputed[w] = np.where(d[S] == w, y[S], s_[:, 0] / np.maximum(c_, 1))
+    S, scale, cov, imputed = _ai2016_parts(key, Z, y, d, k, seed, pools)
     pS = p[S]
     f = pS * (1 - pS)
     V = np.linalg.inv(info) / n

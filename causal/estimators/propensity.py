@@ -69,6 +69,31 @@ class PropensityFit:
         return np.log(self.p) - np.log1p(-self.p)
 
 
+class StandardRows:
+    """Rows of the standardised design ``[1,] (X - loc) / scale`` computed when asked for, for
+    callers that read a block or a few rows at a time (balance tables, the Abadie-Imbens
+    2016 terms) once the fit is done: the same numbers as :func:`_standardise`'s matrix (the
+    same two operations per element), without holding a second n x k matrix beside the
+    design (0.9 GB at 10,000,000 rows and 10 columns)."""
+
+    def __init__(self, X: np.ndarray, loc: np.ndarray, scale: np.ndarray,
+                 intercept: bool = True) -> None:
+        self.X, self.loc, self.scale, self.intercept = X, loc, scale, intercept
+        self.shape = (X.shape[0], X.shape[1] + int(intercept))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        x = self.X[rows]
+        out = np.empty((x.shape[0], self.shape[1]))
+        np.subtract(x, self.loc, out=out[:, int(self.intercept):])
+        out[:, int(self.intercept):] /= self.scale
+        if self.intercept:
+            out[:, 0] = 1.0
+        return out
+
+
 #: above this many rows the logit fit works from a random subsample of SUBSAMPLE rows where
 #: an approximation is enough (centring, the Newton Hessian, the warm start).
 LARGE, SUBSAMPLE = 200_000, 100_000
