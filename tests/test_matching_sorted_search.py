@@ -23,6 +23,7 @@ def test_sorted_queries_same_answers(monkeypatch, seed):
     sums_plain = pool.own_neighbour_sums(np.arange(len(pk))[::2], 4, pk[:, None])
     monkeypatch.setattr(ms, "_SORT_QUERIES", 1)
     monkeypatch.setattr(mt, "_SORT_QUERIES", 1)
+    monkeypatch.setattr(ms, "_NEIGHBOUR_CHUNK", 37)  # the search in several chunks
     qpool = ms.SortedPool(qk, qs)
     for order in (None, qpool.order):
         idx, dist = pool.query(qk, qs, 3, order=order)

@@ -43,15 +43,23 @@ def balance_table(X: pd.DataFrame | np.ndarray, d: np.ndarray,
     else:
         x = X
     dm = (np.asarray(d) == 1).astype(float)
-    wb = np.ones(len(dm)) if w_before is None else np.asarray(w_before, float)
-    cols = [wb * dm, wb * (1 - dm)]
+    wb = None if w_before is None else np.asarray(w_before, float)
     after = False
     if w_after is not None:
         wa = np.asarray(w_after, float)
-        if (wa * dm).sum() > 0 and (wa * (1 - dm)).sum() > 0:
-            cols += [wa * dm, wa * (1 - dm)]
-            after = True
-    W = np.column_stack(cols)
+        after = bool((wa * dm).sum() > 0 and (wa * (1 - dm)).sum() > 0)
+    # the weights as columns of one array, filled in place (no column copies beside it)
+    W = np.empty((len(dm), 4 if after else 2))
+    np.subtract(1.0, dm, out=W[:, 1])
+    if wb is None:
+        W[:, 0] = dm
+    else:
+        np.multiply(wb, dm, out=W[:, 0])
+        W[:, 1] *= wb
+    if after:
+        np.multiply(wa, dm, out=W[:, 2])
+        np.subtract(1.0, dm, out=W[:, 3])
+        W[:, 3] *= wa
     sw = W.sum(0)
     p = x.shape[1]
     c = x[: min(len(x), 1000)].mean(0)  # centring keeps the one-pass moments exact

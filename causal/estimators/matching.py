@@ -395,6 +395,8 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             kw["method"] = method.replace(var_note, se_type)
         out.append(study.estimate("propensity_matching", estimand, tau, ci_, se_,
                                   se_type=se_type, n_clusters=n_cl, **kw))
+        # this estimand's unit arrays go before the next one's are made (peak memory)
+        del effect, use, Kall, K2all, sig2, w_after
     return out
 
 

@@ -10,6 +10,8 @@ import numpy as np
 _STRATUM_GAP = 1e3
 #: from this many queries on, searches and gathers run in the queries' sorted order
 _SORT_QUERIES = 50_000
+#: own-group neighbour sums are searched for this many units at a time
+_NEIGHBOUR_CHUNK = 1_000_000
 
 
 def search_sorted(a: np.ndarray, v: np.ndarray, side: str = "left",
@@ -90,19 +92,26 @@ class SortedPool:
             first = np.searchsorted(self.stratum, own, side="left")
             end = np.searchsorted(self.stratum, own, side="right")
         m = np.minimum(k, end - first - 1)  # a number when flat
-        lo, hi = np.maximum(first, at - m), np.minimum(at, end - 1 - m)
-        here = self.key[at]
         key = np.append(self.key, np.inf)
-        for _ in range(int(np.ceil(np.log2(k + 1))) + 1):
-            mid = (lo + hi) // 2
-            right = mid + m + 1
-            ok = (right >= end) | (here - key[mid] <= key[np.minimum(right, n)] - here)
-            hi = np.where(ok, mid, hi)
-            lo = np.where(ok, lo, mid + 1)
         vs = values[self.order]
         cs = np.zeros((n + 1, values.shape[1]))
         np.cumsum(vs, axis=0, out=cs[1:])
-        sums = cs[lo + m + 1] - cs[lo] - vs[at]
+        sums = np.empty((len(at), values.shape[1]))
+        step = _NEIGHBOUR_CHUNK  # units at a time: the search's temporaries stay small
+        for i in range(0, len(at), step):
+            a = at[i:i + step]
+            mi = m if np.ndim(m) == 0 else m[i:i + step]
+            fi = first if np.ndim(first) == 0 else first[i:i + step]
+            en = end if np.ndim(end) == 0 else end[i:i + step]
+            lo, hi = np.maximum(fi, a - mi), np.minimum(a, en - 1 - mi)
+            here = self.key[a]
+            for _ in range(int(np.ceil(np.log2(k + 1))) + 1):
+                mid = (lo + hi) // 2
+                right = mid + mi + 1
+                ok = (right >= en) | (here - key[mid] <= key[np.minimum(right, n)] - here)
+                hi = np.where(ok, mid, hi)
+                lo = np.where(ok, lo, mid + 1)
+            sums[i:i + step] = cs[lo + mi + 1] - cs[lo] - vs[a]
         return sums, np.broadcast_to(m, at.shape).astype(np.int64)
 
     def _composite(self, key: np.ndarray, stratum: np.ndarray) -> np.ndarray:
