@@ -144,3 +144,28 @@ def test_large_data_path_same_estimates(monkeypatch):
     np.testing.assert_array_equal(rows[np.array([4, 1, 4])], Z[[4, 1, 4]])
     np.testing.assert_array_equal(StandardRows(X, mu, sd, intercept=False)[10:20], Z[10:20, 1:])
     assert rows.shape == Z.shape and len(rows) == 50
+
+
+def test_small_cells_count_as_crosstab():
+    """The design warnings' small cells (integer levels coded by offset, others factorized)
+    are the cells under k of pd.crosstab, per variable."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from causal.sensitivity.design import _small_cells
+
+    r = np.random.default_rng(4)
+    n = 2000
+    df = pd.DataFrame({"d": r.integers(0, 2, n), "flag": (r.random(n) < 0.004).astype(int),
+                       "grp": pd.Categorical(r.choice(["a", "b", "c"], n, p=[.5, .497, .003])),
+                       "code": r.choice([3, 7, 900], n, p=[.5, .495, .005])})
+    st = SimpleNamespace(data=df, treatment="d", covariates=["flag", "grp", "code"],
+                         region=None)
+    want = []
+    for c in ("flag", "grp", "code"):
+        if c == "code":  # three numeric values: continuous, not cells
+            continue
+        tab = pd.crosstab(df[c], df["d"]).to_numpy()
+        want += [c] * int(((tab > 0) & (tab < 10)).sum())
+    assert _small_cells(st, 10) == want and want
