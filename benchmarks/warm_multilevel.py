@@ -5,9 +5,13 @@ density compiled for this structure). Runs ``causal.batch.run_batch`` on
 ``werkgeversdienstverlening_regions`` (2 chains x 1,000 draws, 500 tuning steps) ``--runs``
 times in one process (the in-process worker, ``workers=1``), each with its own seed (a new
 twin, so nothing is served from the batch cache), and prints per run the wall and CPU time
-(user + system of this process, both sampler threads included), the machine's 1-minute load
-and, from the estimate's diagnostics, the sampling seconds and mean leapfrog steps per draw.
-The first run pays the imports and compilation; the later ones are the warm worker.
+(user + system of this process, both sampler threads included), the CPU time of the main
+thread alone (everything but nutpie's chain threads), the machine's 1-minute load and, from
+the estimate's diagnostics, the sampling seconds and mean leapfrog steps per draw. The first
+run pays the imports and loading the compiled callback; the later ones are the warm worker.
+On a loaded machine the wall time measures the other processes; ``idle est.`` is what the
+wall time would be on an idle 2-core machine if the two chains overlapped fully (main thread
+CPU plus half the chains' CPU), an estimate, not a measurement.
 
     .venv/bin/python benchmarks/warm_multilevel.py --runs 4
     .venv/bin/python benchmarks/warm_multilevel.py --runs 4 --profile 3   # cProfile run 3
@@ -83,15 +87,17 @@ def main(argv: list[str] | None = None) -> None:
                 import cProfile
                 prof = cProfile.Profile()
                 prof.enable()
-            t0, c0 = time.perf_counter(), _cpu()
+            t0, c0, m0 = time.perf_counter(), _cpu(), time.thread_time()
             res = run_batch([SPEC], out=out, n=args.n, seed=1000 + i, workers=1, force=True,
                             estimators=["bayesian_multilevel"])
-            wall, cpu = time.perf_counter() - t0, _cpu() - c0
+            wall, cpu, main_cpu = time.perf_counter() - t0, _cpu() - c0, time.thread_time() - m0
             if prof is not None:
                 prof.disable()
             ok = all(r.ok for r in res.results) if hasattr(res, "results") else True
             d = _diagnostics(out)
-            print(f"run {i}: {wall:6.2f} s wall, {cpu:6.2f} CPU-s, load {load:.1f} -> "
+            idle = main_cpu + (cpu - main_cpu) / 2
+            print(f"run {i}: {wall:6.2f} s wall, {cpu:6.2f} CPU-s (main thread {main_cpu:5.2f}; "
+                  f"idle est. {idle:5.2f} s), load {load:.1f} -> "
                   f"{os.getloadavg()[0]:.1f}; sampling {d.get('sample_s', float('nan'))} s, "
                   f"leapfrog steps/draw {d.get('steps', float('nan')):.1f}"
                   f"{'' if ok else '  FAILED'}", flush=True)

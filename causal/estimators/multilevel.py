@@ -45,7 +45,7 @@ plus the priors; tests/test_multilevel.py checks it against the pymc model's com
 density, gradient and trace values). Why by hand: the pymc model compiled by PyTensor (C
 backend) and called back through Python cost about 0.3 ms per gradient on 2,800 cells, 4x the
 loop itself, and held the GIL, so the two chains hardly overlapped (5,000 persons: 8.8 CPU-s
-of sampling, now about 4); ``nutpie.compile_pymc_model`` (numba) does call a C function but
+of sampling, now about 3.5); ``nutpie.compile_pymc_model`` (numba) does call a C function but
 took 16-50 s to compile in every new process on this 2-core machine, where the hand-written
 callback is compiled once per installation (cached on disk by numba) and needs no C
 compiler. The data, including which groups are sampled centred, are a buffer the callback
