@@ -141,8 +141,10 @@ NOTES = [
     "besides sampling, about 2.3 CPU-s: saving the figures (png at 200 dpi and svg with "
     "bbox_inches='tight': the largest part; the save path is not the estimator's), the "
     "report pages and portfolio, posterior.nc (h5netcdf, 0.3 s), prepare (twin) and the "
-    "spec. On an idle 2-core machine the sampling's wall time is about half its CPU time, so "
-    "the run would take about 4 s; not measured: the machine was never idle.",
+    "spec. The main thread's CPU time (all but nutpie's chain threads) was 1.7-1.9 s of "
+    "5.0-5.4 CPU-s in a later run of the same command at load 8.5: with the two chains "
+    "overlapping on an idle 2-core machine a warm run would take about 3.5 s (the script's "
+    "'idle est.'; an estimate, not a measurement: the machine was never idle).",
     "dml: at 1M netto cross-fits the nuisances once with 2 folds; econml's plain way fits them "
     "again per subgroup dimension: its first dimension alone took 92.7 CPU-s before the 400 s "
     "timeout (two dimensions about 185 CPU-s, against netto's 131 for everything including the "
