@@ -196,11 +196,14 @@ NOTES = [
     "for every n); their cost does not grow with the register.",
     "The test suite's timing (`make test` < 4 min) is in `results/suite.md`.",
     "bayesian_multilevel's peers are in `benchmarks/multilevel.py` and "
-    "`results/multilevel.txt` (2026-11-26, load 6.5-10): at 1M rows (16,318 cells) netto 61.8 "
-    "s wall against plain pymc on the same cells compiled by nutpie 267.7 s (4.3x; same draws; "
-    "means 0.02 posterior sd apart) and R's lme4 glmer on the same cells 38.6 s (0.8x: lme4 is "
-    "faster, but gives a Laplace point estimate, no posterior; means 0.013 sd apart); plain "
-    "pymc on the rows did not finish 100k in 600 s.",
+    "`results/multilevel.txt` (`python benchmarks/multilevel.py --timeout 600`, 2026-11-26 "
+    "19:25-19:46, after the C callback, load 6.7-11): at 1M rows (16,318 cells) netto 40.9 s "
+    "wall in a fresh process (was 61.8) against plain pymc on the same cells compiled by "
+    "nutpie 230.7 s (5.6x, was 4.3x; same draws; means 0.033 posterior sd apart) and R's "
+    "lme4 glmer on the same cells 50.2 s (1.23x: netto is now faster than lme4, which was "
+    "1.2x faster before; lme4 gives a Laplace point estimate, no posterior; means 0.001 sd "
+    "apart); at 100k 30.3 s against 104.3 s (plain on cells, 3.45x) and 32.8 s (glmer, "
+    "1.09x); plain pymc on the rows did not finish 100k in 600 s (>= 20x).",
 ]
 #: issue 18's targets: (wall seconds, peak GiB) at 1M persons
 TARGETS = {"duration": (60, 2), "dml": (120, 4), "propensity_matching": (5, 4)}
