@@ -28,6 +28,11 @@ LANGS = ("en", "nl")
 DEFAULT_LANG = "en"
 
 
+#: libyaml's safe loader where PyYAML was built with it (same documents, about 40x faster
+#: than the pure-Python one: 4 against 190 ms for the catalogue, read at every run)
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @functools.cache
 def catalogue() -> dict[str, Any]:
     """The catalogue, read once (safe YAML): ``catalogue.yaml`` and every other ``*.yaml``
@@ -39,7 +44,7 @@ def catalogue() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path in files:
         with open(path, encoding="utf-8") as f:
-            part = yaml.safe_load(f) or {}
+            part = yaml.load(f, Loader=_SAFE) or {}  # noqa: S506 - a safe loader
         for lang, sections in part.items():
             into = out.setdefault(lang, {})
             clash = set(into) & set(sections)
