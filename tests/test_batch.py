@@ -10,41 +10,60 @@ from typer.testing import CliRunner
 
 from causal.batch import run_batch
 from causal.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SPECS
+
+
+def _two_specs(folder):
+    """The Almere spec and a copy of it (another measure name and seed) in ``folder``."""
+    (folder / "data_specs").mkdir(parents=True)
+    shutil.copytree(ROOT / "models", folder / "models")
+    text = (SPECS / "almere_aanpak45plus.yaml").read_text()
+    (folder / "data_specs" / "almere_aanpak45plus.yaml").write_text(text)
+    (folder / "data_specs" / "almere_copy.yaml").write_text(
+        text.replace("measure: almere_aanpak45plus", "measure: almere_copy")
+        .replace("seed: 45", "seed: 46"))
+    return folder / "data_specs"
 
 
 @pytest.fixture
-def two_specs(tmp_path, spec_copy):
-    a = spec_copy("almere_aanpak45plus.yaml")
-    b = a.with_name("almere_copy.yaml")
-    b.write_text(a.read_text().replace("measure: almere_aanpak45plus", "measure: almere_copy")
-                 .replace("seed: 45", "seed: 46"))
-    return a.parent
+def two_specs(tmp_path):
+    """The two specs, for a test that edits them or adds to their folder."""
+    return _two_specs(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    """The two specs (left unedited) run once in this process at n = 600: the reference the
+    process-pool and Dask runs are compared with, and the portfolio test's batch."""
+    specs = _two_specs(tmp_path_factory.mktemp("two"))
+    out = specs.parent / "local"
+    batch = run_batch([specs], out=out, workers=1, n=600)
+    return specs, batch, out
 
 
 def _summaries(out):
     return {p.parent.name: json.loads(p.read_text()) for p in sorted(out.glob("*/summary.json"))}
 
 
-def test_dask_cluster_equals_local_run(tmp_path, two_specs):
+def test_dask_cluster_equals_local_run(tmp_path, local_run):
     from distributed import Client, LocalCluster
 
-    local = run_batch([two_specs], out=tmp_path / "local", workers=1, n=600)
+    two_specs, local, local_out = local_run
     assert local.ok
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         dask = run_batch([two_specs], out=tmp_path / "dask", scheduler=client, n=600)
     assert dask.ok
-    a, b = _summaries(tmp_path / "local"), _summaries(tmp_path / "dask")
+    a, b = _summaries(local_out), _summaries(tmp_path / "dask")
     assert set(a) == {"almere_aanpak45plus", "almere_copy"}
     assert a == b
 
 
-def test_process_pool_equals_in_process(tmp_path, two_specs):
-    one = run_batch([two_specs], out=tmp_path / "one", workers=1, n=600)
+def test_process_pool_equals_in_process(tmp_path, local_run):
+    two_specs, one, one_out = local_run
     two = run_batch([two_specs], out=tmp_path / "two", workers=2, n=600)
     assert one.ok and two.ok
-    assert _summaries(tmp_path / "one") == _summaries(tmp_path / "two")
+    assert _summaries(one_out) == _summaries(tmp_path / "two")
 
 
 def test_rerun_resumes_and_force_recomputes(tmp_path, two_specs):
@@ -107,9 +126,8 @@ def test_an_internal_error_is_one_line_unless_debugging(tmp_path, two_specs, mon
     assert "Traceback" in loud.failed[0].error
 
 
-def test_portfolio_rows_and_csv(tmp_path, two_specs):
-    out = tmp_path / "r"
-    batch = run_batch([two_specs], out=out, workers=1, n=600)
+def test_portfolio_rows_and_csv(local_run):
+    _, batch, out = local_run
     csv = (out / "summary.csv").read_text().splitlines()
     n_est = sum(len(s["estimates"]) for s in batch.summaries.values())
     assert len(csv) == 1 + n_est
