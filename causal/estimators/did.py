@@ -290,8 +290,9 @@ def _event_figure(ev: pd.DataFrame, study, title: str, intervals: bool = True):
             ax.errorbar(k[mask], b[mask], yerr=1.96 * se[mask] if intervals else None,
                         fmt="o", color=colour, capsize=3, label=lab)
         if not intervals:
-            ax.text(0.01, 0.02, "no interval: too few clusters", transform=ax.transAxes,
-                    fontsize=8, color="dimgrey")
+            ax.annotate("no interval: too few clusters", (0, 0), xycoords="axes fraction",
+                        xytext=(0, -30), textcoords="offset points", va="top", fontsize=8,
+                        color="dimgrey")  # below the axis, clear of the points
         if truth:
             tk = np.array(sorted(truth))
             ax.plot(tk, [truth[i] for i in tk], "x", color="tab:red", label="true effect (twin)")
