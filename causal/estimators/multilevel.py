@@ -19,8 +19,9 @@ about 25 points at 50%), sd_intercept ~ HalfNormal(1), sd_effect ~ HalfNormal(0.
 gamma ~ N(0, 1) per SD of a region-level predictor, sigma ~ HalfNormal(1).
 
 Parameterisation: a group's intercept and effect are sampled centred (mu_g directly) when its
-data pin them down more tightly than the groups vary (its raw standard error below a moment
-estimate of the between-group sd, DerSimonian and Laird 1986) and non-centred (mu_g = alpha +
+data pin them down more tightly than the groups vary (its raw standard error below half a
+moment estimate of the between-group sd, DerSimonian and Laird 1986; an effect's also below
+0.1 on the logit scale) and non-centred (mu_g = alpha +
 sd z_g) when they do not, so weakly informed groups avoid the funnel and well informed ones
 the opposite ridge (Papaspiliopoulos, Roberts and Skold 2007; Betancourt and Girolami 2015;
 multilevel_model.model_structure). The choice is a 0/1 weight per group passed as data (the

@@ -58,7 +58,8 @@ class MultilevelOptions(Options):
     parameterization: Literal["auto", "centred", "noncentred"] = Field(
         "auto", description="Of each group's intercept and effect: auto samples them centred "
         "where the group's own data pin them down more tightly than the groups vary (raw "
-        "standard error below a moment estimate of the between-group sd) and non-centred "
+        "standard error below half a moment estimate of the between-group sd; an effect's "
+        "also below 0.1 on the logit scale) and non-centred "
         "elsewhere; centred or noncentred forces one form for all groups.")
     priors: Priors = Field(Priors(), description="Prior scales of the model's parameters.")
     estimands: list[Literal["ATT", "dose_response"]] | None = Field(
