@@ -205,8 +205,9 @@ NOTES = [
     "have standard errors of about 0.08 but vary by only about 0.05 (sd_effect), so 28 of 35 "
     "were centred inside a funnel: 70 leapfrog steps per draw (12 with them non-centred; at "
     "1M, se 0.025, centred is right: 8 steps). Now a group is centred when its raw se is "
-    "below half a moment estimate of the between-group sd (multilevel_model.model_structure; "
-    "Papaspiliopoulos, Roberts and Skold 2007): 12-13 steps at 100k, no divergences. "
+    "below half a moment estimate of the between-group sd, an effect also only below 0.1 "
+    "(multilevel_model.model_structure; Papaspiliopoulos, Roberts and Skold 2007): 12-13 "
+    "steps at 100k, no divergences. "
     "Posterior unchanged: on the 5,000-person twin (seed 1001) the dose-response -0.686 and "
     "-0.701 (sd 0.91, 0.86; seeds 1, 2) before against -0.698 and -0.687 (sd 0.88, 0.88) now, "
     "within Monte Carlo error (about 0.02).",
