@@ -199,7 +199,11 @@ def _read_excel(p: Path) -> Table:
     if not book:
         raise DataError(str(p), "the workbook has no sheets")
     name, df = next(iter(book.items()))
-    df = df.dropna(how="all").dropna(axis=1, how="all")
+    df = df.dropna(how="all")
+    # empty cells Excel reports beyond the table go; a named column stays even when every
+    # value is empty (it is then a column with no values, not a column missing from the file)
+    empty = df.columns[df.isna().all().to_numpy()]
+    df = df.drop(columns=[c for c in empty if str(c).startswith("Unnamed:")])
     unnamed = [c for c in df.columns if str(c).startswith("Unnamed:")]
     if unnamed:
         raise DataError(str(p), f"sheet '{name}' has {len(unnamed)} column(s) without a "

@@ -169,3 +169,17 @@ def test_small_cells_count_as_crosstab():
         tab = pd.crosstab(df[c], df["d"]).to_numpy()
         want += [c] * int(((tab > 0) & (tab < 10)).sum())
     assert _small_cells(st, 10) == want and want
+
+
+def test_excel_keeps_a_named_empty_column(tmp_path):
+    """A named column whose cells are all empty is read as a column without values (the
+    spec that declares it then says so by name), not dropped as if the file lacked it;
+    empty unnamed columns beyond the table still go."""
+    import pandas as pd
+
+    from causal.readers import read_file
+
+    p = tmp_path / "x.xlsx"
+    pd.DataFrame({"num": [np.nan, np.nan], "cnt": [1, 2]}).to_excel(p, index=False)
+    df = read_file(p).df
+    assert list(df.columns) == ["num", "cnt"] and df["num"].isna().all()
