@@ -141,7 +141,7 @@ def backdoor_set(spec: "Spec", df: pd.DataFrame) -> tuple[list[str], str]:
                                         f"{spec.identification.reason}")
     path = spec.graph_path
     text, fmt = read_graph(path)
-    g = _parse_cached(text, fmt, str(path))
+    g = parse_graph_cached(text, fmt, str(path))
     names = [spec.treatment.column] + ([spec.treatment.received] if spec.treatment.received
                                        else [])
     treat = next((c for c in names if c in g), None)
@@ -199,7 +199,10 @@ def backdoor_set(spec: "Spec", df: pd.DataFrame) -> tuple[list[str], str]:
 
 
 @functools.lru_cache(maxsize=64)
-def _parse_cached(text: str, fmt: str, source: str) -> nx.DiGraph:
+def parse_graph_cached(text: str, fmt: str, source: str) -> nx.DiGraph:
+    """:func:`parse_graph`, once per graph text in a process (a batch loads each spec twice,
+    its planning and its study; pydot's parser takes about 0.02 s a graph). The graph is
+    shared: callers must not change it."""
     return parse_graph(text, fmt, source)
 
 
@@ -207,7 +210,7 @@ def _parse_cached(text: str, fmt: str, source: str) -> nx.DiGraph:
 def _identify(key: str, text: str, fmt: str, treatment: str, outcome: str,
               observed: frozenset[str]) -> Identification:
     """Cached by graph content (``key``), treatment, outcome and the observed columns."""
-    return identify(_parse_cached(text, fmt, "graph"), treatment, outcome, observed)
+    return identify(parse_graph_cached(text, fmt, "graph"), treatment, outcome, observed)
 
 
 def identify(g: nx.DiGraph, treatment: str, outcome: str,

@@ -230,11 +230,11 @@ def check_graph(spec: Spec, columns: set[str] | None = None) -> list[str]:
     data's), returns the nodes that are neither columns nor marked unobserved
     (``[observed="no"]``): identification treats them as unobserved, which the user should
     know (a random device such as a BSN digit is one; a forgotten column is another)."""
-    from causal.identify import parse_graph, read_graph, unobserved_nodes
+    from causal.identify import parse_graph_cached, read_graph, unobserved_nodes
 
     gp = spec.graph_path
     text, fmt = read_graph(gp)
-    g = parse_graph(text, fmt, str(gp))
+    g = parse_graph_cached(text, fmt, str(gp))
     if g.number_of_nodes() == 0:
         raise SpecError(str(gp), "graph", "the graph has no nodes; draw the treatment, the "
                         "outcome and what causes both")
