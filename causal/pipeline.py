@@ -130,12 +130,14 @@ def adjustment_set(spec: Spec, df: pd.DataFrame) -> tuple[list[str], str]:
 
 
 def run_estimator(study: Study, name: str, options: dict | None = None, *,
-                  refute: bool | None = None) -> list[Estimate]:
+                  refute: bool | None = None, sensitivity: bool = True) -> list[Estimate]:
     """Run one estimator; a design that does not identify the effect gives a reasoned
     Estimate without a number rather than an exception.
 
     Observational estimates get E-values and dowhy refutations (causal.sensitivity);
-    ``refute=False`` (or the environment ``NETTO_REFUTE=0``) skips the slower refuters.
+    ``refute=False`` (or the environment ``NETTO_REFUTE=0``) skips the slower refuters,
+    ``sensitivity=False`` the whole sensitivity analysis (E-values, bounds, refuters: a
+    validation study reads only the estimate and its interval, which they leave as they are).
     """
     gone = registry.missing_extra(name)
     if gone:
@@ -160,7 +162,7 @@ def run_estimator(study: Study, name: str, options: dict | None = None, *,
                 f"{str(e)[:120]}): too few persons for the adjustment terms, or terms that "
                 "do not vary or repeat each other; simplify the confounders or add data"
                 ) from None
-        ests = annotate(study, fitted, refute=refute)
+        ests = annotate(study, fitted, refute=refute) if sensitivity else fitted
         state_assumptions(study, ests)  # what each interval assumes, beside its headline
         return annotate_costs(study.spec, ests)
     except ModuleNotFoundError as e:  # an optional extra's package, imported inside fit

@@ -126,7 +126,7 @@ def run_replication(spec: Spec | str, rep: int, seed: int, n: int | None,
     for key, name, opts in plan:
         t0 = time.perf_counter()
         try:
-            ests = run_estimator(study, name, opts, refute=False)
+            ests = run_estimator(study, name, opts, refute=False, sensitivity=False)
         except Exception as e:  # noqa: BLE001
             out.append({**base, "estimator": key, "error": _err(e),
                         "seconds": time.perf_counter() - t0})
