@@ -167,8 +167,7 @@ NOTES = [
     "check data_specs/almere_focus_op_werk.yaml` and `python -X importtime ...`.",
     "bayesian_multilevel, 5,000 persons (werkgeversdienstverlening_regions: 2 chains x 1,000 "
     "draws, 500 tuning steps; issue 18: < 5 s end to end in a warm batch worker), 2026-11-26: "
-    "CPU time halved, wall time not shown under 5 s (the machine was at load 10-12 all "
-    "evening). `python benchmarks/warm_multilevel.py --runs 4` (run_batch(..., n=5000, "
+    "CPU time halved; under 5 s wall once the machine was quiet (below). `python benchmarks/warm_multilevel.py --runs 4` (run_batch(..., n=5000, "
     "workers=1, force=True, estimators=['bayesian_multilevel']) 4 times in one process, new "
     "seed each) back to back with the code before (commit 87cee92) at load 10.4-11.9: before, "
     "the warm runs 9.3-10.4 CPU-s (28-37 s wall); now 5.4-6.0 CPU-s (22-25 s wall); the "
@@ -185,7 +184,10 @@ NOTES = [
     "spec. The main thread's CPU time (all but nutpie's chain threads) was 1.7-1.9 s of "
     "5.0-5.4 CPU-s in a later run of the same command at load 8.5: with the two chains "
     "overlapping on an idle 2-core machine a warm run would take about 3.5 s (the script's "
-    "'idle est.'; an estimate, not a measurement: the machine was never idle).",
+    "'idle est.'). Measured when the machine quietened (20:22, load 2.4, the suite's "
+    "final commits and the figure saving of 4e24d2b in): met, the warm runs 3.28, 3.06 and "
+    "3.08 s wall (4.92, 4.61, 4.61 CPU-s; sampling 1.6-1.8 s at 14-15 leapfrog steps per "
+    "draw), the first run of the process 7.6 s.",
     "dml: at 1M netto cross-fits the nuisances once with 2 folds; econml's plain way fits them "
     "again per subgroup dimension: its first dimension alone took 92.7 CPU-s before the 400 s "
     "timeout (two dimensions about 185 CPU-s, against netto's 131 for everything including the "
