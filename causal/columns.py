@@ -214,7 +214,7 @@ def type_column(s: pd.Series, col: str, spec, source: str, table=None,
         levels = ""
         if kind == "numeric":
             k = _few_distinct(arr)
-            if 2 < k <= 10 and np.all(np.mod(arr[~np.isnan(arr)], 1) == 0):
+            if 2 < k <= 10 and np.all(np.mod(arr[np.isfinite(arr)], 1) == 0):
                 how.append(f"integer codes with {k} values used as one number; declare "
                            f"categorical in data.types or write C({col}) if they are categories")
             if not np.isnan(arr).all():
