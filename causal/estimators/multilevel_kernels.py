@@ -26,6 +26,20 @@ import numba
 import numpy as np
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _cell(e, y, n, binomial):  # pragma: no cover - compiled
+    """One cell's kernel term at linear predictor ``e`` and its derivative in ``e``:
+    binomial (y successes of n) y e - n log(1 + exp e), computed stably; else the weighted
+    squared error n (y - e)^2."""
+    if binomial:
+        z = math.exp(-abs(e))
+        sp = (e if e > 0.0 else 0.0) + math.log1p(z)
+        sig = 1.0 / (1.0 + z) if e >= 0.0 else z / (1.0 + z)
+        return y * e - n * sp, y - n * sig
+    v = y - e
+    return n * v * v, -2.0 * n * v
+
+
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _cells(mu, tau, beta, g, d, X, n, y, dmu, dtau, dbeta, binomial):  # pragma: no cover
     """One pass over the cells: the kernel's value, and its gradient added to dmu, dtau and
@@ -37,16 +51,8 @@ def _cells(mu, tau, beta, g, d, X, n, y, dmu, dtau, dbeta, binomial):  # pragma:
         e = mu[k] + d[c] * tau[k]
         for p in range(P):
             e += X[c, p] * beta[p]
-        if binomial:
-            z = math.exp(-abs(e))
-            sp = (e if e > 0.0 else 0.0) + math.log1p(z)
-            sig = 1.0 / (1.0 + z) if e >= 0.0 else z / (1.0 + z)
-            total += y[c] * e - n[c] * sp
-            r = y[c] - n[c] * sig
-        else:
-            u = y[c] - e
-            total += n[c] * u * u
-            r = -2.0 * n[c] * u
+        ll, r = _cell(e, y[c], n[c], binomial)
+        total += ll
         dmu[k] += r
         dtau[k] += r * d[c]
         for p in range(P):
@@ -171,16 +177,8 @@ def _cells_by_pattern(mu, tau, beta, g, d, u, XU, n, y, dmu, dtau, dbeta,
         k = int(g[c])
         q = int(u[c])
         e = mu[k] + d[c] * tau[k] + xb[q]
-        if binomial:
-            z = math.exp(-abs(e))
-            sp = (e if e > 0.0 else 0.0) + math.log1p(z)
-            sig = 1.0 / (1.0 + z) if e >= 0.0 else z / (1.0 + z)
-            total += y[c] * e - n[c] * sp
-            r = y[c] - n[c] * sig
-        else:
-            v = y[c] - e
-            total += n[c] * v * v
-            r = -2.0 * n[c] * v
+        ll, r = _cell(e, y[c], n[c], binomial)
+        total += ll
         dmu[k] += r
         dtau[k] += r * d[c]
         R[q] += r
