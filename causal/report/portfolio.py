@@ -107,7 +107,7 @@ def write_portfolio(batch, out: Path, lang: str | None = None) -> None:
     atomic_write(out / "summary.xlsx", summary_xlsx(shown, lang, shown_rows))
     strictest = max((s.get("disclosure") or {} for s in batch.summaries.values()),
                     key=lambda d: d.get("min_cell", 0), default={})
-    write_gated_figure({"disclosure": strictest}, "forest", rows,
+    write_gated_figure({"disclosure": strictest}, "forest", shown_rows,
                        lambda recs: figs.forest(recs, lang=lang), out,
                        "netto effect and interval, the preferred estimate per measure and its "
                        "naive comparison (gated rows of each summary.json)")

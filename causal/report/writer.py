@@ -295,8 +295,10 @@ def render_measure_pages(summary: dict[str, Any], outdir: Path, lang: str) -> No
     rep = headline_reported(summary["reported"])
     reported = (rep["value"] if rep and rep.get("unit") == "percent" and rep.get("comparable")
                 else None)
-    summary["figures"] = write_gated_figure(
-        summary, "decomposition", summary["estimates"],
+    from causal.report.localise import localise
+
+    summary["figures"] = write_gated_figure(  # estimators' labels in the page's language
+        summary, "decomposition", localise(summary, lang)["estimates"],
         lambda rows: figs.decomposition(rows, summary["title"], reported=reported, lang=lang),
         outdir, "bruto, counterfactual and netto per estimator (gated rows of summary.json)")
     summary["exports"] = ["report.docx"]
