@@ -183,3 +183,45 @@ def test_excel_keeps_a_named_empty_column(tmp_path):
     pd.DataFrame({"num": [np.nan, np.nan], "cnt": [1, 2]}).to_excel(p, index=False)
     df = read_file(p).df
     assert list(df.columns) == ["num", "cnt"] and df["num"].isna().all()
+
+
+@pytest.mark.parametrize("pool_strata", ["one", "two"])
+def test_queries_from_other_strata_than_the_pool_s(pool_strata):
+    """A pool of one stratum queried from two (and the reverse) finds the same nearest
+    partners as a brute-force search within each stratum: the queries' sort keys are on the
+    pool's scale whatever strata they hold (a one-stratum pool once compared raw keys with
+    offset ones and matched a query 0.2 away when the nearest was 1e-5 away)."""
+    rng = np.random.default_rng(3)
+    pk = rng.uniform(0.3, 0.7, 1000)
+    ps = np.zeros(1000, dtype=np.int64) if pool_strata == "one" else rng.integers(0, 2, 1000)
+    qk = np.array([0.5, 0.5, 0.31, 0.69])
+    qs = np.array([0, 1, 0, 0]) if pool_strata == "one" else np.zeros(4, dtype=np.int64)
+    idx, dist = ms.SortedPool(pk, ps).query(qk, qs, 1)
+    for i in range(len(qk)):
+        same = np.flatnonzero(ps == qs[i])
+        if same.size == 0:
+            assert idx[i, 0] == -1 and np.isinf(dist[i, 0])
+            continue
+        best = np.abs(pk[same] - qk[i]).min()
+        assert dist[i, 0] == pytest.approx(best, abs=1e-15)
+        assert ps[idx[i, 0]] == qs[i]
+
+
+def test_id_like_small_integer_columns_spanning_their_type():
+    """An int8 id-like column whose values span more than the type holds (-100..100) is
+    counted, not a bare ValueError from a wrapped offset."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from causal.columns import n_distinct
+    from causal.sensitivity.design import _small_cells
+
+    s = pd.Series(np.tile(np.array([-100, 0, 100], dtype=np.int8), 40_000))
+    assert n_distinct(s) == 3
+    flag = pd.Series(np.tile(np.array([-100, 100], dtype=np.int8), 60_000))  # 2 levels
+    d = np.zeros(len(flag), dtype=np.int8)
+    d[:4] = 1  # 4 participants, 2 at each level: two cells under 5
+    st = SimpleNamespace(data=pd.DataFrame({"d": d, "flag": flag}), treatment="d",
+                         covariates=["flag"], region=None)
+    assert _small_cells(st, 5) == ["flag", "flag"]

@@ -43,10 +43,10 @@ class SortedPool:
     def __init__(self, key: np.ndarray, stratum: np.ndarray) -> None:
         self.span = float(np.ptp(key)) if len(key) else 0.0
         self.lo = float(key.min()) if len(key) else 0.0
+        self.flat = not stratum.any()  # one stratum: no stratum checks needed
         comp = self._composite(key, stratum)
         self.order = np.argsort(comp, kind="stable")
         self.comp = comp[self.order]
-        self.flat = not stratum.any()  # one stratum: no stratum checks needed
         # one stratum: the composite is the key, and the strata all zero (a view, no array)
         self.key = self.comp if comp is key else key[self.order]
         self.stratum = np.broadcast_to(stratum[:1], stratum.shape) if self.flat \
@@ -115,8 +115,11 @@ class SortedPool:
         return sums, np.broadcast_to(m, at.shape).astype(np.int64)
 
     def _composite(self, key: np.ndarray, stratum: np.ndarray) -> np.ndarray:
-        # strata apart by more than the key's range: sorted order = (stratum, key) order
-        if not stratum.any():
+        """Where ``key`` in ``stratum`` sorts among the pool's units: the key itself for a
+        pool of one stratum (queries from other strata find no partner there anyway), else
+        strata apart by more than the key's range, so that sorted order is (stratum, key)
+        order. On the pool's scale whatever strata the queries hold."""
+        if self.flat:
             return key
         return stratum.astype(float) * (self.span + _STRATUM_GAP) + (key - self.lo)
 
