@@ -79,7 +79,7 @@ def n_distinct(s: pd.Series) -> int:
     if v.dtype.kind in "iu" and len(v) > 100_000:
         lo, hi = int(v.min()), int(v.max())
         if hi - lo <= 4 * len(v):
-            return int(np.count_nonzero(np.bincount((v - lo).astype(np.intp))))
+            return int(np.count_nonzero(np.bincount(v.astype(np.int64) - lo)))
     return int(s.nunique())
 
 

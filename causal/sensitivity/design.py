@@ -139,7 +139,7 @@ def _small_cells(study, k: int) -> list[str]:
         if isinstance(v, np.ndarray) and v.dtype.kind in "iu" and len(v):
             lo, hi = int(v.min()), int(v.max())
             if hi - lo <= 1000:
-                return (v - lo).astype(np.intp), hi - lo + 1
+                return (v.astype(np.int64) - lo).astype(np.intp), hi - lo + 1
         c, u = pd.factorize(s)
         return c, len(u)
 
