@@ -240,13 +240,14 @@ def check_graph(spec: Spec, columns: set[str] | None = None) -> list[str]:
                         "outcome and what causes both")
     names = [spec.treatment.column] + ([spec.treatment.received] if spec.treatment.received
                                        else [])
+    where = str(spec.path or gp)  # the spec names the column the graph must hold
     if not any(n in g for n in names):
-        raise SpecError(str(gp), "graph", f"the graph has no node for the treatment "
-                        f"'{spec.treatment.column}' (spec field treatment.column); its nodes "
-                        f"are: {', '.join(sorted(g.nodes))}")
+        raise SpecError(where, "treatment.column", f"the graph {gp} has no node for the "
+                        f"treatment '{spec.treatment.column}'; its nodes are: "
+                        f"{', '.join(sorted(g.nodes))}")
     if spec.outcome.column not in g:
-        raise SpecError(str(gp), "graph", f"the graph has no node for the outcome "
-                        f"'{spec.outcome.column}' (spec field outcome.column); its nodes are: "
+        raise SpecError(where, "outcome.column", f"the graph {gp} has no node for the "
+                        f"outcome '{spec.outcome.column}'; its nodes are: "
                         f"{', '.join(sorted(g.nodes))}")
     if columns is None:
         return []
