@@ -81,6 +81,11 @@ def _csr_column(nrows: int, ary, fill_idx, sparse_func=None):
     from scipy.sparse import csr_array
 
     idx = np.asarray(fill_idx, dtype=np.int64).ravel()
+    if idx.size > 1 and not np.all(idx[1:] > idx[:-1]):  # not the np.where rows it gives
+        from differences.models.attgt.utility_ntl import get_sparse_array
+        from scipy.sparse import lil_array
+
+        return get_sparse_array(nrows, ary, fill_idx, lil_array)  # its own semantics
     vals = np.broadcast_to(np.asarray(ary, dtype=float), idx.shape)
     keep = vals != 0
     idx, vals = idx[keep], vals[keep]

@@ -113,10 +113,11 @@ def _bootstrapped(cluster: np.ndarray, treated: np.ndarray, comp: np.ndarray,
 def twfe(P: Panel) -> tuple[float, float]:
     """Plain two-way fixed effects (the diagnostic beside Callaway-Sant'Anna): the
     coefficient of the treatment dummy with unit and period effects and its standard error
-    clustered by ``P.cluster`` without small-sample factors (the CR0 that linearmodels'
-    ``PanelOLS(..., entity_effects=True, time_effects=True).fit(cov_type="clustered")``
-    gives, from the within transformation of :class:`TwoWayWithin` instead of its demeaned
-    copies of the frame)."""
+    clustered by ``P.cluster``, the cluster sandwich scaled by n / (n - k) with k counting
+    every unit and period effect and the slope (what linearmodels' ``PanelOLS(...,
+    entity_effects=True, time_effects=True).fit(cov_type="clustered")`` gives: debiased,
+    effects counted), from the within transformation of :class:`TwoWayWithin` instead of its
+    demeaned copies of the frame."""
     W = TwoWayWithin(P.unit, P.t)
     d = W(P.d.astype(float))
     e = W(P.y.astype(float))
