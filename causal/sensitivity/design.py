@@ -174,7 +174,8 @@ def overlap(study) -> dict[str, Any] | None:
     from causal.estimators.propensity import fit_propensity
 
     e = getattr(study, "scores", {}).get(("logistic", tuple(map(str, X.columns))))
-    if e is None:  # not fitted by an estimator of this run (same MLE, seed 0)
+    if e is None or len(e) != len(d):  # not fitted on these rows by an estimator of this
+        # run (the plain logit MLE, seed 0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             e = fit_propensity(X, d, "logistic").p
