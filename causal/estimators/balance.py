@@ -228,6 +228,13 @@ def love_plot(tab: pd.DataFrame, title: str = "Covariate balance", after_label: 
                        "persons with or without them in a group are hidden")
 
 
+def balance_figures(tab: pd.DataFrame, p: np.ndarray, d: np.ndarray, title: str,
+                    after_label: str) -> dict:
+    """The love plot and the score overlap of a matching or weighting estimate."""
+    return {"love_plot": love_plot(tab, title, after_label),
+            "overlap": overlap_plot(p, d, "Propensity scores by group")}
+
+
 def overlap_plot(ps: np.ndarray, d: np.ndarray, title: str = "Propensity score overlap",
                  on_logit: bool = False):
     """Histograms of the propensity score of participants (up) and non-participants (down),

@@ -41,19 +41,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field
 from scipy import stats
 
 from causal.errors import EstimationError
 from causal.estimators import estimator
 from causal.estimators.balance import (
+    balance_figures,
     balance_records,
     balance_summary,
     balance_table,
     balance_warnings,
-    love_plot,
-    overlap_plot,
     overlap_summary,
 )
 from causal.estimators.comparison import refuse_outcome_selected, strata_codes  # noqa: F401
@@ -210,7 +208,7 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
                 if ties else None
             y1_c = tie_c.imputed(y[ti]) if tie_c else _imputed(idx_c, y[ti])
         # who stays, and why others went
-        no_stratum_t = _no_partner_in_stratum(strata[ti], strata[ci])
+        no_stratum_t = ~np.isin(strata[ti], np.unique(strata[ci]))  # no partner possible
         kept_t = ~np.isnan(y0_t)
         n_drop_caliper = int((~kept_t & ~no_stratum_t).sum())
         n_drop_exact = int((~kept_t & no_stratum_t).sum())
@@ -282,16 +280,13 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
         else:
             w_after[use] = 1.0  # each unit in its own arm, plus as a match in the other
             w_after += Kall
-        if Zbal is not ps.Z:  # rows of the standardised design, computed block by block
-            nb = Xdf.shape[1]
-            tab = balance_table(Zbal, d, w_after, names=list(Xdf.columns),
-                                loc=ps.loc[:nb], scale=ps.scale[:nb])
-        elif ps.Z is not None:  # the standardised design: no second copy of the data
-            nb = Xdf.shape[1]  # a flexible score's Z has more terms after the covariates
-            tab = balance_table(ps.Z[:, 1:nb + 1], d, w_after, names=list(Xdf.columns),
-                                loc=ps.loc[:nb], scale=ps.scale[:nb])
-        else:
-            tab = balance_table(Xdf, d, w_after)
+        # the standardised design, no second copy of the data: rows computed block by block
+        # (a linear score at scale), else the score's Z (a flexible score's Z has more terms
+        # after the covariates)
+        nb = Xdf.shape[1]
+        Zb = Zbal if Zbal is not ps.Z else None if ps.Z is None else ps.Z[:, 1:nb + 1]
+        tab = balance_table(Xdf, d, w_after) if Zb is None else balance_table(
+            Zb, d, w_after, names=list(Xdf.columns), loc=ps.loc[:nb], scale=ps.scale[:nb])
         if nl_terms is None:
             nl_terms = balance_terms(Xdf.to_numpy(float), list(Xdf.columns))
         nl_diag, nl_warns = nonlinear_balance(None, list(Xdf.columns), d, w_after, "matching",
@@ -358,7 +353,8 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
                   + f"; {var_note} (Rosenbaum and Rubin 1983; Abadie and Imbens 2006, 2016).")
         gross = float(y[ti][kept_t].mean()) if estimand == "ATT" else None
         kw = dict(label=estimand, method=method, diagnostics=diag, warnings=warns,
-                  figures=_figures(tab, ps.p, d, estimand))
+                  figures=balance_figures(tab, ps.p, d, f"Balance before and after matching "
+                                          f"({estimand})", "after matching"))
         if gross is not None:
             kw["gross"] = gross
             kw["n_treated"] = int(kept_t.sum())
@@ -399,14 +395,3 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
         del effect, use, Kall, K2all, sig2, w_after
     return out
 
-
-def _no_partner_in_stratum(s_query: np.ndarray, s_pool: np.ndarray) -> np.ndarray:
-    return ~np.isin(s_query, np.unique(s_pool))
-
-
-def _figures(tab: pd.DataFrame, p: np.ndarray, d: np.ndarray, estimand: str) -> dict:
-    return {
-        "love_plot": love_plot(tab, f"Balance before and after matching ({estimand})",
-                               "after matching"),
-        "overlap": overlap_plot(p, d, "Propensity scores by group"),
-    }

@@ -32,13 +32,12 @@ from scipy import stats
 from causal.errors import EstimationError
 from causal.estimators import estimator
 from causal.estimators.balance import (
+    balance_figures,
     balance_records,
     balance_summary,
     balance_table,
     balance_warnings,
     effective_sample_size,
-    love_plot,
-    overlap_plot,
     overlap_summary,
 )
 from causal.estimators.comparison import refuse_outcome_selected
@@ -140,9 +139,8 @@ def _weights_diag(Xdf, d, weights, p) -> tuple[dict, list[str], object]:
     return diag, warns, tab
 
 
-def _figs(tab, p, d, title):
-    return {"love_plot": love_plot(tab, f"Balance before and after {title}", f"after {title}"),
-            "overlap": overlap_plot(p, d, "Propensity scores by group")}
+def _weighting_figs(tab, p, d) -> dict:
+    return balance_figures(tab, p, d, "Balance before and after weighting", "after weighting")
 
 
 @estimator("ipw", IPWOptions, assignments=("observational", "dose"))
@@ -199,7 +197,7 @@ def ipw(study, options: IPWOptions) -> list[Estimate]:
                   method=f"Inverse probability weighting with Hajek-normalised weights "
                          f"({ps.model}), {se_note} (Hirano, Imbens and Ridder 2003; "
                          "Lunceford and Davidian 2004).",
-                  diagnostics=diag, figures=_figs(tab, ps.p, d, "weighting"))
+                  diagnostics=diag, figures=_weighting_figs(tab, ps.p, d))
         if options.trim is not None and (~keep).any():
             kw.update(gross=gross, n_treated=int(d.sum()), n_control=int((d == 0).sum()),
                       truth_key=f"{estimand}_trimmed")
@@ -306,7 +304,7 @@ def aipw(study, options: AIPWOptions) -> list[Estimate]:
                          f"{options.folds}-fold cross-fitted {options.propensity} propensity "
                          f"and {kind} outcome models; influence-function interval (Robins, "
                          "Rotnitzky and Zhao 1994; Chernozhukov et al. 2018).",
-                  diagnostics=diag, figures=_figs(tab, pp, dd, "weighting"))
+                  diagnostics=diag, figures=_weighting_figs(tab, pp, dd))
         if (~keep).any():
             kw.update(gross=float(yy[dd == 1].mean()), n_treated=int(dd.sum()),
                       n_control=int((dd == 0).sum()), truth_key=f"{estimand}_trimmed")
