@@ -197,19 +197,17 @@ def coefficient(y: np.ndarray, X: np.ndarray, j: int, *, se: str = "auto",
     ci: tuple[float, float] | None = (b - q * s, b + q * s)
     name = _flavour_name(kind, cluster_name)
     if treated is not None:
-        t_cl = np.bincount(clusters, weights=treated, minlength=G) > 0
-        comp = 1 - treated if comparison is None else comparison
-        u_cl = np.bincount(clusters, weights=comp, minlength=G) > 0
-        n_t, n_u = int(t_cl.sum()), int(u_cl.sum())
-        diag.update({"treated_clusters": n_t, "untreated_clusters": n_u})
+        counts, few = treated_groups(treated, clusters, cluster_name or "cluster",
+                                     comparison)
+        diag.update(counts)
         if inference == "randomization":
             ri = _randomization(y, X_in, j_in, clusters, treated, design_of, alpha,
                                 wild_draws, seed, cluster_name or "cluster", s)
             diag.update({"analytic_ci": list(ci), **ri.diagnostics})
             return Inference(b, s, ri.ci, f"{ri.se_type} (SE {name})", G, dof,
                              warns + ri.warnings, diag)
-        if min(n_t, n_u) < MIN_TREATED_CLUSTERS:
-            warn, what = too_few_groups(n_t, n_u, cluster_name or "cluster")
+        if few is not None:
+            warn, what = few
             warns.append(warn)
             diag.update({"analytic_ci": list(ci), "analytic_se": s})
             return Inference(b, None, None, f"{what} ({name})", G, dof, warns, diag)
@@ -265,13 +263,16 @@ def _randomization(y: np.ndarray, X: np.ndarray, j: int, clusters: np.ndarray,
     return Inference(test.coef, None, ci, what, G, None, warns, diag)
 
 
-def treated_groups(treated: np.ndarray, clusters: np.ndarray, column: str
+def treated_groups(treated: np.ndarray, clusters: np.ndarray, column: str,
+                   comparison: np.ndarray | None = None
                    ) -> tuple[dict[str, int], tuple[str, str] | None]:
-    """The groups with and without the treatment, and :func:`too_few_groups`' warning and
-    label when fewer than :data:`MIN_TREATED_CLUSTERS` of either (None otherwise)."""
+    """The groups with the treatment and with comparison units (default: the untreated),
+    and :func:`too_few_groups`' warning and label when fewer than
+    :data:`MIN_TREATED_CLUSTERS` of either (None otherwise)."""
     G = int(clusters.max()) + 1
+    comp = 1 - treated if comparison is None else comparison
     n_t = int((np.bincount(clusters, weights=treated, minlength=G) > 0).sum())
-    n_u = int((np.bincount(clusters, weights=1 - treated, minlength=G) > 0).sum())
+    n_u = int((np.bincount(clusters, weights=comp, minlength=G) > 0).sum())
     counts = {"treated_clusters": n_t, "untreated_clusters": n_u}
     return counts, (too_few_groups(n_t, n_u, column)
                     if min(n_t, n_u) < MIN_TREATED_CLUSTERS else None)

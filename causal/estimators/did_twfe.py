@@ -2,8 +2,8 @@
 coefficient through :mod:`causal.inference` (every SE flavour, the wild cluster bootstrap with
 few clusters, randomisation inference over the treated clusters) on the within-transformed
 panel (:mod:`~causal.estimators.did_within`), and the event study's event-time dummies and
-their average from one fit; linearmodels ``PanelOLS`` for the TWFE diagnostic beside
-Callaway-Sant'Anna. Split from :mod:`causal.estimators.did`."""
+their average from one fit; the plain TWFE diagnostic beside Callaway-Sant'Anna. Split from
+:mod:`causal.estimators.did`."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -14,7 +14,7 @@ import pandas as pd
 from causal.errors import EstimationError
 from causal.estimators.did_panel import DiDOptions, Panel
 from causal.estimators.did_within import TwoWayWithin
-from causal.inference import FEW_CLUSTERS, MIN_TREATED_CLUSTERS, coefficient
+from causal.inference import FEW_CLUSTERS, coefficient, treated_groups
 
 
 def twfe_inference(P: Panel, o: DiDOptions,
@@ -99,16 +99,13 @@ def _bootstrapped(cluster: np.ndarray, treated: np.ndarray, comp: np.ndarray,
     or randomisation inference): those refit the restricted model on all regressors."""
     if o.inference == "randomization":
         return True
-    G = int(cluster.max()) + 1
-    if G >= FEW_CLUSTERS or o.wild_draws <= 0:
+    if int(cluster.max()) + 1 >= FEW_CLUSTERS or o.wild_draws <= 0:
         return False
-    n_t = int((np.bincount(cluster, weights=treated, minlength=G) > 0).sum())
-    n_u = int((np.bincount(cluster, weights=comp, minlength=G) > 0).sum())
-    return min(n_t, n_u) >= MIN_TREATED_CLUSTERS
+    return treated_groups(treated, cluster, "cluster", comp)[1] is None
 
 
 # --------------------------------------------------------------------------------------
-# Two-way fixed effects (PanelOLS)
+# The plain two-way fixed-effects diagnostic and the event study
 # --------------------------------------------------------------------------------------
 def twfe(P: Panel) -> tuple[float, float]:
     """Plain two-way fixed effects (the diagnostic beside Callaway-Sant'Anna): the

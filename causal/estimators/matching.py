@@ -73,12 +73,11 @@ from causal.estimators.propensity import StandardRows, covariate_matrix, fit_pro
 from causal.estimators.score_terms import balance_terms, nonlinear_balance
 from causal.inference import (
     FEW_CLUSTERS,
-    MIN_TREATED_CLUSTERS,
     ClusterOptions,
     cluster_codes,
     cluster_column,
     influence_inference,
-    too_few_groups,
+    treated_groups,
 )
 from causal.result import Estimate
 
@@ -376,15 +375,13 @@ def _match(study, options: MatchingOptions, side: ThreadPoolExecutor | None
             res = influence_inference(tau, a * len(y) / n_use, cl, col, alpha=options.alpha,
                                       draws=options.wild_draws if G < FEW_CLUSTERS else 0,
                                       seed=options.seed)
-            n_t = int((np.bincount(cl, weights=d, minlength=G) > 0).sum())
-            n_u = int((np.bincount(cl, weights=1 - d, minlength=G) > 0).sum())
-            diag["inference"] = {**res.diagnostics, "treated_clusters": n_t,
-                                 "untreated_clusters": n_u, "se_unclustered": se}
+            counts, few = treated_groups(d.astype(float), cl, col)
+            diag["inference"] = {**res.diagnostics, **counts, "se_unclustered": se}
             ci_, se_, n_cl = res.ci, res.se, G
             se_type = (f"{res.se_type} of the per-unit matching contributions (Abadie and "
                        "Imbens 2006 residuals; score treated as known)")
-            if min(n_t, n_u) < MIN_TREATED_CLUSTERS:
-                warn, what = too_few_groups(n_t, n_u, col)
+            if few is not None:
+                warn, what = few
                 warns.append(warn)
                 diag["inference"].update({"analytic_ci": list(res.ci), "analytic_se": res.se})
                 ci_, se_, se_type = None, None, what
