@@ -160,7 +160,7 @@ def backdoor_set(spec: "Spec", df: pd.DataFrame) -> tuple[list[str], str]:
     observed = frozenset(n for n in g.nodes if n not in latent and n in columns)
     missing = sorted(n for n in g.nodes if n not in latent and n not in columns)
     key = hashlib.sha256(text.encode()).hexdigest()
-    res = _identify(key, text, fmt, treat, outcome, observed)
+    res = _identify(key, text, fmt, treat, outcome, observed, str(path))
     name = Path(path).name
     gone = f"; graph nodes not in the data (treated as unobserved): {', '.join(missing)}" \
         if missing else ""
@@ -208,9 +208,10 @@ def parse_graph_cached(text: str, fmt: str, source: str) -> nx.DiGraph:
 
 @functools.lru_cache(maxsize=128)
 def _identify(key: str, text: str, fmt: str, treatment: str, outcome: str,
-              observed: frozenset[str]) -> Identification:
-    """Cached by graph content (``key``), treatment, outcome and the observed columns."""
-    return identify(parse_graph_cached(text, fmt, "graph"), treatment, outcome, observed)
+              observed: frozenset[str], source: str = "graph") -> Identification:
+    """Cached by graph content (``key``), treatment, outcome and the observed columns; the
+    graph is the one already parsed for ``source`` (the graph file)."""
+    return identify(parse_graph_cached(text, fmt, source), treatment, outcome, observed)
 
 
 def identify(g: nx.DiGraph, treatment: str, outcome: str,
