@@ -140,8 +140,7 @@ def build_design(df: pd.DataFrame, terms: list[str], source: str = "data", model
             raise DataError(source, f"the term '{bad}' reads column(s) {missing} that are not "
                             "in the data", column=missing[0]) from None
         if "missing" in msg.lower() or "nan" in msg.lower() or "null" in msg.lower():
-            raise DataError(source, f"the adjustment terms {terms} meet missing values; fill "
-                            "or drop them explicitly (data.missing_confounders: drop)") from None
+            raise _missing_terms(source, terms) from None
         raise DataError(source, f"could not build the design matrix from the terms {terms}: "
                         f"{msg}") from None
     X = pd.DataFrame(np.asarray(mm, dtype=float), index=df.index, columns=list(mm.columns))
@@ -153,6 +152,12 @@ def build_design(df: pd.DataFrame, terms: list[str], source: str = "data", model
                         "infinite or undefined values (log of 0? a square of a huge number?)",
                         column=str(col))
     return X, model_spec
+
+
+def _missing_terms(source: str, terms: list[str]) -> DataError:
+    """The error for adjustment terms that meet missing values."""
+    return DataError(source, f"the adjustment terms {terms} meet missing values; fill or "
+                     "drop them explicitly (data.missing_confounders: drop)")
 
 
 #: from this many rows on, plain numeric and categorical columns are encoded directly
@@ -203,8 +208,7 @@ def _plain_design(df, terms: list[str], source: str):
             continue
         codes = s.cat.codes.to_numpy()
         if (codes < 0).any():
-            raise DataError(source, f"the adjustment terms {terms} meet missing values; fill "
-                            "or drop them explicitly (data.missing_confounders: drop)")
+            raise _missing_terms(source, terms)
         for lv in range(1, len(s.cat.categories)):
             np.equal(codes, lv, out=X[:, j], casting="unsafe")
             j += 1
@@ -212,8 +216,7 @@ def _plain_design(df, terms: list[str], source: str):
     if bad.any():
         col = names[int(np.flatnonzero(bad.any(axis=0))[0])]
         if np.isnan(X[:, names.index(col)]).any():
-            raise DataError(source, f"the adjustment terms {terms} meet missing values; fill "
-                            "or drop them explicitly (data.missing_confounders: drop)")
+            raise _missing_terms(source, terms)
         raise DataError(source, f"the term '{col}' gives {int(bad.any(axis=1).sum())} "
                         "infinite or undefined values (log of 0? a square of a huge number?)",
                         column=str(col))
