@@ -274,8 +274,9 @@ TARGET_SUMMARY = [
     ("bayesian_multilevel at 1M against nutpie-compiled plain pymc and lme4", "40.9 s against "
      "230.7 s (5.6x) and 50.2 s (1.23x): results/multilevel.txt"),
     ("`causal check` < 1 s", "met: 0.76-0.78 s"),
-    ("`make test` < 4 min on a quiet 2-core machine", "met: pytest step 3 min 13 s in a "
-     "fresh clone's CI (results/suite.md)"),
+    ("`make test` < 4 min on a quiet 2-core machine", "borderline: the pytest step of a fresh "
+     "clone's CI took 3 min 13 s, 3 min 36 s and 4 min 17 s in three runs at load 1-2 "
+     "(results/suite.md)"),
 ]
 #: issue 18's targets: (wall seconds, peak GiB) at 1M persons
 TARGETS = {"duration": (60, 2), "dml": (120, 4), "propensity_matching": (5, 4)}
